@@ -1,0 +1,72 @@
+"""Maintenance commands on a data directory: check it, repair it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from revkv.cli.output import emit_json
+from revkv.prevalence import repair as repair_mod
+
+
+def _data(ctx: click.Context) -> Path:
+    data: Path = ctx.obj["data"]
+    if not data.is_dir():
+        raise click.UsageError(f"{data} is not a directory; pass --data DIR")
+    return data
+
+
+def _report_dict(report: repair_mod.RepairReport) -> dict[str, object]:
+    return {
+        "damaged": str(report.damaged) if report.damaged else None,
+        "offset": report.offset,
+        "reason": report.reason,
+        "cut_bytes": report.cut_bytes,
+        "set_aside": [str(p) for p in report.set_aside],
+        "last_good_seq": report.last_good_seq,
+    }
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def check(ctx: click.Context, as_json: bool) -> None:
+    """Verify the journal and snapshots of --data without changing anything.
+
+    Exits 0 when the next open would succeed, 4 when `revkv repair` is needed.
+    """
+    report = repair_mod.check(_data(ctx))
+    if as_json:
+        emit_json(_report_dict(report))
+    elif report.damaged is None:
+        click.echo(f"ok: journal verified up to record {report.last_good_seq}")
+    else:
+        click.echo(
+            f"damaged: {report.damaged} at byte {report.offset}: {report.reason}\n"
+            f"records up to {report.last_good_seq} are good; run `revkv repair` to cut the rest"
+        )
+    ctx.exit(0 if report.damaged is None else 4)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def repair(ctx: click.Context, as_json: bool) -> None:
+    """Cut a damaged journal at its last good record, keeping the damaged bytes.
+
+    The bytes after the damage are copied to a `.broken` file beside the segment, and
+    later segments are renamed `.broken`; nothing is deleted. Run it only on a
+    directory no process has open. Records after the damage are lost from the store.
+    """
+    report = repair_mod.repair(_data(ctx))
+    if as_json:
+        emit_json(_report_dict(report))
+    elif not report.changed:
+        click.echo("nothing to repair")
+    else:
+        click.echo(
+            f"cut {report.cut_bytes} bytes at byte {report.offset} of {report.damaged} "
+            f"({report.reason}); kept them in .broken files; "
+            f"{len(report.set_aside)} later segment(s) set aside"
+        )

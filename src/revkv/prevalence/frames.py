@@ -1,0 +1,243 @@
+"""The journal's bytes: segment header and record frames, encoded and scanned.
+
+A segment file::
+
+    +--------------------------------------------------------------+
+    | segment header, 32 bytes                                     |
+    |   magic "RVKJRNL\\0" | version u16 | flags u16 | reserved u32 |
+    |   first_seq u64 | crc32c(previous 24 bytes) u32 | pad u32    |
+    +--------------------------------------------------------------+
+    | frame: crc u32 | flags:4 body_len:28 u32 | seq u64 | body | zero pad |
+    | frame ...                                                    |
+    | zeros: preallocated space not yet written                   |
+    +--------------------------------------------------------------+
+
+All integers little-endian. A frame's crc is CRC32C over the rest of its header (flags,
+length, seq) and its body, so a record moved elsewhere in the journal does not verify.
+Frames are padded to a multiple of 8 bytes: a frame header then never straddles a sector
+boundary, and a torn write cannot leave half a length word behind (etcd's
+encodeFrameSize does the same). Record seqs are contiguous within and across segments;
+a gap or reorder is corruption. Segments are preallocated, so a clean end is followed by
+zeros: fdatasync() of a write inside allocated space need not commit file-size metadata,
+which makes each durable write markedly cheaper.
+
+Torn tail or damage? The first frame of each write is flagged SYNCED when every byte
+before it was already durable (after an fsync, which is every write under the `always`
+policy). A crash can only mangle bytes written after the last fsync, so damage followed
+by a verifying SYNCED frame lies in data that had been made durable: real damage. Damage
+followed by nothing verifiable, or only by unflagged frames of the same unsynced write,
+is the torn write of a crash, never acknowledged to anyone.
+
+This module knows bytes and offsets only. It never truncates anything: damage found by
+`scan_segment` is reported, and cutting it off is `repair.py`'s job (or, for a torn
+tail, the journal opener's, which logs how much it cut).
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import crc32c
+
+MAGIC = b"RVKJRNL\x00"
+FORMAT_VERSION = 1
+
+SEGMENT_HEADER = struct.Struct("<8sHHIQII")
+SEGMENT_HEADER_LEN = 32
+assert SEGMENT_HEADER.size == SEGMENT_HEADER_LEN
+
+FRAME_HEADER = struct.Struct("<IIQ")  # crc, flags|length, seq
+FRAME_HEADER_LEN = 16
+assert FRAME_HEADER.size == FRAME_HEADER_LEN
+_COVERED = struct.Struct("<IQ")  # what the crc covers besides the body
+
+SYNCED = 1 << 31  # every byte before this frame was durable when it was written
+LENGTH_MASK = (1 << 28) - 1
+
+ALIGN = 8
+MAX_BODY = LENGTH_MASK  # 256 MiB; a longer record does not fit the length field
+_PAD = bytes(ALIGN)
+
+Buffer = bytes | mmap.mmap
+
+
+def encode_segment_header(first_seq: int) -> bytes:
+    head = struct.pack("<8sHHIQ", MAGIC, FORMAT_VERSION, 0, 0, first_seq)
+    return head + struct.pack("<II", crc32c.crc32c(head), 0)
+
+
+def encode_frame(seq: int, body: bytes, flags: int = 0) -> bytes:
+    """One record, ready to append."""
+    covered = _COVERED.pack(len(body) | flags, seq)
+    crc = crc32c.crc32c(body, crc32c.crc32c(covered))
+    return struct.pack("<I", crc) + covered + body + _PAD[: -len(body) % ALIGN]
+
+
+@dataclass(frozen=True, slots=True)
+class Damage:
+    """Where and why a segment stopped verifying.
+
+    `at_tail` is true when nothing verifiable follows the damage: the signature of a
+    write that was cut short by a crash (or of a flipped bit in the very last record,
+    which cannot be told apart from one).
+    """
+
+    offset: int
+    reason: str
+    at_tail: bool
+
+
+@dataclass(slots=True)
+class SegmentScan:
+    """The outcome of reading one segment: its good records end at `good_end`."""
+
+    path: Path
+    first_seq: int
+    last_seq: int  # first_seq - 1 when the segment holds no record
+    good_end: int
+    size: int
+    damage: Damage | None = None
+
+
+def read_segment_header(data: Buffer, path: Path) -> int:
+    """The segment's first seq; raises ValueError when the header does not verify."""
+    if len(data) < SEGMENT_HEADER_LEN:
+        raise ValueError(f"segment header is {len(data)} bytes, expected {SEGMENT_HEADER_LEN}")
+    magic, version, _flags, _res, first_seq, crc, _pad = SEGMENT_HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise ValueError(f"{path.name} is not a revkv journal segment (bad magic)")
+    if crc32c.crc32c(data[:24]) != crc:
+        raise ValueError("segment header checksum mismatch")
+    if version != FORMAT_VERSION:
+        raise ValueError(f"journal format version {version} is not supported")
+    return int(first_seq)
+
+
+def iter_frames(
+    data: Buffer, first_seq: int, scan: SegmentScan
+) -> Iterator[tuple[int, memoryview]]:
+    """Yield (seq, body) of each verified record, updating `scan` as it goes.
+
+    Stops at the zeros of unused preallocated space (a clean end) or at the first frame
+    that does not verify, which it records in `scan.damage`. Bodies are views into
+    `data`; copy them if they must outlive it.
+    """
+    view = memoryview(data)
+    size = len(data)
+    offset = SEGMENT_HEADER_LEN
+    expected = first_seq
+    unpack = FRAME_HEADER.unpack_from
+    crc_of = crc32c.crc32c
+    while offset + FRAME_HEADER_LEN <= size:
+        crc, word, seq = unpack(data, offset)
+        length = word & LENGTH_MASK
+        end = offset + FRAME_HEADER_LEN + length
+        if seq == expected and end + (-length % ALIGN) <= size:
+            body = view[offset + FRAME_HEADER_LEN : end]
+            if crc_of(body, crc_of(view[offset + 4 : offset + FRAME_HEADER_LEN])) == crc:
+                yield seq, body
+                expected = seq + 1
+                offset = end + (-length % ALIGN)
+                scan.last_seq = seq
+                scan.good_end = offset
+                continue
+        break
+    if _all_zero(data, offset):
+        return
+    reason = _frame_problem(data, offset, expected)
+    scan.damage = Damage(offset, reason, at_tail=not _synced_frame_after(data, offset, expected))
+
+
+_CHUNK = 1 << 20
+
+
+def _all_zero(data: Buffer, offset: int) -> bool:
+    return first_nonzero(data, offset) < 0
+
+
+def first_nonzero(data: Buffer, offset: int) -> int:
+    """Offset of the first non-zero byte at or after `offset`, or -1."""
+    size = len(data)
+    while offset < size:
+        chunk = data[offset : offset + _CHUNK]
+        rest = chunk.lstrip(b"\x00")
+        if rest:
+            return offset + len(chunk) - len(rest)
+        offset += len(chunk)
+    return -1
+
+
+def size_without_trailing_zeros(data: Buffer) -> int:
+    end = len(data)
+    while end > 0:
+        start = max(0, end - _CHUNK)
+        kept = data[start:end].rstrip(b"\x00")
+        if kept:
+            return start + len(kept)
+        end = start
+    return 0
+
+
+def map_file(path: Path) -> Buffer:
+    """The file's bytes, memory-mapped: preallocated zeros cost nothing until touched."""
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return b""
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def _frame_problem(data: Buffer, offset: int, expected: int) -> str:
+    """Why the frame at `offset` is not record `expected`."""
+    if len(data) - offset < FRAME_HEADER_LEN:
+        return f"{len(data) - offset} stray bytes where a record header should be"
+    _crc, word, seq = FRAME_HEADER.unpack_from(data, offset)
+    length = word & LENGTH_MASK
+    if word == 0 and seq == 0:
+        return "zeroed bytes where a record should be"
+    if offset + FRAME_HEADER_LEN + length + (-length % ALIGN) > len(data):
+        return f"record {seq} claims {length} bytes, past the end of the segment"
+    if seq != expected:
+        return f"record seq {seq} where {expected} was expected (a gap or reorder)"
+    return f"checksum mismatch in record {seq}"
+
+
+def _synced_frame_after(data: Buffer, offset: int, expected: int) -> bool:
+    """Whether a verifying SYNCED frame that could follow `expected - 1` lies after `offset`.
+
+    Scans the 8-byte aligned positions up to the last non-zero byte.
+    """
+    end = size_without_trailing_zeros(data)
+    unpack = FRAME_HEADER.unpack_from
+    pos = offset + ALIGN
+    while pos + FRAME_HEADER_LEN <= end:
+        crc, word, seq = unpack(data, pos)
+        length = word & LENGTH_MASK
+        if word & SYNCED and expected <= seq < expected + (1 << 24):
+            stop = pos + FRAME_HEADER_LEN + length
+            if stop <= len(data):
+                covered = crc32c.crc32c(data[pos + 4 : pos + FRAME_HEADER_LEN])
+                if crc32c.crc32c(data[pos + FRAME_HEADER_LEN : stop], covered) == crc:
+                    return True
+        pos += ALIGN
+    return False
+
+
+def scan_segment(path: Path) -> tuple[SegmentScan, list[tuple[int, memoryview]]]:
+    """Read and verify a whole segment; the records come back as a list.
+
+    A header that does not verify is damage at offset 0.
+    """
+    data = map_file(path)
+    try:
+        first_seq = read_segment_header(data, path)
+    except ValueError as exc:
+        scan = SegmentScan(path, 0, -1, 0, len(data), Damage(0, str(exc), at_tail=False))
+        return scan, []
+    scan = SegmentScan(path, first_seq, first_seq - 1, SEGMENT_HEADER_LEN, len(data))
+    records = list(iter_frames(data, first_seq, scan))
+    return scan, records
