@@ -1,0 +1,56 @@
+"""OData 2 ``$filter`` and ``$orderby``: text to a typed tree, tree to Python.
+
+The REST listing, the OData door and the SQL store all share this package: the parser
+gives a tree (``revkv.query.ast``) that each back end compiles in its own way. Here,
+``compile_filter`` makes a predicate over records (mappings of property names to plain
+Python values) and ``compile_orderby`` a sort::
+
+    predicate = compile_filter(parse_filter(text), source=text)
+    matching = [r for r in records if predicate(r)]
+    ordered = compile_orderby(parse_orderby("Expires desc, Key"))(matching)
+
+Errors in the text are ``revkv.errors.QuerySyntaxError`` with a 0-based ``position``.
+"""
+
+from __future__ import annotations
+
+from revkv.query.ast import (
+    Binary,
+    BinaryOp,
+    Call,
+    EdmType,
+    Function,
+    Literal,
+    Node,
+    OrderBy,
+    Property,
+    Unary,
+    UnaryOp,
+    walk,
+)
+from revkv.query.evaluate import Predicate, Record, compile_expression, compile_filter
+from revkv.query.order import compile_orderby, sort_records
+from revkv.query.parse import parse_filter, parse_orderby
+
+__all__ = [
+    "Binary",
+    "BinaryOp",
+    "Call",
+    "EdmType",
+    "Function",
+    "Literal",
+    "Node",
+    "OrderBy",
+    "Predicate",
+    "Property",
+    "Record",
+    "Unary",
+    "UnaryOp",
+    "compile_expression",
+    "compile_filter",
+    "compile_orderby",
+    "parse_filter",
+    "parse_orderby",
+    "sort_records",
+    "walk",
+]
