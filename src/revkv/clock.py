@@ -27,13 +27,16 @@ class Clock(Protocol):
 class CommandClock:
     """The time of the command being executed, as recorded in its journal record.
 
-    It never pickles its time: a snapshot must not carry one command's time into the next.
+    `seq` is the command's journal seq, which a store uses as its revision: replay gives
+    every command the seq it had. It never pickles either: a snapshot must not carry one
+    command's time into the next.
     """
 
-    __slots__ = ("_ts",)
+    __slots__ = ("_ts", "seq")
 
     def __init__(self, ts: float = 0.0) -> None:
         self._ts = ts
+        self.seq = 0
 
     def set(self, ts: float) -> None:
         self._ts = ts

@@ -8,7 +8,8 @@ owns and trusts; revkv never unpickles anything that came from the network.
 None, list, dict, datetime. It is what the revkv store uses. The state of a system is
 taken from `__getstate__()` when its class defines one (else its `__dict__`, minus the
 injected clock) and given back through `__setstate__()` (else `__dict__.update`).
-Tuples come back as lists.
+Tuples come back as lists. A class that encodes itself faster (typed msgspec Structs)
+defines `__encode_state__() -> bytes` and the classmethod `__decode_state__(bytes)`.
 """
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ class MsgpackCodec:
         return name, args, kwargs or {}, ts
 
     def encode_state(self, obj: object) -> bytes:
+        hook = getattr(obj, "__encode_state__", None)
+        if hook is not None:
+            return bytes(hook())
         state = _state_of(obj)
         try:
             return self._encoder.encode(state)
@@ -100,6 +104,9 @@ class MsgpackCodec:
             ) from exc
 
     def decode_state(self, data: bytes, cls: type) -> object:
+        hook = getattr(cls, "__decode_state__", None)
+        if hook is not None:
+            return hook(data)
         new: Any = cls.__new__
         obj = new(cls)
         state = self._decoder.decode(data)

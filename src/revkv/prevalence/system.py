@@ -201,7 +201,8 @@ class System:
 
     def _replay(self, reader: JournalReader) -> int:
         decode = self.codec.decode_command
-        set_clock = self.clock.set
+        clock = self.clock
+        set_clock = clock.set
         obj = self.obj
         methods: dict[str, Callable[..., Any]] = {}
         count = 0
@@ -209,6 +210,7 @@ class System:
             for seq, body in reader.records():
                 name, args, kwargs, ts = decode(body[1:])
                 set_clock(ts)
+                clock.seq = seq
                 self._last_ts = ts
                 method = methods.get(name)
                 if method is None:
@@ -236,19 +238,27 @@ class System:
         return getattr(self._local, "depth", 0) > 0
 
     def execute(
-        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], *, wait: bool = True
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        wait: bool = True,
+        precheck: Callable[[float], object] | None = None,
     ) -> tuple[Any, int]:
         """Run `name` as a journaled command; (its result, its seq).
 
-        With wait=False it returns before the record is durable: the caller must then
+        `precheck(now)` runs first, under the lock, with the time the command will see;
+        if it raises, nothing is journaled or changed. It must only read. With wait=False
+        this returns before the record is durable: the caller must then
         `journal.sync(seq)` or await `journal.future(seq)` before showing the result.
         """
         kind = self.kind_of(name)
         if kind.unlocked:
-            result, seq, error = self._run_command(name, kind, args, kwargs)
+            result, seq, error = self._run_command(name, kind, args, kwargs, precheck)
         else:
             with self.lock:
-                result, seq, error = self._run_command(name, kind, args, kwargs)
+                result, seq, error = self._run_command(name, kind, args, kwargs, precheck)
         if wait:
             self.journal.sync(seq)
         if error is not None:
@@ -256,7 +266,12 @@ class System:
         return result, seq
 
     def _run_command(
-        self, name: str, kind: MethodKind, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        name: str,
+        kind: MethodKind,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        precheck: Callable[[float], object] | None = None,
     ) -> tuple[Any, int, BaseException | None]:
         if self._closed:
             raise PrevalenceError(f"{name}(): the system is closed; open it again to write")
@@ -266,10 +281,14 @@ class System:
                 "send writes to the primary"
             )
         # the wall clock may step back; command time never does
-        ts = self._last_ts = max(time.time(), self._last_ts)
+        ts = max(time.time(), self._last_ts)
+        if precheck is not None:
+            precheck(ts)
+        self._last_ts = ts
         payload = self.codec.encode_command(name, args, kwargs, ts)
         backup = self._backup() if kind.abort_exception else None
         self.clock.set(ts)
+        self.clock.seq = self.journal.last_seq + 1
         error: BaseException | None = None
         local = self._local
         local.depth = getattr(local, "depth", 0) + 1
@@ -358,6 +377,7 @@ class System:
         name, args, kwargs, ts = self.codec.decode_command(body[1:])
         with self.lock:
             self.clock.set(ts)
+            self.clock.seq = seq
             self._last_ts = ts
             try:
                 getattr(self.obj, name)(*args, **kwargs)

@@ -1,0 +1,298 @@
+"""The words everyone shares: commits, their metadata, events, namespaces, and validation.
+
+Records that exist by the million (every commit of every key) are msgspec Structs
+without GC tracking: 16 bytes of header plus 8 per field. A `Commit` is immutable and
+is handed out as it is stored, so reading never copies.
+
+This module imports nothing of revkv but its errors.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, Literal
+
+import msgspec
+
+from revkv.errors import InvalidKey, InvalidName, InvalidRequest, InvalidVersion
+
+__all__ = [
+    "DEFAULT",
+    "MAX_KEY_LENGTH",
+    "Check",
+    "Commit",
+    "Default",
+    "Delete",
+    "Event",
+    "Meta",
+    "Namespace",
+    "Page",
+    "Put",
+    "TxnResult",
+    "check_author",
+    "check_key",
+    "check_namespace_name",
+    "check_payload",
+    "check_version",
+]
+
+MAX_KEY_LENGTH = 256
+MAX_AUTHOR_LENGTH = 256
+MAX_COMMENT_LENGTH = 4096
+DEFAULT_MAX_PAYLOAD = 1024 * 1024
+
+_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_COMMENT_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # tabs and newlines are fine
+
+
+class Default(Enum):
+    """The type of `DEFAULT`: "use the namespace's setting", where None means "none"."""
+
+    DEFAULT = "DEFAULT"
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+#: Passed as `ttl=` or `expires=`: take the namespace's default TTL (None means never expire).
+DEFAULT = Default.DEFAULT
+
+
+class Meta(msgspec.Struct, frozen=True, gc=False, array_like=True):
+    """One version of one key, without its payload.
+
+    `mtime` and `expires` are seconds since the epoch (UTC); `modified` and `expires_at`
+    give them as aware datetimes. `rev` is the store-wide revision of the write.
+    """
+
+    namespace: str
+    key: str
+    version: int
+    rev: int
+    mtime: float
+    author: str = ""
+    comment: str = ""
+    expires: float | None = None
+    deleted: bool = False
+
+    @property
+    def modified(self) -> datetime:
+        return datetime.fromtimestamp(self.mtime, UTC)
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return None if self.expires is None else datetime.fromtimestamp(self.expires, UTC)
+
+    def is_expired(self, now: float) -> bool:
+        return self.expires is not None and self.expires <= now
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON: times as ISO 8601 UTC with milliseconds."""
+        return {
+            "namespace": self.namespace,
+            "key": self.key,
+            "version": self.version,
+            "rev": self.rev,
+            "author": self.author,
+            "comment": self.comment,
+            "mtime": iso_time(self.mtime),
+            "expires": iso_time(self.expires) if self.expires is not None else None,
+            "deleted": self.deleted,
+        }
+
+
+class Commit(Meta, frozen=True, gc=False, array_like=True):
+    """One version of one key with its payload, stored verbatim (empty for a tombstone)."""
+
+    payload: bytes = b""
+
+    @property
+    def meta(self) -> Meta:
+        return Meta(
+            self.namespace,
+            self.key,
+            self.version,
+            self.rev,
+            self.mtime,
+            self.author,
+            self.comment,
+            self.expires,
+            self.deleted,
+        )
+
+    @property
+    def text(self) -> str:
+        """The payload decoded as UTF-8 (raises UnicodeDecodeError for binary payloads)."""
+        return self.payload.decode("utf-8")
+
+
+EventType = Literal["put", "delete", "expire", "reset"]
+
+
+class Event(msgspec.Struct, frozen=True):
+    """What a watcher receives, in rev order.
+
+    `put`, `delete` and `expire` carry the commit; `reset` (sent to a watcher that asked
+    for resync after falling behind) carries the current state of everything it
+    watches in `state`, after which live events follow from `rev`.
+    """
+
+    type: EventType
+    rev: int
+    commit: Commit | None = None
+    state: list[Commit] | None = None
+
+    @staticmethod
+    def of(commit: Commit) -> Event:
+        if not commit.deleted:
+            kind: EventType = "put"
+        elif commit.author == "revkv" and commit.comment == "expired":
+            kind = "expire"
+        else:
+            kind = "delete"
+        return Event(kind, commit.rev, commit)
+
+
+class Namespace(msgspec.Struct, frozen=True, kw_only=True):
+    """A namespace and its settings.
+
+    Retention keeps every version by default; `keep_versions` keeps the newest N of each
+    key, `keep_seconds` those younger than T (the latest version is always kept).
+    """
+
+    name: str
+    max_payload: int = DEFAULT_MAX_PAYLOAD
+    default_ttl: float | None = None
+    keep_versions: int | None = None
+    keep_seconds: float | None = None
+    content_type: str | None = None
+    json_objects_only: bool = False
+    schema: dict[str, Any] | None = None
+    created_rev: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return msgspec.structs.asdict(self)
+
+
+SETTINGS = (
+    "max_payload",
+    "default_ttl",
+    "keep_versions",
+    "keep_seconds",
+    "content_type",
+    "json_objects_only",
+    "schema",
+)
+
+
+class Page(msgspec.Struct, frozen=True):
+    """One page of a listing; pass `next` back (as `start_after`/`before`) for the next."""
+
+    items: list[Any]
+    next: Any = None
+
+
+class Check(msgspec.Struct, frozen=True):
+    """A transaction's condition: `key` is at `version`, or (None) absent."""
+
+    namespace: str
+    key: str
+    version: int | None
+
+
+class Put(msgspec.Struct, frozen=True, kw_only=True):
+    namespace: str
+    key: str
+    payload: bytes | str
+    author: str | None = None
+    comment: str | None = None
+    ttl: float | None = None
+
+
+class Delete(msgspec.Struct, frozen=True, kw_only=True):
+    namespace: str
+    key: str
+    author: str | None = None
+    comment: str | None = None
+
+
+class TxnResult(msgspec.Struct, frozen=True):
+    rev: int
+    commits: list[Meta]
+
+
+def iso_time(seconds: float) -> str:
+    """ISO 8601 in UTC with milliseconds, the way Rainer (Joda) writes times."""
+    moment = datetime.fromtimestamp(seconds, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def check_namespace_name(name: object) -> str:
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+        raise InvalidName(
+            f"invalid namespace name {name!r}: use a letter, then up to 63 letters, digits, "
+            "'_', '.' or '-'"
+        )
+    return name
+
+
+def check_key(key: object) -> str:
+    if not isinstance(key, str):
+        raise InvalidKey(f"a key must be a string, not {type(key).__name__}")
+    if not key:
+        raise InvalidKey("a key cannot be empty")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidKey(f"key of {len(key)} characters is too long; the limit is {MAX_KEY_LENGTH}")
+    bad = _CONTROL_RE.search(key)
+    if bad:
+        raise InvalidKey(
+            f"key {key!r} contains the control character U+{ord(bad.group()):04X} at "
+            f"position {bad.start()}; keys may hold any other character"
+        )
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidKey(f"key {key!r} is not valid Unicode (a lone surrogate)") from exc
+    return key
+
+
+def check_payload(payload: object) -> bytes:
+    if isinstance(payload, bytes):
+        return payload
+    if isinstance(payload, str):
+        try:
+            return payload.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidRequest("the payload text is not valid Unicode") from exc
+    if isinstance(payload, (bytearray, memoryview)):
+        return bytes(payload)
+    raise InvalidRequest(
+        f"a payload must be bytes or str, not {type(payload).__name__}; "
+        "encode it first (e.g. json.dumps(value).encode())"
+    )
+
+
+def check_version(version: object, what: str = "version") -> int:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise InvalidVersion(f"{what} must be an integer of 1 or more, not {version!r}")
+    return version
+
+
+def check_author(author: object, comment: object) -> tuple[str, str]:
+    author = "" if author is None else author
+    comment = "" if comment is None else comment
+    if not isinstance(author, str) or not isinstance(comment, str):
+        raise InvalidRequest("author and comment must be strings")
+    if len(author) > MAX_AUTHOR_LENGTH or _CONTROL_RE.search(author):
+        raise InvalidRequest(
+            f"an author is at most {MAX_AUTHOR_LENGTH} characters with no control characters"
+        )
+    if len(comment) > MAX_COMMENT_LENGTH or _COMMENT_CONTROL_RE.search(comment):
+        raise InvalidRequest(
+            f"a comment is at most {MAX_COMMENT_LENGTH} characters; tabs and newlines are "
+            "its only control characters"
+        )
+    return author, comment

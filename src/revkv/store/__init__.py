@@ -1,0 +1,1 @@
+"""Backends of the Store protocol; `embedded` is the default one."""

@@ -1,0 +1,570 @@
+"""The embedded store: `StoreState` made durable by the prevalence engine, in-process.
+
+Writes are commands: validated here, checked under the system lock (`plan_*`), then
+journaled, applied and fsynced (group commit). Reads skip the lock where a single dict
+lookup suffices and take it to walk sorted keys or histories. Every read is filtered by
+`durable_rev`, the rev up to which the journal is on disk: a reader never sees a commit
+that a crash could take back, even while its writer waits for the fsync.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from revkv.errors import (
+    Compacted,
+    InvalidRequest,
+    KeyNotFound,
+    NamespaceNotFound,
+    VersionNotFound,
+)
+from revkv.hub import Hub, Watch, matches
+from revkv.model import (
+    DEFAULT,
+    Check,
+    Commit,
+    Default,
+    Delete,
+    Event,
+    Meta,
+    Namespace,
+    Page,
+    Put,
+    TxnResult,
+    check_author,
+    check_key,
+    check_namespace_name,
+    check_payload,
+    check_version,
+)
+from revkv.prevalence import System, control, open_system
+from revkv.store.base import TTL, Expires
+from revkv.store.namespaces import check_settings
+from revkv.store.state import StoreState
+from revkv.store.sweeper import Sweeper
+
+SNAPSHOT_ON_CLOSE_AFTER = 10_000  # commands since the last snapshot
+
+
+class EmbeddedStore:
+    """A store in a directory (or in memory). Thread-safe; see `revkv.open`."""
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        durability: str = "always",
+        auto_create_namespaces: bool = True,
+        snapshot_every: int | None = 200_000,
+        change_log_size: int = 1_000_000,
+        sweep_interval: float = 1.0,
+        progress: bool | None = None,
+    ) -> None:
+        self.path = Path(path) if path is not None else None
+        self.auto_create_namespaces = auto_create_namespaces
+        proxy = open_system(
+            StoreState(change_log_size),
+            self.path,
+            codec="msgpack",
+            durability=durability,  # type: ignore[arg-type]
+            snapshot_every=snapshot_every,
+            progress=progress,
+        )
+        self._system: System = control(proxy)
+        self._state: StoreState = self._system.obj
+        self._state.durable_rev = self._system.journal.durable_seq
+        self.hub = Hub(self)
+        self._system.add_durable_listener(self._on_durable)
+        self._sweeper = Sweeper(self, sweep_interval)
+
+    def _on_durable(self, seq: int) -> None:
+        # a command's rev is its journal seq, so everything up to `seq` is durable
+        self._state.durable_rev = max(self._state.durable_rev, seq)
+        self.hub.notify(seq)
+
+    # -- the change source for watches -----------------------------------------------
+
+    @property
+    def durable_rev(self) -> int:
+        return self._state.durable_rev
+
+    @property
+    def rev(self) -> int:
+        """The newest durable rev."""
+        return min(self._state.rev, self._state.durable_rev)
+
+    def commits_after(self, rev: int, upto: int, limit: int) -> list[Commit]:
+        log = self._state.log
+        with self._system.lock:
+            if log.is_compacted(rev):
+                raise Compacted(rev, log.compacted_through)
+            return log.since(rev, limit, min(upto, self._state.durable_rev))
+
+    def current_state(self, namespace: str | None, prefix: str | None) -> tuple[int, list[Commit]]:
+        with self._system.lock:
+            rev = self._state.durable_rev
+            now = time.time()
+            names = [namespace] if namespace is not None else sorted(self._state.namespaces)
+            live = []
+            for name in names:
+                ks = self._state.namespaces.get(name)
+                if ks is None:
+                    continue
+                for key in ks.scan(prefix):
+                    commit = ks.visible(key, rev)
+                    if commit is not None and _live(commit, now):
+                        live.append(commit)
+            return rev, live
+
+    # -- namespaces --------------------------------------------------------------------
+
+    def create_namespace(self, name: str, *, exist_ok: bool = False, **settings: Any) -> Namespace:
+        check_namespace_name(name)
+        settings = check_settings(settings)
+        result: Namespace = self._execute(
+            "create_namespace", ({**settings, "name": name}, exist_ok)
+        )
+        return result
+
+    def update_namespace(self, name: str, **settings: Any) -> Namespace:
+        self.namespace(name)
+        result: Namespace = self._execute("update_namespace", (name, check_settings(settings)))
+        return result
+
+    def namespace(self, name: str) -> Namespace:
+        ks = self._state.namespaces.get(name) if isinstance(name, str) else None
+        if ks is None:
+            check_namespace_name(name)
+            raise NamespaceNotFound(name)
+        return ks.settings
+
+    def namespaces(self) -> list[Namespace]:
+        with self._system.lock:
+            return [ks.settings for _, ks in sorted(self._state.namespaces.items())]
+
+    # -- reads -------------------------------------------------------------------------
+
+    def get(self, namespace: str, key: str, version: int | None = None) -> Commit:
+        ks = self._state.namespaces.get(namespace) if type(namespace) is str else None
+        if ks is None:
+            self.namespace(namespace)
+        if version is not None:
+            return self._version(namespace, key, version)
+        history = ks.keys.get(key) if type(key) is str else None  # type: ignore[union-attr]
+        if history is None:
+            raise KeyNotFound(namespace, check_key(key))
+        commit = history if type(history) is Commit else history[-1]
+        if commit.rev > self._state.durable_rev:
+            with self._system.lock:
+                commit = ks.visible(key, self._state.durable_rev)  # type: ignore[union-attr]
+        if (
+            commit is None
+            or commit.deleted
+            or (commit.expires is not None and commit.expires <= time.time())
+        ):
+            raise KeyNotFound(namespace, key)
+        return commit
+
+    def _version(self, namespace: str, key: str, version: int) -> Commit:
+        check_key(key)
+        check_version(version)
+        ks = self._state.namespaces[namespace]
+        with self._system.lock:
+            commit = ks.version(key, version)
+            if commit is None or commit.rev > self._state.durable_rev:
+                visible = ks.visible(key, self._state.durable_rev)
+                if visible is None:
+                    raise KeyNotFound(namespace, key)
+                raise VersionNotFound(namespace, key, version)
+            return commit
+
+    def meta(
+        self,
+        namespace: str,
+        key: str,
+        version: int | None = None,
+        *,
+        include_deleted: bool = False,
+    ) -> Meta:
+        """A version's metadata; `include_deleted` also returns a tombstone or expired head."""
+        if version is not None or not include_deleted:
+            return self.get(namespace, key, version).meta
+        ks = self._state.namespaces.get(namespace)
+        if ks is None:
+            self.namespace(namespace)
+            raise AssertionError  # pragma: no cover
+        check_key(key)
+        with self._system.lock:
+            commit = ks.visible(key, self._state.durable_rev)
+        if commit is None:
+            raise KeyNotFound(namespace, key)
+        return commit.meta
+
+    def history(
+        self, namespace: str, key: str, *, limit: int = 100, before: int | None = None
+    ) -> Page:
+        """Versions newest first; pass `page.next` as `before` for the next page."""
+        check_key(key)
+        limit = _check_limit(limit)
+        ks = self._keyspace(namespace)
+        with self._system.lock:
+            versions = [c for c in ks.history(key) if c.rev <= self._state.durable_rev]
+        if not versions:
+            raise KeyNotFound(namespace, key)
+        if before is not None:
+            versions = [c for c in versions if c.version < before]
+        newest_first = [c.meta for c in reversed(versions[-limit:])]
+        more = len(versions) > limit
+        return Page(newest_first, newest_first[-1].version if more else None)
+
+    def list(
+        self,
+        namespace: str,
+        *,
+        prefix: str | None = None,
+        start_after: str | None = None,
+        limit: int = 1000,
+        include_deleted: bool = False,
+    ) -> Page:
+        """Newest versions in key order (with payloads); pass `page.next` as `start_after`."""
+        limit = _check_limit(limit)
+        items = self._scan(namespace, prefix, start_after, include_deleted, limit + 1)
+        more = len(items) > limit
+        items = items[:limit]
+        return Page(items, items[-1].key if more else None)
+
+    def keys(self, namespace: str, *, prefix: str | None = None) -> builtins.list[str]:
+        return [c.key for c in self._scan(namespace, prefix, None, False, None)]
+
+    def count(
+        self, namespace: str, *, prefix: str | None = None, include_deleted: bool = False
+    ) -> int:
+        return len(self._scan(namespace, prefix, None, include_deleted, None))
+
+    def _scan(
+        self,
+        namespace: str,
+        prefix: str | None,
+        start_after: str | None,
+        include_deleted: bool,
+        limit: int | None,
+    ) -> builtins.list[Commit]:
+        if prefix is not None and not isinstance(prefix, str):
+            raise InvalidRequest("prefix must be a string")
+        if start_after is not None and not isinstance(start_after, str):
+            raise InvalidRequest("start_after must be a string (a key)")
+        ks = self._keyspace(namespace)
+        now = time.time()
+        found: builtins.list[Commit] = []
+        with self._system.lock:
+            durable = self._state.durable_rev
+            for key in ks.scan(prefix, start_after):
+                commit = ks.visible(key, durable)
+                if commit is not None and (include_deleted or _live(commit, now)):
+                    found.append(commit)
+                    if limit is not None and len(found) >= limit:
+                        break
+        return found
+
+    def _keyspace(self, namespace: str) -> Any:
+        ks = self._state.namespaces.get(namespace) if isinstance(namespace, str) else None
+        if ks is None:
+            self.namespace(namespace)
+        return ks
+
+    # -- writes ------------------------------------------------------------------------
+
+    def put(
+        self,
+        namespace: str,
+        key: str,
+        payload: bytes | str,
+        *,
+        version: int | None = None,
+        author: str | None = None,
+        comment: str | None = None,
+        ttl: TTL = DEFAULT,
+        expires: Expires = DEFAULT,
+    ) -> Commit:
+        """Commit a new version; `version` makes it a compare-and-set (current + 1)."""
+        name, args, precheck = self.prepare_put(
+            namespace, key, payload, version, author, comment, ttl, expires
+        )
+        result: Commit = self._execute(name, args, precheck)
+        return result
+
+    def prepare_put(
+        self,
+        namespace: str,
+        key: str,
+        payload: bytes | str,
+        version: int | None = None,
+        author: str | None = None,
+        comment: str | None = None,
+        ttl: TTL = DEFAULT,
+        expires: Expires = DEFAULT,
+    ) -> tuple[str, tuple[Any, ...], Callable[[float], object]]:
+        """Validate a put; (command, args, precheck) for `execute` or `submit`."""
+        check_namespace_name(namespace)
+        check_key(key)
+        data = check_payload(payload)
+        if version is not None:
+            check_version(version)
+        author, comment = check_author(author, comment)
+        expiry = _expiry(ttl, expires)
+        self._check_json(namespace, data)
+        create = self.auto_create_namespaces
+        state = self._state
+        args = (namespace, key, data, version, author, comment, expiry, create)
+        return (
+            "put",
+            args,
+            lambda now: state.plan_write(namespace, key, version, len(data), create, now),
+        )
+
+    def delete(
+        self,
+        namespace: str,
+        key: str,
+        *,
+        version: int | None = None,
+        author: str | None = None,
+        comment: str | None = None,
+    ) -> Commit:
+        """Commit a tombstone; the history stays readable and the key can come back."""
+        name, args, precheck = self.prepare_delete(namespace, key, version, author, comment)
+        result: Commit = self._execute(name, args, precheck)
+        return result
+
+    def prepare_delete(
+        self,
+        namespace: str,
+        key: str,
+        version: int | None = None,
+        author: str | None = None,
+        comment: str | None = None,
+    ) -> tuple[str, tuple[Any, ...], Callable[[float], object]]:
+        self._keyspace(namespace)
+        check_key(key)
+        if version is not None:
+            check_version(version)
+        author, comment = check_author(author, comment)
+        state = self._state
+        args = (namespace, key, version, author, comment)
+        return "delete", args, lambda now: state.plan_delete(namespace, key, version, now)
+
+    def revert(
+        self,
+        namespace: str,
+        key: str,
+        to_version: int,
+        *,
+        version: int | None = None,
+        author: str | None = None,
+        comment: str | None = None,
+    ) -> Commit:
+        """Commit the payload of `to_version` again, as a new version."""
+        name, args, precheck = self.prepare_revert(
+            namespace, key, to_version, version, author, comment
+        )
+        result: Commit = self._execute(name, args, precheck)
+        return result
+
+    def prepare_revert(
+        self,
+        namespace: str,
+        key: str,
+        to_version: int,
+        version: int | None = None,
+        author: str | None = None,
+        comment: str | None = None,
+    ) -> tuple[str, tuple[Any, ...], Callable[[float], object]]:
+        self._keyspace(namespace)
+        check_key(key)
+        check_version(to_version, "the version to revert to")
+        if version is not None:
+            check_version(version)
+        author, comment = check_author(author, comment or f"revert to version {to_version}")
+        state = self._state
+        args = (namespace, key, to_version, version, author, comment, ["default"])
+        return (
+            "revert",
+            args,
+            lambda now: state.plan_revert(namespace, key, to_version, version, now),
+        )
+
+    def txn(self, checks: Sequence[Check], writes: Sequence[Put | Delete]) -> TxnResult:
+        """Apply all `writes` or none, if every check holds; one rev for all of them."""
+        check_rows = [_check_row(c) for c in checks]
+        write_rows = [self._write_row(w) for w in writes]
+        if not write_rows:
+            raise InvalidRequest("a transaction needs at least one write")
+        state = self._state
+        commits: builtins.list[Commit] = self._execute(
+            "txn",
+            (check_rows, write_rows),
+            lambda now: state.plan_txn(check_rows, write_rows, now),
+        )
+        return TxnResult(commits[-1].rev, [c.meta for c in commits])
+
+    def _write_row(self, write: Put | Delete) -> builtins.list[Any]:
+        check_namespace_name(write.namespace)
+        check_key(write.key)
+        author, comment = check_author(write.author, write.comment)
+        if isinstance(write, Delete):
+            return ["delete", write.namespace, write.key, author, comment]
+        if not isinstance(write, Put):
+            raise InvalidRequest(f"a transaction write is a Put or a Delete, not {write!r}")
+        data = check_payload(write.payload)
+        self._check_json(write.namespace, data)
+        expiry = _expiry(DEFAULT if write.ttl is None else write.ttl, DEFAULT)
+        return [
+            "put", write.namespace, write.key, data, author, comment, expiry,
+            self.auto_create_namespaces,
+        ]  # fmt: skip
+
+    def _check_json(self, namespace: str, data: bytes) -> None:
+        ks = self._state.namespaces.get(namespace)
+        if ks is None or not ks.settings.json_objects_only:
+            return
+        try:
+            value = json.loads(data)
+        except ValueError as exc:
+            raise InvalidRequest(f"Malformed input: {exc}") from exc
+        if not isinstance(value, dict):
+            raise InvalidRequest(
+                f"Malformed input: namespace {namespace!r} takes JSON objects only"
+            )
+
+    def _execute(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        precheck: Callable[[float], object] | None = None,
+    ) -> Any:
+        return self._system.execute(name, args, {}, precheck=precheck)[0]
+
+    def submit(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        precheck: Callable[[float], object] | None = None,
+    ) -> tuple[Any, Future[None]]:
+        """Run a prepared write without waiting for its fsync: (result, durable future).
+
+        For an event loop: the lock is held only while the command runs in memory, and
+        the result must not be shown before the future resolves.
+        """
+        result, seq = self._system.execute(name, args, {}, precheck=precheck, wait=False)
+        return result, self._system.journal.future(seq)
+
+    # -- changes -----------------------------------------------------------------------
+
+    def changes(
+        self,
+        since_rev: int,
+        *,
+        namespace: str | None = None,
+        prefix: str | None = None,
+        limit: int = 1000,
+    ) -> builtins.list[Event]:
+        """Durable changes after `since_rev`, in rev order (Compacted when too old)."""
+        if namespace is not None:
+            check_namespace_name(namespace)
+        limit = _check_limit(limit)
+        events: builtins.list[Event] = []
+        cursor = since_rev
+        while len(events) < limit:
+            commits = self.commits_after(cursor, self.durable_rev, limit)
+            if not commits:
+                break
+            events.extend(Event.of(c) for c in commits if matches(c, namespace, prefix))
+            cursor = commits[-1].rev
+        return events[:limit]
+
+    def watch(
+        self,
+        since_rev: int | None = None,
+        *,
+        namespace: str | None = None,
+        prefix: str | None = None,
+        resync: bool = False,
+    ) -> Watch:
+        """Follow changes live (iterate, or `async for`); from now when `since_rev` is None."""
+        if namespace is not None:
+            check_namespace_name(namespace)
+        return self.hub.watch(since_rev, namespace=namespace, prefix=prefix, resync=resync)
+
+    # -- housekeeping ----------------------------------------------------------------
+
+    def snapshot(self) -> Path | None:
+        return self._system.take_snapshot()
+
+    @property
+    def system(self) -> System:
+        """The prevalence engine underneath (stats, journal, snapshots)."""
+        return self._system
+
+    def close(self) -> None:
+        """Stop the sweeper, end watches, snapshot if it speeds the next start, close."""
+        if self._system.closed:
+            return
+        self._sweeper.stop()
+        self.hub.close()
+        behind = self._system.journal.last_seq - max(self._system.stats.get("snapshot_seq", 0), 0)
+        self._system.close(snapshot=self.path is not None and behind > SNAPSHOT_ON_CLOSE_AFTER)
+
+    def __enter__(self) -> EmbeddedStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _live(commit: Commit, now: float) -> bool:
+    return not commit.deleted and (commit.expires is None or commit.expires > now)
+
+
+def _check_limit(limit: int) -> int:
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise InvalidRequest(f"limit must be a positive integer, not {limit!r}")
+    return limit
+
+
+def _check_row(check: Check) -> builtins.list[Any]:
+    if not isinstance(check, Check):
+        raise InvalidRequest(f"a transaction check is a Check, not {check!r}")
+    check_namespace_name(check.namespace)
+    check_key(check.key)
+    if check.version is not None:
+        check_version(check.version)
+    return [check.namespace, check.key, check.version]
+
+
+def _expiry(ttl: TTL, expires: Expires) -> builtins.list[Any]:
+    """The command's expiry argument; see StoreState.put."""
+    if not isinstance(ttl, Default) and not isinstance(expires, Default):
+        raise InvalidRequest("give ttl or expires, not both")
+    if not isinstance(expires, Default):
+        if expires is None:
+            return ["never"]
+        if isinstance(expires, datetime):
+            moment = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
+            return ["at", moment.timestamp()]
+        if isinstance(expires, (int, float)) and not isinstance(expires, bool):
+            return ["at", float(expires)]
+        raise InvalidRequest(f"expires must be a datetime or epoch seconds, not {expires!r}")
+    if isinstance(ttl, Default):
+        return ["default"]
+    if ttl is None:
+        return ["never"]
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
+        raise InvalidRequest(f"ttl must be a positive number of seconds, not {ttl!r}")
+    return ["ttl", float(ttl)]
