@@ -12,7 +12,7 @@ from __future__ import annotations
 import builtins
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +44,7 @@ from revkv.model import (
     check_payload,
     check_version,
 )
-from revkv.prevalence import System, control, open_system
+from revkv.prevalence import DEFAULT_SEGMENT_SIZE, System, control, open_system
 from revkv.store.base import TTL, Expires
 from revkv.store.namespaces import check_settings
 from revkv.store.state import StoreState
@@ -66,6 +66,7 @@ class EmbeddedStore:
         change_log_size: int = 1_000_000,
         sweep_interval: float = 1.0,
         progress: bool | None = None,
+        segment_size: int | None = None,
     ) -> None:
         self.path = Path(path) if path is not None else None
         self.auto_create_namespaces = auto_create_namespaces
@@ -76,6 +77,7 @@ class EmbeddedStore:
             durability=durability,  # type: ignore[arg-type]
             snapshot_every=snapshot_every,
             progress=progress,
+            segment_size=segment_size or DEFAULT_SEGMENT_SIZE,
         )
         self._system: System = control(proxy)
         self._state: StoreState = self._system.obj
@@ -465,6 +467,29 @@ class EmbeddedStore:
         result, seq = self._system.execute(name, args, {}, precheck=precheck, wait=False)
         return result, self._system.journal.future(seq)
 
+    def import_commits(self, commits: Iterable[Commit], batch: int = 1000) -> int:
+        """Load exported versions as they were: versions, mtimes, authors, comments.
+
+        Each key's versions must continue its history here without a gap (import into
+        an empty store, or after the versions already present). Loads in batches, one
+        rev per batch; returns how many versions were loaded.
+        """
+        loaded = 0
+        rows: builtins.list[builtins.list[Any]] = []
+        for commit in commits:
+            rows.append(_load_row(commit))
+            if len(rows) >= batch:
+                loaded += self._load(rows)
+                rows = []
+        if rows:
+            loaded += self._load(rows)
+        return loaded
+
+    def _load(self, rows: builtins.list[builtins.list[Any]]) -> int:
+        state = self._state
+        result: int = self._execute("load", (rows,), lambda now: state.plan_load(rows))
+        return result
+
     # -- changes -----------------------------------------------------------------------
 
     def changes(
@@ -536,6 +561,20 @@ def _check_limit(limit: int) -> int:
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise InvalidRequest(f"limit must be a positive integer, not {limit!r}")
     return limit
+
+
+def _load_row(commit: Commit) -> list[Any]:
+    if not isinstance(commit, Commit):
+        raise InvalidRequest(f"import takes Commit objects, not {type(commit).__name__}")
+    check_namespace_name(commit.namespace)
+    check_key(commit.key)
+    check_version(commit.version)
+    author, comment = check_author(commit.author, commit.comment)
+    payload = b"" if commit.deleted else check_payload(commit.payload)
+    return [
+        commit.namespace, commit.key, commit.version, float(commit.mtime), author, comment,
+        commit.expires, bool(commit.deleted), payload,
+    ]  # fmt: skip
 
 
 def _check_row(check: Check) -> builtins.list[Any]:

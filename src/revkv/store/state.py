@@ -225,6 +225,33 @@ class StoreState:
                 commits.append(self._write(ks, key, b"", author, comment, None, True, now, rev))
         return commits
 
+    def plan_load(self, rows: list[list[Any]]) -> None:
+        """Check that imported versions continue each key's history without a gap."""
+        next_version: dict[tuple[str, str], int] = {}
+        for namespace, key, version, *_rest in rows:
+            ks = self.namespaces.get(namespace)
+            latest = ks.latest(key) if ks is not None else None
+            expected = next_version.get((namespace, key), latest.version + 1 if latest else 1)
+            if version != expected:
+                raise VersionConflict(namespace, key, version, expected - 1)
+            next_version[(namespace, key)] = version + 1
+
+    def load(self, rows: list[list[Any]]) -> int:
+        """Import versions as they were (mtime, author, comment, expiry): an export replayed.
+
+        A row: [namespace, key, version, mtime, author, comment, expires, deleted, payload].
+        The versions get this command's rev. Returns how many were loaded.
+        """
+        self.plan_load(rows)
+        rev = self._clock.seq  # type: ignore[attr-defined]
+        for namespace, key, version, mtime, author, comment, expires, deleted, payload in rows:
+            ks = self._ensure(namespace)
+            commit = Commit(
+                namespace, key, version, rev, mtime, author, comment, expires, deleted, payload
+            )
+            self._append(ks, commit)
+        return len(rows)
+
     def sweep(self, prune: bool = False) -> int:
         """Record the tombstones of keys that have expired; with `prune`, apply age retention.
 

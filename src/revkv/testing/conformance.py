@@ -1,0 +1,450 @@
+"""The Store conformance suite: one set of behaviours every backend must show.
+
+Subclass `StoreTests` in a test module and provide a `store` fixture that yields a
+fresh, empty store (and closes it afterwards). Backends that keep data across a restart
+also set `durable = True` and provide a `reopen` fixture: a callable that closes the
+store and returns it opened again. Opt out of a capability explicitly, never silently::
+
+    class TestMyStore(StoreTests):
+        @pytest.fixture
+        def store(self, tmp_path):
+            with revkv.open(tmp_path) as s:
+                yield s
+
+The suite uses only the Store protocol, so the HTTP client runs it unchanged.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from revkv.errors import (
+    InvalidKey,
+    InvalidName,
+    InvalidRequest,
+    InvalidVersion,
+    KeyNotFound,
+    NamespaceExists,
+    NamespaceNotFound,
+    PayloadTooLarge,
+    TxnConflict,
+    VersionConflict,
+    VersionNotFound,
+)
+from revkv.model import Check, Delete, Put
+
+NS = "conf"
+
+
+class StoreTests:
+    durable = False
+    #: seconds a TTL test waits past expiry; backends with slower clocks may raise it
+    ttl_grace = 0.3
+
+    # -- put / get ------------------------------------------------------------------
+
+    def test_put_then_get_returns_the_payload_verbatim(self, store: Any) -> None:
+        payload = b"\x00\xff binary \r\n"
+        meta = store.put(NS, "k", payload, author="ann", comment="first")
+        assert (meta.version, meta.author, meta.comment, meta.deleted) == (1, "ann", "first", False)
+        commit = store.get(NS, "k")
+        assert commit.payload == payload
+        assert commit.version == 1
+        assert commit.rev == meta.rev
+
+    def test_str_payloads_are_utf8(self, store: Any) -> None:
+        store.put(NS, "k", "héllo €")
+        assert store.get(NS, "k").payload == "héllo €".encode()
+
+    def test_versions_grow_by_one_and_revs_increase(self, store: Any) -> None:
+        metas = [store.put(NS, "k", f"v{i}".encode()) for i in range(5)]
+        assert [m.version for m in metas] == [1, 2, 3, 4, 5]
+        revs = [m.rev for m in metas]
+        assert revs == sorted(set(revs))
+        other = store.put(NS, "other", b"x")
+        assert other.version == 1
+        assert other.rev > revs[-1]
+        assert store.rev >= other.rev
+
+    def test_every_version_stays_readable(self, store: Any) -> None:
+        for i in range(3):
+            store.put(NS, "k", f"v{i + 1}".encode())
+        assert [store.get(NS, "k", v).payload for v in (1, 2, 3)] == [b"v1", b"v2", b"v3"]
+        assert store.meta(NS, "k", 2).version == 2
+
+    def test_mtime_is_the_commit_time(self, store: Any) -> None:
+        before = time.time()
+        meta = store.put(NS, "k", b"x")
+        assert before - 1 <= meta.mtime <= time.time() + 1
+        assert abs(meta.modified - datetime.now(UTC)) < timedelta(seconds=5)
+
+    def test_missing_key_and_version(self, store: Any) -> None:
+        store.put(NS, "k", b"x")
+        with pytest.raises(KeyNotFound):
+            store.get(NS, "nope")
+        with pytest.raises(KeyError):  # NotFound is also a KeyError
+            store.get(NS, "nope")
+        with pytest.raises(VersionNotFound):
+            store.get(NS, "k", 2)
+        with pytest.raises(KeyNotFound):
+            store.meta(NS, "nope")
+
+    def test_keys_may_hold_slashes_and_unicode(self, store: Any) -> None:
+        for key in ("a/b/c", "ü€ 𝄞", "with space", "x" * 256, "q?x=1&y#z", "%41"):
+            store.put(NS, key, key.encode())
+            assert store.get(NS, key).payload == key.encode()
+
+    # -- compare-and-set ----------------------------------------------------------------
+
+    def test_cas_accepts_current_plus_one(self, store: Any) -> None:
+        assert store.put(NS, "k", b"a", version=1).version == 1
+        assert store.put(NS, "k", b"b", version=2).version == 2
+
+    @pytest.mark.parametrize("wrong", [1, 2, 4, 10])
+    def test_cas_refuses_any_other_version(self, store: Any, wrong: int) -> None:
+        store.put(NS, "k", b"a")
+        store.put(NS, "k", b"b")
+        with pytest.raises(VersionConflict) as info:
+            store.put(NS, "k", b"c", version=wrong)
+        assert info.value.current_version == 2
+        assert store.get(NS, "k").payload == b"b"  # nothing written
+
+    def test_cas_on_a_new_key_needs_version_one(self, store: Any) -> None:
+        with pytest.raises(VersionConflict) as info:
+            store.put(NS, "new", b"x", version=2)
+        assert info.value.current_version == 0
+
+    def test_concurrent_cas_lets_exactly_one_win(self, store: Any) -> None:
+        store.put(NS, "k", b"0")
+        wins: list[int] = []
+        conflicts: list[int] = []
+
+        def attempt(n: int) -> None:
+            try:
+                store.put(NS, "k", str(n).encode(), version=2)
+                wins.append(n)
+            except VersionConflict:
+                conflicts.append(n)
+
+        threads = [threading.Thread(target=attempt, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(wins) == 1
+        assert len(conflicts) == 7
+        assert store.get(NS, "k").payload == str(wins[0]).encode()
+
+    # -- delete, revert, history ---------------------------------------------------------
+
+    def test_delete_is_a_tombstone_and_history_survives(self, store: Any) -> None:
+        store.put(NS, "k", b"a", author="ann")
+        tomb = store.delete(NS, "k", author="bob", comment="gone")
+        assert (tomb.version, tomb.deleted, tomb.author) == (2, True, "bob")
+        with pytest.raises(KeyNotFound):
+            store.get(NS, "k")
+        assert store.get(NS, "k", 1).payload == b"a"
+        assert store.get(NS, "k", 2).deleted
+        assert store.meta(NS, "k", include_deleted=True).deleted
+        again = store.put(NS, "k", b"back")
+        assert again.version == 3
+
+    def test_delete_with_cas_and_of_a_missing_key(self, store: Any) -> None:
+        store.put(NS, "k", b"a")
+        with pytest.raises(VersionConflict):
+            store.delete(NS, "k", version=3)
+        store.delete(NS, "k", version=2)
+        with pytest.raises(KeyNotFound):
+            store.delete(NS, "k")
+        with pytest.raises(KeyNotFound):
+            store.delete(NS, "never")
+
+    def test_revert_writes_the_old_payload_as_a_new_version(self, store: Any) -> None:
+        store.put(NS, "k", b"one")
+        store.put(NS, "k", b"two")
+        meta = store.revert(NS, "k", 1, author="ann")
+        assert meta.version == 3
+        assert "revert" in meta.comment
+        assert store.get(NS, "k").payload == b"one"
+        with pytest.raises(VersionNotFound):
+            store.revert(NS, "k", 9)
+        with pytest.raises(VersionConflict):
+            store.revert(NS, "k", 1, version=3)
+
+    def test_revert_brings_back_a_deleted_key(self, store: Any) -> None:
+        store.put(NS, "k", b"one")
+        store.delete(NS, "k")
+        store.revert(NS, "k", 1)
+        assert store.get(NS, "k").payload == b"one"
+
+    def test_history_is_newest_first_and_paged(self, store: Any) -> None:
+        for i in range(7):
+            store.put(NS, "k", f"v{i + 1}".encode(), comment=f"c{i + 1}")
+        page = store.history(NS, "k", limit=3)
+        assert [m.version for m in page.items] == [7, 6, 5]
+        assert page.next == 5
+        page = store.history(NS, "k", limit=3, before=page.next)
+        assert [m.version for m in page.items] == [4, 3, 2]
+        page = store.history(NS, "k", limit=3, before=page.next)
+        assert [m.version for m in page.items] == [1]
+        assert page.next is None
+        assert page.items[0].comment == "c1"
+        with pytest.raises(KeyNotFound):
+            store.history(NS, "nope")
+
+    # -- listing ------------------------------------------------------------------------
+
+    def test_list_is_sorted_by_key_and_paged(self, store: Any) -> None:
+        keys = [f"k{i:03d}" for i in range(25)]
+        for key in reversed(keys):
+            store.put(NS, key, key.encode())
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = store.list(NS, start_after=cursor, limit=10)
+            seen += [c.key for c in page.items]
+            if page.next is None:
+                break
+            cursor = page.next
+        assert seen == keys
+
+    def test_list_by_prefix_and_deleted_keys(self, store: Any) -> None:
+        for key in ("a/1", "a/2", "ab", "b/1"):
+            store.put(NS, key, b"x")
+        store.delete(NS, "a/2")
+        assert [c.key for c in store.list(NS, prefix="a/").items] == ["a/1"]
+        assert [c.key for c in store.list(NS, prefix="a/", include_deleted=True).items] == [
+            "a/1",
+            "a/2",
+        ]
+        assert store.keys(NS, prefix="a") == ["a/1", "ab"]
+        assert store.count(NS) == 3
+        assert store.count(NS, include_deleted=True) == 4
+        assert store.count(NS, prefix="b") == 1
+
+    def test_list_shows_the_latest_versions(self, store: Any) -> None:
+        store.put(NS, "k", b"1")
+        store.put(NS, "k", b"2")
+        (item,) = store.list(NS).items
+        assert item.version == 2
+
+    # -- namespaces -----------------------------------------------------------------------
+
+    def test_namespaces_are_created_on_first_write(self, store: Any) -> None:
+        store.put("fresh", "k", b"x")
+        assert "fresh" in [ns.name for ns in store.namespaces()]
+
+    def test_namespace_settings(self, store: Any) -> None:
+        ns = store.create_namespace("small", max_payload=10, keep_versions=2)
+        assert (ns.max_payload, ns.keep_versions) == (10, 2)
+        with pytest.raises(NamespaceExists):
+            store.create_namespace("small")
+        assert store.create_namespace("small", exist_ok=True).max_payload == 10
+        with pytest.raises(PayloadTooLarge):
+            store.put("small", "k", b"x" * 11)
+        for i in range(4):
+            store.put("small", "k", str(i).encode())
+        assert [m.version for m in store.history("small", "k").items] == [4, 3]
+        with pytest.raises(VersionNotFound):
+            store.get("small", "k", 1)
+        updated = store.update_namespace("small", max_payload=100)
+        assert updated.max_payload == 100
+        store.put("small", "k", b"x" * 50)
+        assert store.namespace("small").max_payload == 100
+
+    def test_unknown_namespace(self, store: Any) -> None:
+        with pytest.raises(NamespaceNotFound):
+            store.get("nothing", "k")
+        with pytest.raises(NamespaceNotFound):
+            store.list("nothing")
+        with pytest.raises(NamespaceNotFound):
+            store.namespace("nothing")
+
+    def test_json_objects_only(self, store: Any) -> None:
+        store.create_namespace("docs", json_objects_only=True)
+        store.put("docs", "k", b'{"a": 1}')
+        for bad in (b"[1]", b"not json", b'"s"'):
+            with pytest.raises(InvalidRequest, match="Malformed input"):
+                store.put("docs", "k", bad)
+
+    # -- transactions ---------------------------------------------------------------------
+
+    def test_txn_applies_all_writes_with_one_rev(self, store: Any) -> None:
+        store.put(NS, "a", b"1")
+        result = store.txn(
+            [Check(NS, "a", 1), Check(NS, "b", None)],
+            [Put(namespace=NS, key="a", payload=b"2"), Put(namespace=NS, key="b", payload=b"1")],
+        )
+        assert [m.version for m in result.commits] == [2, 1]
+        assert {m.rev for m in result.commits} == {result.rev}
+        assert store.get(NS, "a").payload == b"2"
+
+    def test_txn_applies_nothing_when_a_check_fails(self, store: Any) -> None:
+        store.put(NS, "a", b"1")
+        with pytest.raises(TxnConflict) as info:
+            store.txn(
+                [Check(NS, "a", 5)],
+                [Put(namespace=NS, key="a", payload=b"2"), Delete(namespace=NS, key="a")],
+            )
+        assert info.value.failed[0][:2] == (NS, "a")
+        assert store.get(NS, "a").version == 1
+
+    def test_txn_delete(self, store: Any) -> None:
+        store.put(NS, "a", b"1")
+        store.txn([], [Delete(namespace=NS, key="a")])
+        with pytest.raises(KeyNotFound):
+            store.get(NS, "a")
+
+    # -- TTL ------------------------------------------------------------------------------
+
+    def test_an_expired_key_reads_as_absent_at_once(self, store: Any) -> None:
+        meta = store.put(NS, "t", b"x", ttl=0.5)
+        assert meta.expires is not None
+        assert store.get(NS, "t").payload == b"x"
+        time.sleep(0.5 + self.ttl_grace)
+        with pytest.raises(KeyNotFound):
+            store.get(NS, "t")
+        assert store.count(NS) == 0
+
+    def test_the_sweeper_records_the_expiry(self, store: Any) -> None:
+        store.put(NS, "t", b"x", ttl=0.2)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            metas = store.history(NS, "t").items
+            if metas[0].deleted:
+                break
+            time.sleep(0.1)
+        assert metas[0].deleted
+        assert (metas[0].author, metas[0].comment) == ("revkv", "expired")
+
+    def test_writing_an_expired_key_starts_after_its_tombstone(self, store: Any) -> None:
+        store.put(NS, "t", b"x", ttl=0.2)
+        time.sleep(0.2 + self.ttl_grace)
+        meta = store.put(NS, "t", b"y", version=3)  # v2 is the expiry tombstone
+        assert meta.version == 3
+        assert store.get(NS, "t").payload == b"y"
+
+    def test_namespace_default_ttl_and_its_override(self, store: Any) -> None:
+        store.create_namespace("cache", default_ttl=60)
+        assert store.put("cache", "a", b"x").expires is not None
+        assert store.put("cache", "b", b"x", ttl=None).expires is None
+        at = datetime.now(UTC) + timedelta(hours=1)
+        assert abs(store.put("cache", "c", b"x", expires=at).expires - at.timestamp()) < 0.01
+
+    # -- changes and watches ----------------------------------------------------------
+
+    def test_changes_since_a_rev_in_order(self, store: Any) -> None:
+        start = store.rev
+        store.put(NS, "a/1", b"1")
+        store.put(NS, "b/1", b"1")
+        store.delete(NS, "a/1")
+        events = store.changes(start, namespace=NS)
+        assert [(e.type, e.commit.key) for e in events] == [
+            ("put", "a/1"),
+            ("put", "b/1"),
+            ("delete", "a/1"),
+        ]
+        revs = [e.rev for e in events]
+        assert revs == sorted(revs)
+        assert [e.commit.key for e in store.changes(start, prefix="a/")] == ["a/1", "a/1"]
+        assert store.changes(events[-1].rev) == []
+
+    def test_watch_catches_up_then_follows_live(self, store: Any) -> None:
+        start = store.rev
+        store.put(NS, "w/1", b"1")
+        with store.watch(start, namespace=NS, prefix="w/") as watch:
+            first = watch.next(timeout=10)
+            assert first is not None
+            assert first.commit.key == "w/1"
+            threading.Timer(0.1, lambda: store.put(NS, "w/2", b"2")).start()
+            store.put(NS, "other", b"x")
+            second = watch.next(timeout=10)
+            assert second is not None
+            assert (second.type, second.commit.key) == ("put", "w/2")
+
+    def test_watch_times_out_quietly(self, store: Any) -> None:
+        with store.watch(namespace=NS) as watch:
+            assert watch.next(timeout=0.2) is None
+
+    # -- bad input --------------------------------------------------------------------------
+
+    @pytest.mark.parametrize(
+        "key", ["", "x" * 257, "tab\there", "nl\n", "\x00", "\x7f", "\x85", 5, None, b"bytes"]
+    )
+    def test_bad_keys_are_refused(self, store: Any, key: Any) -> None:
+        with pytest.raises(InvalidKey):
+            store.put(NS, key, b"x")
+
+    @pytest.mark.parametrize("name", ["", "1abc", "has space", "a/b", "x" * 65, "ü", None])
+    def test_bad_namespace_names_are_refused(self, store: Any, name: Any) -> None:
+        with pytest.raises(InvalidName):
+            store.put(name, "k", b"x")
+
+    @pytest.mark.parametrize("version", [0, -1, True, "2", 1.5])
+    def test_bad_versions_are_refused(self, store: Any, version: Any) -> None:
+        with pytest.raises(InvalidVersion):
+            store.put(NS, "k", b"x", version=version)
+
+    @pytest.mark.parametrize("payload", [5, None, ["list"], {"a": 1}, 1.5])
+    def test_non_bytes_payloads_are_refused(self, store: Any, payload: Any) -> None:
+        with pytest.raises(InvalidRequest, match="payload must be bytes or str"):
+            store.put(NS, "k", payload)
+
+    def test_payload_over_the_default_limit(self, store: Any) -> None:
+        with pytest.raises(PayloadTooLarge):
+            store.put(NS, "k", b"x" * (1024 * 1024 + 1))
+        store.put(NS, "k", b"x" * (1024 * 1024))
+
+    def test_bad_ttl_and_settings(self, store: Any) -> None:
+        with pytest.raises(InvalidRequest):
+            store.put(NS, "k", b"x", ttl=-1)
+        with pytest.raises(InvalidRequest):
+            store.put(NS, "k", b"x", ttl=5, expires=time.time() + 5)
+        with pytest.raises(InvalidRequest):
+            store.create_namespace("bad", colour="red")
+        with pytest.raises(InvalidRequest):
+            store.create_namespace("bad", max_payload=-5)
+
+    def test_refused_writes_change_nothing(self, store: Any) -> None:
+        store.put(NS, "k", b"x")
+        rev = store.rev
+        with pytest.raises(VersionConflict):
+            store.put(NS, "k", b"y", version=5)
+        with pytest.raises(InvalidKey):
+            store.put(NS, "", b"y")
+        with pytest.raises(KeyNotFound):
+            store.delete(NS, "missing")
+        assert store.rev == rev
+        assert store.changes(rev) == []
+
+    # -- durability -----------------------------------------------------------------------
+
+    def test_everything_survives_a_restart(
+        self, store: Any, request: pytest.FixtureRequest
+    ) -> None:
+        if not self.durable:
+            pytest.skip("this backend keeps nothing across a restart")
+        reopen = request.getfixturevalue("reopen")
+        store.create_namespace("kept", keep_versions=5, default_ttl=3600)
+        store.put("kept", "k", b"1", author="ann", comment="c")
+        store.put("kept", "k", b"2")
+        store.delete("kept", "k")
+        store.put("kept", "other", b"x", ttl=None)
+        rev = store.rev
+        store = reopen()
+        assert store.rev == rev
+        assert store.namespace("kept").keep_versions == 5
+        assert [m.version for m in store.history("kept", "k").items] == [3, 2, 1]
+        assert store.get("kept", "k", 1).author == "ann"
+        assert store.get("kept", "other").expires is None
+        assert [e.commit.key for e in store.changes(0, namespace="kept")] == [
+            "k",
+            "k",
+            "k",
+            "other",
+        ]
