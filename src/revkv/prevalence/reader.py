@@ -19,6 +19,7 @@ from revkv.prevalence.frames import (
     SEGMENT_HEADER_LEN,
     Damage,
     SegmentScan,
+    data_extent_end,
     iter_frames,
     map_file,
     read_segment_header,
@@ -66,10 +67,14 @@ class JournalReader:
                 raise JournalCorrupted(path, 0, str(exc)) from None
             scan = SegmentScan(path, first_seq, first_seq - 1, SEGMENT_HEADER_LEN, len(data))
             self._check_chain(scan, expected, index)
-            after = self.after_seq
-            for seq, body in iter_frames(data, first_seq, scan):
-                if seq > after:
-                    yield seq, body
+            frames = iter_frames(data, first_seq, scan, data_extent_end(path))
+            if first_seq > self.after_seq:
+                yield from frames
+            else:
+                after = self.after_seq
+                for seq, body in frames:
+                    if seq > after:
+                        yield seq, body
             if scan.last_seq >= expected - 1:
                 expected = scan.last_seq + 1
             self.last_seq = max(self.last_seq, scan.last_seq)

@@ -202,16 +202,15 @@ class System:
     def _replay(self, reader: JournalReader) -> int:
         decode = self.codec.decode_command
         clock = self.clock
-        set_clock = clock.set
         obj = self.obj
         methods: dict[str, Callable[..., Any]] = {}
         count = 0
+        ts = self._last_ts
         with replay_progress(reader.total_bytes, self.settings.progress) as advance:
             for seq, body in reader.records():
                 name, args, kwargs, ts = decode(body[1:])
-                set_clock(ts)
+                clock._ts = ts
                 clock.seq = seq
-                self._last_ts = ts
                 method = methods.get(name)
                 if method is None:
                     method = methods[name] = getattr(obj, name)
@@ -223,6 +222,7 @@ class System:
                 count += 1
                 if not count & 0x3FFF:
                     advance(count, reader)
+        self._last_ts = max(self._last_ts, ts)
         return count
 
     def _diverged(self, seq: int, name: str, exc: Exception) -> None:
