@@ -1,0 +1,1 @@
+"""The HTTP door: Starlette routes over the Service."""

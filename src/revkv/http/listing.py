@@ -1,0 +1,75 @@
+"""Listing a namespace (Rainer's `{key: meta}`, or paged and queried) and the namespaces."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from revkv.errors import InvalidRequest, NamespaceNotFound
+from revkv.http import rainer
+from revkv.http.requests import int_param, principal_of, service_of
+from revkv.service import META_PROPERTIES, Query, meta_record
+
+EXTENDED = ("limit", "start_after", "$filter", "$orderby", "$top", "$skip")
+MAX_PAGE = 10_000
+
+
+async def list_namespace(request: Request, namespace: str) -> Response:
+    """Rainer's listing, or with any of `EXTENDED` a page of `{"items", "next"}`."""
+    principal_of(request, namespace, write=False)
+    params = request.query_params
+    include_all = rainer.parse_bool(params.get("all"), "all")
+    utf8 = rainer.parse_bool(params.get("payload_utf8"), "payload_utf8")
+    b64 = rainer.parse_bool(params.get("payload_base64"), "payload_base64")
+    prefix = params.get("prefix") or None
+    if any(name in params for name in EXTENDED):
+        body = _extended(request, namespace, prefix, include_all, utf8, b64)
+        return Response(rainer.json_body(body), 200, media_type=rainer.JSON_TYPE)
+    try:
+        page = service_of(request).list(
+            namespace, prefix=prefix, limit=1 << 62, include_deleted=include_all
+        )
+        listing = {c.key: rainer.list_entry(c, utf8, b64) for c in page.items}
+    except NamespaceNotFound:
+        listing = {}  # Rainer has no namespaces: an unknown one is simply empty
+    return Response(rainer.json_body(listing), 200, media_type=rainer.JSON_TYPE)
+
+
+def _extended(
+    request: Request, namespace: str, prefix: str | None, include_all: bool, utf8: bool, b64: bool
+) -> dict[str, Any]:
+    params = request.query_params
+    service = service_of(request)
+    query_given = any(name in params for name in ("$filter", "$orderby", "$top", "$skip"))
+    if query_given:
+        if "start_after" in params:
+            raise InvalidRequest("use $skip, not start_after, together with $filter/$orderby/$top")
+        query = Query.compile(params.get("$filter"), params.get("$orderby"), META_PROPERTIES)
+        top = int_param(request, "$top", None, low=0)
+        skip = int_param(request, "$skip", 0, low=0)
+        items, matched = service.select(
+            namespace, query, meta_record, prefix=prefix, skip=skip,
+            top=min(top if top is not None else MAX_PAGE, MAX_PAGE), include_deleted=include_all,
+        )  # fmt: skip
+        return {"items": [_item(c, utf8, b64) for c in items], "count": matched}
+    limit = min(int_param(request, "limit", 1000, low=1), MAX_PAGE)
+    page = service.list(
+        namespace,
+        prefix=prefix,
+        start_after=params.get("start_after"),
+        limit=limit,
+        include_deleted=include_all,
+    )
+    return {"items": [_item(c, utf8, b64) for c in page.items], "next": page.next}
+
+
+def _item(commit: Any, utf8: bool, b64: bool) -> dict[str, Any]:
+    item = rainer.full_meta_dict(commit)
+    if utf8:
+        item["payload_utf8"] = commit.payload.decode("utf-8", errors="replace")
+    if b64:
+        item["payload_base64"] = base64.b64encode(commit.payload).decode()
+    return item

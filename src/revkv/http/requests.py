@@ -1,0 +1,110 @@
+"""Reading what a request says: its capped body, author, TTL, preconditions, principal."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from starlette.requests import Request
+
+from revkv.auth import Principal
+from revkv.errors import InvalidRequest, PayloadTooLarge
+from revkv.http.rainer import from_header
+from revkv.model import DEFAULT, DEFAULT_MAX_PAYLOAD, Default
+from revkv.service import Service
+
+
+def service_of(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+def principal_of(request: Request, namespace: str | None, write: bool) -> Principal:
+    """Authenticate the request and check it may read (or write) `namespace`."""
+    service = service_of(request)
+    principal = service.principal(request.headers.get("authorization"))
+    service.authorize(principal, namespace, write)
+    return principal
+
+
+def payload_limit(service: Service, namespace: str) -> int:
+    try:
+        return service.namespace(namespace).max_payload
+    except KeyError:
+        return DEFAULT_MAX_PAYLOAD
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it is known to exceed `limit`."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise InvalidRequest("Content-Length must be a number")
+        if int(declared) > limit:
+            raise PayloadTooLarge(
+                f"the body of {declared} bytes is over this namespace's limit of {limit}", limit
+            )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(
+                f"the body is over this namespace's limit of {limit} bytes", limit
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def author_and_comment(request: Request, principal: Principal) -> tuple[str, str | None]:
+    headers = request.headers
+    author = from_header(headers.get("x-revkv-author") or headers.get("x-rainer-author"))
+    comment = from_header(headers.get("x-revkv-comment") or headers.get("x-rainer-comment"))
+    return (author if author is not None else principal.name), comment
+
+
+def ttl_of(request: Request) -> float | Default | None:
+    """`X-Revkv-TTL: seconds` (or `?ttl=`); `never` for no expiry; absent: the default."""
+    raw = request.headers.get("x-revkv-ttl") or request.query_params.get("ttl")
+    if raw is None or raw == "":
+        return DEFAULT
+    if raw.strip().lower() == "never":
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise InvalidRequest(f"TTL must be a number of seconds or 'never', not {raw!r}") from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise InvalidRequest(f"TTL must be a positive number of seconds, not {raw!r}")
+    return seconds
+
+
+def int_param(request: Request, name: str, default: int | None = None, low: int = 0) -> Any:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidRequest(f"parameter {name!r} must be an integer, not {raw!r}") from None
+    if value < low:
+        raise InvalidRequest(f"parameter {name!r} must be at least {low}, not {value}")
+    return value
+
+
+def if_match_version(request: Request) -> int | str | None:
+    """The version an `If-Match: "N"` header expects; "*" for any; None without one."""
+    raw = request.headers.get("if-match")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    if raw == "*":
+        return "*"
+    tag = raw.removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise InvalidRequest(f'If-Match must be a version ETag such as "3", not {raw!r}')
+    return int(tag)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'

@@ -1,0 +1,228 @@
+"""The Service every door calls: the store, its watch hub, and who may do what.
+
+Doors (HTTP, AMQP, the broker) never touch a backend. Reads are synchronous (memory,
+microseconds). Writes come in an async form for event loops: the command runs in
+memory under the store's lock and the coroutine then awaits only the journal's fsync,
+shared with every other writer (group commit). Rarer operations (namespaces,
+transactions, reverts) run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from revkv.auth import Auth, Principal
+from revkv.errors import InvalidRequest
+from revkv.hub import Watch
+from revkv.model import DEFAULT, Check, Commit, Delete, Event, Meta, Namespace, Page, Put, TxnResult
+from revkv.query import compile_filter, compile_orderby, parse_filter, parse_orderby
+from revkv.store.base import TTL, Expires
+from revkv.store.embedded import EmbeddedStore
+
+#: The properties a REST `$filter`/`$orderby` sees for each key.
+META_PROPERTIES = ("Key", "Version", "Rev", "Author", "Comment", "Mtime", "Expires", "Size")
+
+
+def meta_record(commit: Commit) -> dict[str, Any]:
+    return {
+        "Key": commit.key,
+        "Version": commit.version,
+        "Rev": commit.rev,
+        "Author": commit.author,
+        "Comment": commit.comment,
+        "Mtime": datetime.fromtimestamp(commit.mtime, UTC),
+        "Expires": None if commit.expires is None else datetime.fromtimestamp(commit.expires, UTC),
+        "Size": len(commit.payload),
+    }
+
+
+@dataclass(frozen=True)
+class Query:
+    """A compiled $filter/$orderby over some record view of each commit."""
+
+    predicate: Callable[[Any], bool] | None
+    order: Callable[[Any], Any] | None
+
+    @staticmethod
+    def compile(
+        filter_text: str | None, orderby_text: str | None, properties: Sequence[str]
+    ) -> Query:
+        predicate = order = None
+        if filter_text:
+            node = parse_filter(filter_text)
+            predicate = compile_filter(node, properties, source=filter_text)
+        if orderby_text:
+            items = parse_orderby(orderby_text)
+            order = compile_orderby(items, properties, source=orderby_text)
+        return Query(predicate, order)
+
+
+class Service:
+    def __init__(self, store: EmbeddedStore, auth: Auth | None = None) -> None:
+        self.store = store
+        self.auth = auth or Auth(())
+
+    # -- who -------------------------------------------------------------------------
+
+    def principal(self, authorization: str | None) -> Principal:
+        return self.auth.authenticate(authorization)
+
+    def authorize(self, principal: Principal, namespace: str | None, write: bool) -> None:
+        self.auth.authorize(principal, namespace, write)
+
+    # -- reads -----------------------------------------------------------------------
+
+    @property
+    def rev(self) -> int:
+        return self.store.rev
+
+    def get(self, namespace: str, key: str, version: int | None = None) -> Commit:
+        return self.store.get(namespace, key, version)
+
+    def head(self, namespace: str, key: str) -> Meta:
+        """The newest version's meta, a tombstone included (Rainer shows empty commits)."""
+        return self.store.meta(namespace, key, include_deleted=True)
+
+    def history(self, namespace: str, key: str, limit: int, before: int | None) -> Page:
+        return self.store.history(namespace, key, limit=limit, before=before)
+
+    def list(
+        self,
+        namespace: str,
+        *,
+        prefix: str | None = None,
+        start_after: str | None = None,
+        limit: int = 1000,
+        include_deleted: bool = False,
+    ) -> Page:
+        return self.store.list(
+            namespace,
+            prefix=prefix,
+            start_after=start_after,
+            limit=limit,
+            include_deleted=include_deleted,
+        )
+
+    def select(
+        self,
+        namespace: str,
+        query: Query,
+        record: Callable[[Commit], Any],
+        *,
+        prefix: str | None = None,
+        skip: int = 0,
+        top: int | None = None,
+        include_deleted: bool = False,
+    ) -> tuple[builtins.list[Commit], int]:
+        """Commits whose record view matches the query: (the page, how many matched)."""
+        page = self.store.list(
+            namespace, prefix=prefix, limit=1 << 62, include_deleted=include_deleted
+        )
+        rows = [(commit, record(commit)) for commit in page.items]
+        if query.predicate is not None:
+            predicate = query.predicate
+            rows = [row for row in rows if predicate(row[1])]
+        if query.order is not None:
+            by_record = {id(r): c for c, r in rows}
+            ordered = query.order([r for _, r in rows])
+            rows = [(by_record[id(r)], r) for r in ordered]
+        end = None if top is None else skip + top
+        return [c for c, _ in rows[skip:end]], len(rows)
+
+    def count(self, namespace: str, prefix: str | None = None) -> int:
+        return self.store.count(namespace, prefix=prefix)
+
+    def namespace(self, name: str) -> Namespace:
+        return self.store.namespace(name)
+
+    def namespaces(self) -> builtins.list[Namespace]:
+        return self.store.namespaces()
+
+    def changes(
+        self, since_rev: int, namespace: str | None, prefix: str | None, limit: int
+    ) -> builtins.list[Event]:
+        return self.store.changes(since_rev, namespace=namespace, prefix=prefix, limit=limit)
+
+    def watch(
+        self, since_rev: int | None, namespace: str | None, prefix: str | None, resync: bool
+    ) -> Watch:
+        return self.store.watch(since_rev, namespace=namespace, prefix=prefix, resync=resync)
+
+    # -- writes (awaitable) -----------------------------------------------------------
+
+    async def put(
+        self,
+        namespace: str,
+        key: str,
+        payload: bytes,
+        *,
+        version: int | None = None,
+        author: str | None = None,
+        comment: str | None = None,
+        ttl: TTL = DEFAULT,
+        expires: Expires = DEFAULT,
+    ) -> Commit:
+        prepared = self.store.prepare_put(
+            namespace, key, payload, version, author, comment, ttl, expires
+        )
+        return await self._submit(prepared)
+
+    async def delete(
+        self,
+        namespace: str,
+        key: str,
+        *,
+        version: int | None = None,
+        author: str | None = None,
+        comment: str | None = None,
+    ) -> Commit:
+        prepared = self.store.prepare_delete(namespace, key, version, author, comment)
+        return await self._submit(prepared)
+
+    async def revert(
+        self,
+        namespace: str,
+        key: str,
+        to_version: int,
+        *,
+        version: int | None = None,
+        author: str | None = None,
+        comment: str | None = None,
+    ) -> Commit:
+        prepared = self.store.prepare_revert(namespace, key, to_version, version, author, comment)
+        return await self._submit(prepared)
+
+    async def _submit(self, prepared: tuple[str, tuple[Any, ...], Any]) -> Commit:
+        result, durable = self.store.submit(*prepared)
+        await asyncio.wrap_future(durable)
+        assert isinstance(result, Commit)
+        return result
+
+    async def txn(self, checks: Sequence[Check], writes: Sequence[Put | Delete]) -> TxnResult:
+        return await asyncio.to_thread(self.store.txn, checks, writes)
+
+    async def create_namespace(self, name: str, exist_ok: bool, **settings: Any) -> Namespace:
+        return await asyncio.to_thread(
+            self.store.create_namespace, name, exist_ok=exist_ok, **settings
+        )
+
+    async def update_namespace(self, name: str, **settings: Any) -> Namespace:
+        return await asyncio.to_thread(self.store.update_namespace, name, **settings)
+
+    async def put_namespace(self, name: str, settings: dict[str, Any]) -> Namespace:
+        """Create the namespace, or change the given settings of an existing one."""
+        if not isinstance(settings, dict):
+            raise InvalidRequest("namespace settings are a JSON object")
+        try:
+            self.store.namespace(name)
+        except KeyError:
+            return await self.create_namespace(name, True, **settings)
+        return await self.update_namespace(name, **settings)
+
+    def close(self) -> None:
+        self.store.close()
