@@ -1,0 +1,5 @@
+"""`python -m revkv.cli`: the revkv command."""
+
+from revkv.cli.main import main
+
+main()
