@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +23,8 @@ from revkv.model import DEFAULT, Check, Commit, Delete, Event, Meta, Namespace, 
 from revkv.query import compile_filter, compile_orderby, parse_filter, parse_orderby
 from revkv.store.base import TTL, Expires
 from revkv.store.embedded import EmbeddedStore
+
+PAGE = 2000  # keys per lock acquisition when scanning a namespace
 
 #: The properties a REST `$filter`/`$orderby` sees for each key.
 META_PROPERTIES = ("Key", "Version", "Rev", "Author", "Comment", "Mtime", "Expires", "Size")
@@ -66,6 +68,7 @@ class Service:
     def __init__(self, store: EmbeddedStore, auth: Auth | None = None) -> None:
         self.store = store
         self.auth = auth or Auth(())
+        self._records: dict[Callable[[Commit], Any], dict[tuple[str, str], tuple[int, Any]]] = {}
 
     # -- who -------------------------------------------------------------------------
 
@@ -118,21 +121,49 @@ class Service:
         skip: int = 0,
         top: int | None = None,
         include_deleted: bool = False,
-    ) -> tuple[builtins.list[Commit], int]:
-        """Commits whose record view matches the query: (the page, how many matched)."""
-        page = self.store.list(
-            namespace, prefix=prefix, limit=1 << 62, include_deleted=include_deleted
-        )
-        rows = [(commit, record(commit)) for commit in page.items]
-        if query.predicate is not None:
-            predicate = query.predicate
-            rows = [row for row in rows if predicate(row[1])]
+        count: bool = True,
+    ) -> tuple[builtins.list[Commit], int | None]:
+        """Commits whose record view matches the query: (the page, how many matched).
+
+        Record views are cached per key and version, so a query over 100,000 keys does
+        not decode 100,000 payloads each time. Without an order and without `count`,
+        the scan stops as soon as the page is full.
+        """
+        cache = self._records.setdefault(record, {})
+        predicate = query.predicate
+        end = None if top is None else skip + top
+        early = query.order is None and not count and end is not None
+        rows: builtins.list[tuple[Commit, Any]] = []
+        for commit in self.iter_commits(namespace, prefix, include_deleted):
+            cached = cache.get((namespace, commit.key))
+            if cached is None or cached[0] != commit.rev:
+                cached = cache[(namespace, commit.key)] = (commit.rev, record(commit))
+            if predicate is None or predicate(cached[1]):
+                rows.append((commit, cached[1]))
+                if early and len(rows) >= end:  # type: ignore[operator]
+                    break
         if query.order is not None:
             by_record = {id(r): c for c, r in rows}
-            ordered = query.order([r for _, r in rows])
-            rows = [(by_record[id(r)], r) for r in ordered]
-        end = None if top is None else skip + top
-        return [c for c, _ in rows[skip:end]], len(rows)
+            rows = [(by_record[id(r)], r) for r in query.order([r for _, r in rows])]
+        return [c for c, _ in rows[skip:end]], (len(rows) if count else None)
+
+    def iter_commits(
+        self, namespace: str, prefix: str | None = None, include_deleted: bool = False
+    ) -> Iterator[Commit]:
+        """Every newest version in key order, a page at a time (the lock is never held long)."""
+        cursor = None
+        while True:
+            page = self.store.list(
+                namespace,
+                prefix=prefix,
+                start_after=cursor,
+                limit=PAGE,
+                include_deleted=include_deleted,
+            )
+            yield from page.items
+            if page.next is None:
+                return
+            cursor = page.next
 
     def count(self, namespace: str, prefix: str | None = None) -> int:
         return self.store.count(namespace, prefix=prefix)
