@@ -1,4 +1,4 @@
-"""Maintenance commands on a data directory: check it, repair it."""
+"""Maintenance of a data directory: check it, repair it, snapshot it."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from pathlib import Path
 
 import click
 
+from revkv.cli.options import pass_store
 from revkv.cli.output import emit_json
 from revkv.prevalence import repair as repair_mod
+from revkv.store.embedded import EmbeddedStore
 
 
 def _data(ctx: click.Context) -> Path:
@@ -35,6 +37,11 @@ def check(ctx: click.Context, as_json: bool) -> None:
     """Verify the journal and snapshots of --data without changing anything.
 
     Exits 0 when the next open would succeed, 4 when `revkv repair` is needed.
+
+    \b
+    Examples:
+      revkv check
+      revkv --data /srv/revkv check --json
     """
     report = repair_mod.check(_data(ctx))
     if as_json:
@@ -58,6 +65,11 @@ def repair(ctx: click.Context, as_json: bool) -> None:
     The bytes after the damage are copied to a `.broken` file beside the segment, and
     later segments are renamed `.broken`; nothing is deleted. Run it only on a
     directory no process has open. Records after the damage are lost from the store.
+
+    \b
+    Examples:
+      revkv check || revkv repair
+      revkv --data /srv/revkv repair --json
     """
     report = repair_mod.repair(_data(ctx))
     if as_json:
@@ -70,3 +82,24 @@ def repair(ctx: click.Context, as_json: bool) -> None:
             f"({report.reason}); kept them in .broken files; "
             f"{len(report.set_aside)} later segment(s) set aside"
         )
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the snapshot's path and rev as JSON.")
+@pass_store()
+def snapshot(store: EmbeddedStore, as_json: bool) -> None:
+    """Write a snapshot of the store now, so the next start replays less journal.
+
+    The store also snapshots by itself every so many commands; this is for before a
+    backup or after a large import. Older snapshots beyond the few kept are removed.
+
+    \b
+    Examples:
+      revkv snapshot
+      revkv --data /srv/revkv snapshot --json
+    """
+    path = store.snapshot()
+    if as_json:
+        emit_json({"path": str(path) if path else None, "rev": store.rev})
+    else:
+        click.echo(f"snapshot written: {path}")

@@ -5,26 +5,56 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
-from revkv.cli.admin import check, repair
-from revkv.cli.output import present_errors
+from revkv.cli.admin import check, repair, snapshot
+from revkv.cli.edit import diff, edit
+from revkv.cli.kv import delete, get, history, list_, meta, revert, set_
+from revkv.cli.namespaces import ns
+from revkv.cli.output import present_errors, translate_errors
 from revkv.cli.serve import serve
+from revkv.cli.transfer import export, import_
+from revkv.cli.watch import watch
 
 HELP = """revkv: a versioned key-value and object store. Every write is a commit.
+
+Each command opens the store in --data, does its one thing and closes it. Keys live
+in namespaces (-n, default `default`); every write is a new numbered version with
+its author and comment, and the history stays readable.
+
+\b
+Examples:
+  revkv set greeting 'hello world' -m 'first draft'
+  revkv get greeting
+  revkv history greeting
+  revkv diff greeting 1 2
+  revkv --data /srv/revkv list --json
+
+\b
+Output is for people on a terminal (tables, colours) and stable, tab-separated
+text in a pipe; --json on every command that reads.
 
 \b
 Exit codes:
   0  ok
   1  not found
-  2  usage error
+  2  usage error (or a request the store refuses as malformed)
   3  conflict (someone else wrote first; read again and retry)
   4  any other error
 """
 
 
-@click.group(help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
+class RevkvGroup(click.Group):
+    """A group whose commands' revkv errors become one line and the documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with translate_errors():
+            return super().invoke(ctx)
+
+
+@click.group(cls=RevkvGroup, help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--data",
     type=click.Path(file_okay=False, path_type=Path),
@@ -41,9 +71,9 @@ def cli(ctx: click.Context, data: Path, verbose: int) -> None:
     ctx.obj = {"data": data}
 
 
-cli.add_command(serve)
-cli.add_command(check)
-cli.add_command(repair)
+for command in (set_, get, meta, list_, history, diff, edit, delete, revert, watch, ns,
+                snapshot, export, import_, check, repair, serve):  # fmt: skip
+    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> None:

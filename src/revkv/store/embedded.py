@@ -471,18 +471,16 @@ class EmbeddedStore:
         """Load exported versions as they were: versions, mtimes, authors, comments.
 
         Each key's versions must continue its history here without a gap (import into
-        an empty store, or after the versions already present). Loads in batches, one
-        rev per batch; returns how many versions were loaded.
+        an empty store, or after the versions already present). Everything is checked
+        before anything is loaded; then it loads in batches, one rev per batch. Returns
+        how many versions were loaded.
         """
+        rows = [_load_row(commit) for commit in commits]
+        with self._system.lock:
+            self._state.plan_load(rows)
         loaded = 0
-        rows: builtins.list[builtins.list[Any]] = []
-        for commit in commits:
-            rows.append(_load_row(commit))
-            if len(rows) >= batch:
-                loaded += self._load(rows)
-                rows = []
-        if rows:
-            loaded += self._load(rows)
+        for start in range(0, len(rows), batch):
+            loaded += self._load(rows[start : start + batch])
         return loaded
 
     def _load(self, rows: builtins.list[builtins.list[Any]]) -> int:

@@ -226,12 +226,18 @@ class StoreState:
         return commits
 
     def plan_load(self, rows: list[list[Any]]) -> None:
-        """Check that imported versions continue each key's history without a gap."""
+        """Check that imported versions continue each key's history without a gap.
+
+        A key with no history here may start at any version (an export of a namespace
+        with retention starts where retention left off); after that, no gaps.
+        """
         next_version: dict[tuple[str, str], int] = {}
         for namespace, key, version, *_rest in rows:
-            ks = self.namespaces.get(namespace)
-            latest = ks.latest(key) if ks is not None else None
-            expected = next_version.get((namespace, key), latest.version + 1 if latest else 1)
+            expected = next_version.get((namespace, key))
+            if expected is None:
+                ks = self.namespaces.get(namespace)
+                latest = ks.latest(key) if ks is not None else None
+                expected = latest.version + 1 if latest is not None else version
             if version != expected:
                 raise VersionConflict(namespace, key, version, expected - 1)
             next_version[(namespace, key)] = version + 1
