@@ -6,8 +6,6 @@ import json
 import time
 from pathlib import Path
 
-import pytest
-
 import revkv
 from revkv.model import Commit
 from tests.unit.test_cli_kv import ok, run
