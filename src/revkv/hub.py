@@ -217,7 +217,17 @@ class Watch:
         self._pull()  # fail at once (Compacted) rather than at the first next()
 
     def _pull(self) -> bool:
-        """Move durable events after the cursor into the buffer; whether any came."""
+        """Move durable events after the cursor into the buffer; whether any came.
+
+        Pulls page after page until one holds a matching event or the cursor reaches
+        the durable rev, so a filtered watch far behind never sleeps on work it has.
+        """
+        while self.cursor < self.hub.source.durable_rev:
+            if self._pull_page():
+                return True
+        return False
+
+    def _pull_page(self) -> bool:
         source = self.hub.source
         upto = source.durable_rev
         if upto <= self.cursor:
@@ -255,7 +265,7 @@ class Watch:
         deadline = None if timeout is None else _now() + timeout
         while not self._buffer:
             if self._closed or self.hub.closed:
-                return None
+                return self._last()
             if self._pull():
                 break
             remaining = None if deadline is None else deadline - _now()
@@ -282,7 +292,7 @@ class Watch:
             self.hub._register(self, asyncio.get_running_loop())
         while not self._buffer:
             if self._closed or self.hub.closed:
-                return None
+                return self._last()
             self._event.clear()
             if self._pull():
                 break
@@ -291,6 +301,12 @@ class Watch:
             except TimeoutError:
                 return None
         return self._buffer.popleft()
+
+    def _last(self) -> Event | None:
+        """Once the hub is gone, what was made durable before it went, then the end."""
+        if not self._closed and self.hub.closed and self._pull():
+            return self._buffer.popleft()
+        return None
 
     def _wake(self) -> None:
         if self._event is not None:

@@ -197,9 +197,10 @@ class Service:
         comment: str | None = None,
         ttl: TTL = DEFAULT,
         expires: Expires = DEFAULT,
+        mtime: float | None = None,
     ) -> Commit:
         prepared = self.store.prepare_put(
-            namespace, key, payload, version, author, comment, ttl, expires
+            namespace, key, payload, version, author, comment, ttl, expires, mtime
         )
         return await self._submit(prepared)
 
@@ -211,8 +212,9 @@ class Service:
         version: int | None = None,
         author: str | None = None,
         comment: str | None = None,
+        mtime: float | None = None,
     ) -> Commit:
-        prepared = self.store.prepare_delete(namespace, key, version, author, comment)
+        prepared = self.store.prepare_delete(namespace, key, version, author, comment, mtime)
         return await self._submit(prepared)
 
     async def revert(

@@ -9,12 +9,15 @@ None, list, dict, datetime. It is what the revkv store uses. The state of a syst
 taken from `__getstate__()` when its class defines one (else its `__dict__`, minus the
 injected clock) and given back through `__setstate__()` (else `__dict__.update`).
 Tuples come back as lists. A class that encodes itself faster (typed msgspec Structs)
-defines `__encode_state__() -> bytes` and the classmethod `__decode_state__(bytes)`.
+defines `__encode_state__() -> bytes` and the classmethod `__decode_state__(bytes)`; one
+that can take a consistent copy quickly and encode it later also defines
+`__capture_state__() -> Callable[[], bytes]`, which a snapshot calls under the lock.
 """
 
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
 
 import msgspec
@@ -34,7 +37,8 @@ class Codec(Protocol):
     ) -> bytes: ...
     def decode_command(self, body: bytes | memoryview) -> Command: ...
     def encode_state(self, obj: object) -> bytes: ...
-    def decode_state(self, data: bytes, cls: type) -> object: ...
+    def capture_state(self, obj: object) -> Callable[[], bytes]: ...
+    def decode_state(self, data: bytes | memoryview, cls: type) -> object: ...
 
 
 class PickleCodec:
@@ -58,7 +62,11 @@ class PickleCodec:
     def encode_state(self, obj: object) -> bytes:
         return pickle.dumps(obj, protocol=5)
 
-    def decode_state(self, data: bytes, cls: type) -> object:
+    def capture_state(self, obj: object) -> Callable[[], bytes]:
+        data = self.encode_state(obj)
+        return lambda: data
+
+    def decode_state(self, data: bytes | memoryview, cls: type) -> object:
         obj = pickle.loads(data)
         if not isinstance(obj, cls):
             raise PrevalenceError(
@@ -90,6 +98,15 @@ class MsgpackCodec:
         name, args, kwargs, ts = self._decoder.decode(body)
         return name, args, kwargs or {}, ts
 
+    def capture_state(self, obj: object) -> Callable[[], bytes]:
+        """What a snapshot takes under the lock; the returned call encodes outside it."""
+        hook = getattr(obj, "__capture_state__", None)
+        if hook is not None:
+            capture: Callable[[], bytes] = hook()
+            return capture
+        data = self.encode_state(obj)
+        return lambda: data
+
     def encode_state(self, obj: object) -> bytes:
         hook = getattr(obj, "__encode_state__", None)
         if hook is not None:
@@ -103,7 +120,7 @@ class MsgpackCodec:
                 "class __getstate__/__setstate__ that return plain data, or use codec='pickle'"
             ) from exc
 
-    def decode_state(self, data: bytes, cls: type) -> object:
+    def decode_state(self, data: bytes | memoryview, cls: type) -> object:
         hook = getattr(cls, "__decode_state__", None)
         if hook is not None:
             return hook(data)

@@ -119,14 +119,20 @@ def read_segment_header(data: Buffer, path: Path) -> int:
 
 
 def iter_frames(
-    data: Buffer, first_seq: int, scan: SegmentScan, data_end: int | None = None
+    data: Buffer,
+    first_seq: int,
+    scan: SegmentScan,
+    data_end: int | None = None,
+    skip_through: int = 0,
 ) -> Iterator[tuple[int, memoryview]]:
     """Yield (seq, body) of each verified record, updating `scan` as it goes.
 
     Stops at the zeros of unused preallocated space (a clean end) or at the first frame
     that does not verify, which it records in `scan.damage`. `data_end`, when known, is
     where the file's data extents end (see `data_extent_end`): nothing after it needs
-    checking. Bodies are views into `data`; copy them if they must outlive it.
+    checking. Records up to `skip_through` (covered by a snapshot) are stepped over
+    without checksumming or yielding them. Bodies are views into `data`; copy them if
+    they must outlive it.
     """
     view = memoryview(data)
     size = len(data)
@@ -141,6 +147,10 @@ def iter_frames(
             end = offset + FRAME_HEADER_LEN + length
             if seq != expected or end + (-length % ALIGN) > size:
                 break
+            if seq <= skip_through:
+                expected = seq + 1
+                offset = end + (-length % ALIGN)
+                continue
             body = view[offset + FRAME_HEADER_LEN : end]
             if crc_of(body, crc_of(view[offset + 4 : offset + FRAME_HEADER_LEN])) != crc:
                 break

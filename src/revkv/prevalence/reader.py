@@ -67,14 +67,9 @@ class JournalReader:
                 raise JournalCorrupted(path, 0, str(exc)) from None
             scan = SegmentScan(path, first_seq, first_seq - 1, SEGMENT_HEADER_LEN, len(data))
             self._check_chain(scan, expected, index)
-            frames = iter_frames(data, first_seq, scan, data_extent_end(path))
-            if first_seq > self.after_seq:
-                yield from frames
-            else:
-                after = self.after_seq
-                for seq, body in frames:
-                    if seq > after:
-                        yield seq, body
+            yield from iter_frames(
+                data, first_seq, scan, data_extent_end(path), skip_through=self.after_seq
+            )
             if scan.last_seq >= expected - 1:
                 expected = scan.last_seq + 1
             self.last_seq = max(self.last_seq, scan.last_seq)

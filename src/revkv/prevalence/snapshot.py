@@ -54,7 +54,7 @@ def write_snapshot_atomically(directory: Path, seq: int, body: bytes) -> Path:
     return final
 
 
-def read_snapshot(path: Path) -> tuple[int, bytes]:
+def read_snapshot(path: Path) -> tuple[int, memoryview]:
     """(seq, body) of a snapshot; SnapshotCorrupted when it does not verify."""
     data = path.read_bytes()
     if len(data) < HEADER_LEN:
@@ -66,7 +66,7 @@ def read_snapshot(path: Path) -> tuple[int, bytes]:
         raise SnapshotCorrupted(path, "header checksum mismatch")
     if version != FORMAT_VERSION:
         raise SnapshotCorrupted(path, f"snapshot format version {version} is not supported")
-    body = data[HEADER_LEN:]
+    body = memoryview(data)[HEADER_LEN:]  # no copy of what may be hundreds of megabytes
     if len(body) != body_len:
         raise SnapshotCorrupted(path, f"body is {len(body)} bytes, header says {body_len}")
     if crc32c.crc32c(body) != body_crc:
@@ -74,7 +74,9 @@ def read_snapshot(path: Path) -> tuple[int, bytes]:
     return int(seq), body
 
 
-def load_newest_snapshot(directory: Path, *, quarantine: bool = True) -> tuple[int, bytes] | None:
+def load_newest_snapshot(
+    directory: Path, *, quarantine: bool = True
+) -> tuple[int, memoryview] | None:
     """The newest snapshot that verifies; damaged newer ones are set aside as `.broken`."""
     for seq, path in reversed(paths.snapshots(directory)):
         try:

@@ -395,8 +395,9 @@ class System:
     def take_snapshot(self) -> Path | None:
         """Write a snapshot of the current state; None for an in-memory system.
 
-        The lock is held only while the state is serialised in memory; the file is
-        written, fsynced and renamed while writers go on.
+        The lock is held only while the state is captured (serialised in memory, or
+        copied if the object can encode later); the file is written, fsynced and
+        renamed while writers go on.
         """
         if self.directory is None:
             return None
@@ -405,7 +406,8 @@ class System:
                 seq = self.journal.last_seq
                 if seq == self._last_snapshot_seq:
                     return self.directory / paths.snapshot_name(seq)
-                body = self.codec.encode_state(self.obj)
+                encode = self.codec.capture_state(self.obj)
+            body = encode()
             self.journal.sync(seq)  # a snapshot must never be ahead of the journal
             path = write_snapshot_atomically(self.directory, seq, body)
             self._last_snapshot_seq = seq

@@ -74,6 +74,7 @@ class EmbeddedStore:
             StoreState(change_log_size),
             self.path,
             codec="msgpack",
+            validate_clock=False,  # StoreState reads time only from its command clock
             durability=durability,  # type: ignore[arg-type]
             snapshot_every=snapshot_every,
             progress=progress,
@@ -312,8 +313,13 @@ class EmbeddedStore:
         comment: str | None = None,
         ttl: TTL = DEFAULT,
         expires: Expires = DEFAULT,
+        mtime: float | None = None,
     ) -> tuple[str, tuple[Any, ...], Callable[[float], object]]:
-        """Validate a put; (command, args, precheck) for `execute` or `submit`."""
+        """Validate a put; (command, args, precheck) for `execute` or `submit`.
+
+        `mtime` records a time the client vouches for (Rainer's X-Rainer-Modified-Time)
+        instead of the time of the commit.
+        """
         check_namespace_name(namespace)
         check_key(key)
         data = check_payload(payload)
@@ -324,7 +330,7 @@ class EmbeddedStore:
         self._check_json(namespace, data)
         create = self.auto_create_namespaces
         state = self._state
-        args = (namespace, key, data, version, author, comment, expiry, create)
+        args = (namespace, key, data, version, author, comment, expiry, create, _mtime(mtime))
         return (
             "put",
             args,
@@ -352,15 +358,19 @@ class EmbeddedStore:
         version: int | None = None,
         author: str | None = None,
         comment: str | None = None,
+        mtime: float | None = None,
     ) -> tuple[str, tuple[Any, ...], Callable[[float], object]]:
-        self._keyspace(namespace)
+        check_namespace_name(namespace)
+        if version is None:
+            self._keyspace(namespace)
         check_key(key)
         if version is not None:
             check_version(version)
         author, comment = check_author(author, comment)
         state = self._state
-        args = (namespace, key, version, author, comment)
-        return "delete", args, lambda now: state.plan_delete(namespace, key, version, now)
+        create = self.auto_create_namespaces
+        args = (namespace, key, version, author, comment, _mtime(mtime), create)
+        return "delete", args, lambda now: state.plan_delete(namespace, key, version, now, create)
 
     def revert(
         self,
@@ -553,6 +563,14 @@ class EmbeddedStore:
 
 def _live(commit: Commit, now: float) -> bool:
     return not commit.deleted and (commit.expires is None or commit.expires > now)
+
+
+def _mtime(mtime: float | None) -> float | None:
+    if mtime is None:
+        return None
+    if isinstance(mtime, bool) or not isinstance(mtime, (int, float)) or not mtime >= 0:
+        raise InvalidRequest(f"mtime must be epoch seconds, not {mtime!r}")
+    return float(mtime)
 
 
 def _check_limit(limit: int) -> int:

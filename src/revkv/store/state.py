@@ -15,6 +15,7 @@ absent: a write to it first records the expiry tombstone, as the sweeper would h
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -32,13 +33,34 @@ from revkv.errors import (
 from revkv.model import SETTINGS, Commit, Namespace
 from revkv.store.changelog import ChangeLog
 from revkv.store.expiry import ExpiryQueue
-from revkv.store.image import decode_image, encode_image
+from revkv.store.image import capture_image, decode_image, encode_image
 from revkv.store.keyspace import Keyspace
 
 EXPIRED_AUTHOR = "revkv"
 EXPIRED_COMMENT = "expired"
 
 Expiry = list[Any]  # ["default"] | ["never"] | ["ttl", seconds] | ["at", epoch seconds]
+
+
+class StringTable:
+    """Shares equal authors and comments between commits (not part of the state).
+
+    Bounded, so a store whose every comment is unique does not grow a second copy.
+    """
+
+    LIMIT = 100_000
+    LONGEST = 256
+
+    def __init__(self) -> None:
+        self._table: dict[str, str] = {}
+
+    def intern(self, text: str) -> str:
+        found = self._table.get(text)
+        if found is not None:
+            return found
+        if len(self._table) < self.LIMIT and len(text) <= self.LONGEST:
+            self._table[text] = text
+        return text
 
 
 class StoreState:
@@ -48,11 +70,15 @@ class StoreState:
         self.log = ChangeLog(change_log_size)
         self.expiry = ExpiryQueue()
         self.durable_rev = 0  # maintained by the embedded store; not part of the state
+        self.strings = StringTable()
 
     # -- snapshots (a fast path of the msgpack codec) --------------------------------
 
     def __encode_state__(self) -> bytes:
         return encode_image(self)
+
+    def __capture_state__(self) -> Callable[[], bytes]:
+        return capture_image(self)
 
     @classmethod
     def __decode_state__(cls, data: bytes) -> StoreState:
@@ -98,12 +124,18 @@ class StoreState:
             raise VersionConflict(namespace, key, version, current)
         return current
 
-    def plan_delete(self, namespace: str, key: str, version: int | None, now: float) -> None:
-        ks = self.keyspace(namespace)
+    def plan_delete(
+        self, namespace: str, key: str, version: int | None, now: float, create: bool = False
+    ) -> None:
+        """A delete needs a live key, unless it names its version: then it is the
+        tombstone at that version whatever came before (Rainer's empty commit), and like
+        a put it may create its namespace."""
+        ks = self.keyspace(namespace, create and version is not None)
         current, live, _ = self.current(ks, key, now)
-        if version is not None and version != current + 1:
-            raise VersionConflict(namespace, key, version, current)
-        if live is None:
+        if version is not None:
+            if version != current + 1:
+                raise VersionConflict(namespace, key, version, current)
+        elif live is None:
             raise KeyNotFound(namespace, key)
 
     def plan_revert(
@@ -173,21 +205,29 @@ class StoreState:
         comment: str,
         expiry: Expiry,
         create: bool,
+        mtime: float | None = None,
     ) -> Commit:
+        """Commit the next version; `mtime` is the client's claim of when (Rainer's)."""
         now, rev = self._clock.time(), self._clock.seq  # type: ignore[attr-defined]
         self.plan_write(namespace, key, version, len(payload), create, now)
         ks = self._ensure(namespace)
-        return self._write(
-            ks, key, payload, author, comment, self._expires(ks, expiry, now), False, now, rev
-        )
+        expires = self._expires(ks, expiry, now)
+        return self._write(ks, key, payload, author, comment, expires, False, now, rev, mtime)
 
     def delete(
-        self, namespace: str, key: str, version: int | None, author: str, comment: str
+        self,
+        namespace: str,
+        key: str,
+        version: int | None,
+        author: str,
+        comment: str,
+        mtime: float | None = None,
+        create: bool = False,
     ) -> Commit:
         now, rev = self._clock.time(), self._clock.seq  # type: ignore[attr-defined]
-        self.plan_delete(namespace, key, version, now)
-        ks = self.namespaces[namespace]
-        return self._write(ks, key, b"", author, comment, None, True, now, rev)
+        self.plan_delete(namespace, key, version, now, create)
+        ks = self._ensure(namespace)
+        return self._write(ks, key, b"", author, comment, None, True, now, rev, mtime)
 
     def revert(
         self,
@@ -250,11 +290,13 @@ class StoreState:
         """
         self.plan_load(rows)
         rev = self._clock.seq  # type: ignore[attr-defined]
+        intern = self.strings.intern
         for namespace, key, version, mtime, author, comment, expires, deleted, payload in rows:
             ks = self._ensure(namespace)
             commit = Commit(
-                namespace, key, version, rev, mtime, author, comment, expires, deleted, payload
-            )
+                ks.settings.name, key, version, rev, mtime, intern(author), intern(comment),
+                expires, deleted, payload,
+            )  # fmt: skip
             self._append(ks, commit)
         return len(rows)
 
@@ -310,13 +352,25 @@ class StoreState:
         deleted: bool,
         now: float,
         rev: int,
+        mtime: float | None = None,
     ) -> Commit:
         latest = ks.latest(key)
         if latest is not None and not latest.deleted and latest.is_expired(now):
             latest = self._record_expiry(ks, latest, rev)
         version = 1 if latest is None else latest.version + 1
+        stamp = now if mtime is None else mtime
+        intern = self.strings.intern
         commit = Commit(
-            ks.settings.name, key, version, rev, now, author, comment, expires, deleted, payload
+            ks.settings.name,
+            key,
+            version,
+            rev,
+            stamp,
+            intern(author),
+            intern(comment),
+            expires,
+            deleted,
+            payload,
         )
         self._append(ks, commit)
         return commit
