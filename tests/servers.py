@@ -60,7 +60,8 @@ class RevkvServer:
             assert self.process is not None
             if self.process.poll() is not None:
                 err = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise RuntimeError(f"revkv serve exited with {self.process.returncode}: {err}")
+                code = self.stop()
+                raise RuntimeError(f"revkv serve exited with {code}: {err}")
             try:
                 if httpx.get(self.url + "/health", timeout=1).status_code == 200:
                     return

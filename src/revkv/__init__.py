@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from revkv.client import AsyncClient, Client, Mirror
 from revkv.errors import (
     Compacted,
     Conflict,
@@ -52,7 +53,9 @@ def open(path: str | Path | None = None, **settings: Any) -> EmbeddedStore:
 
 __all__ = [
     "DEFAULT",
+    "AsyncClient",
     "Check",
+    "Client",
     "Commit",
     "Compacted",
     "Conflict",
@@ -69,6 +72,7 @@ __all__ = [
     "JournalFailed",
     "KeyNotFound",
     "Meta",
+    "Mirror",
     "Namespace",
     "NamespaceExists",
     "NamespaceNotFound",

@@ -1,7 +1,7 @@
 """One typed settings object: defaults, then a TOML file, then the environment, then flags.
 
     # revkv.toml
-    data = "/var/lib/revkv"
+    data = "/var/lib/revkv"          # relative paths are relative to this file
     host = "127.0.0.1"
     port = 8080
     durability = "always"
@@ -9,11 +9,14 @@
 
     [[tokens]]
     name = "deploy"                  # becomes the author of this token's writes
-    token = "s3cret-deploy-token"
+    token = "s3cret-deploy-token"    # at least 16 characters, unique
     rights = "read-write"            # or "read"
     namespaces = ["config.*", "flags"]   # shell-style patterns; default ["*"]
 
 Environment: REVKV_DATA, REVKV_HOST, REVKV_PORT, REVKV_DURABILITY.
+
+Every value is checked when it is read, so a typo stops the server at start-up with the
+file and the setting named, not at the first request.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ from typing import Any, Literal
 from revkv.errors import InvalidRequest
 
 Rights = Literal["read", "read-write"]
+RIGHTS = ("read", "read-write")
+DURABILITIES = ("always", "interval", "never")
+MIN_TOKEN_LENGTH = 16
+TOKEN_FIELDS = frozenset({"name", "token", "rights", "namespaces"})
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,9 @@ class Token:
     token: str
     rights: Rights = "read"
     namespaces: tuple[str, ...] = ("*",)
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"Token(name={self.name!r}, rights={self.rights!r}, namespaces={self.namespaces!r})"
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,8 @@ class Settings:
     auto_create_namespaces: bool = True
     watch_keepalive: float = 15.0
     max_watchers: int = 100_000
+    change_log_size: int = 1_000_000  # changes kept for watchers to resume from
+    odata_page_size: int = 100  # entities per OData feed page
     extra: dict[str, Any] = field(default_factory=dict)
 
     def merged(self, **overrides: Any) -> Settings:
@@ -64,33 +76,102 @@ def load_settings(path: Path | None = None, **flags: Any) -> Settings:
     return settings.merged(**flags)
 
 
+# -- the file ----------------------------------------------------------------------------
+
+#: What each setting in a file must be: (accepted types, a description for the message).
+_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "data": ((str,), "a path"),
+    "host": ((str,), "an address"),
+    "port": ((int,), "a port number"),
+    "durability": ((str,), f"one of {', '.join(DURABILITIES)}"),
+    "insecure": ((bool,), "true or false"),
+    "odata_schema": ((str,), "a path"),
+    "auto_create_namespaces": ((bool,), "true or false"),
+    "watch_keepalive": ((int, float), "a number of seconds"),
+    "max_watchers": ((int,), "a whole number"),
+    "change_log_size": ((int,), "a whole number of changes"),
+    "odata_page_size": ((int,), "a whole number of entities"),
+}
+
+
 def _from_file(settings: Settings, path: Path) -> Settings:
     try:
         raw = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InvalidRequest(f"cannot read the config file {path}: {exc}") from exc
-    known = {f for f in Settings.__dataclass_fields__ if f not in ("extra", "tokens")}
-    unknown = set(raw) - known - {"tokens"}
+    unknown = set(raw) - set(_TYPES) - {"tokens"}
     if unknown:
         raise InvalidRequest(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
-    values: dict[str, Any] = {k: v for k, v in raw.items() if k in known}
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name != "tokens":
+            values[name] = _checked(name, value, path)
     for name in ("data", "odata_schema"):
-        if isinstance(values.get(name), str):
+        if name in values:
             values[name] = (path.parent / values[name]).resolve()
-    values["tokens"] = tuple(_token(t, path) for t in raw.get("tokens", []))
+    values["tokens"] = _tokens(raw.get("tokens", []), path)
     return replace(settings, **values)
+
+
+def _checked(name: str, value: Any, path: Path) -> Any:
+    types, what = _TYPES[name]
+    wrong_type = not isinstance(value, types) or (bool not in types and isinstance(value, bool))
+    if wrong_type or not _in_range(name, value):
+        raise InvalidRequest(f"{path}: {name} must be {what}, not {value!r}")
+    return value
+
+
+def _in_range(name: str, value: Any) -> bool:
+    if name == "port":
+        return bool(0 <= value <= 65535)
+    if name == "durability":
+        return value in DURABILITIES
+    if name in ("watch_keepalive", "max_watchers", "change_log_size", "odata_page_size"):
+        return bool(value > 0)
+    return True
+
+
+def _tokens(raw: Any, path: Path) -> tuple[Token, ...]:
+    if not isinstance(raw, list):
+        raise InvalidRequest(f"{path}: tokens is a list of [[tokens]] tables")
+    tokens = tuple(_token(entry, path) for entry in raw)
+    secrets = [t.token for t in tokens]
+    if len(set(secrets)) != len(secrets):
+        raise InvalidRequest(
+            f"{path}: two [[tokens]] entries have the same token; each needs its own"
+        )
+    return tokens
 
 
 def _token(raw: Any, path: Path) -> Token:
     if not isinstance(raw, dict) or not {"name", "token"} <= raw.keys():
         raise InvalidRequest(f"{path}: each [[tokens]] entry needs a name and a token")
+    name = raw["name"]
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidRequest(f"{path}: a token's name is a non-empty string, not {name!r}")
+    where = f"{path}: token {name!r}"
+    unknown = raw.keys() - TOKEN_FIELDS
+    if unknown:
+        raise InvalidRequest(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    secret = raw["token"]
+    if not isinstance(secret, str) or len(secret) < MIN_TOKEN_LENGTH:
+        raise InvalidRequest(
+            f"{where}: token is a string of at least {MIN_TOKEN_LENGTH} characters"
+        )
+    if secret != secret.strip() or not (secret.isascii() and secret.isprintable()):
+        raise InvalidRequest(f"{where}: token is printable ASCII with no spaces at its ends")
     rights = raw.get("rights", "read")
-    if rights not in ("read", "read-write"):
-        raise InvalidRequest(f"{path}: token {raw['name']!r}: rights is 'read' or 'read-write'")
-    if len(str(raw["token"])) < 16:
-        raise InvalidRequest(f"{path}: token {raw['name']!r} is shorter than 16 characters")
+    if rights not in RIGHTS:
+        raise InvalidRequest(f"{where}: rights is 'read' or 'read-write', not {rights!r}")
     patterns = raw.get("namespaces", ["*"])
-    return Token(str(raw["name"]), str(raw["token"]), rights, tuple(map(str, patterns)))
+    if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
+        raise InvalidRequest(
+            f'{where}: namespaces is a list of patterns such as ["config.*"], not {patterns!r}'
+        )
+    return Token(name, secret, rights, tuple(patterns))
+
+
+# -- the environment -----------------------------------------------------------------------
 
 
 def _from_env(settings: Settings) -> Settings:
@@ -101,12 +182,15 @@ def _from_env(settings: Settings) -> Settings:
     if "REVKV_HOST" in env:
         overrides["host"] = env["REVKV_HOST"]
     if "REVKV_PORT" in env:
-        try:
-            overrides["port"] = int(env["REVKV_PORT"])
-        except ValueError:
-            raise InvalidRequest(
-                f"REVKV_PORT must be a number, not {env['REVKV_PORT']!r}"
-            ) from None
+        raw = env["REVKV_PORT"]
+        if not raw.strip().isdigit() or int(raw) > 65535:
+            raise InvalidRequest(f"REVKV_PORT must be a port number, not {raw!r}")
+        overrides["port"] = int(raw)
     if "REVKV_DURABILITY" in env:
-        overrides["durability"] = env["REVKV_DURABILITY"]
+        durability = env["REVKV_DURABILITY"]
+        if durability not in DURABILITIES:
+            raise InvalidRequest(
+                f"REVKV_DURABILITY must be one of {', '.join(DURABILITIES)}, not {durability!r}"
+            )
+        overrides["durability"] = durability
     return replace(settings, **overrides)

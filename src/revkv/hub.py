@@ -211,6 +211,7 @@ class Watch:
         self.prefix = prefix or None
         self.resync = resync
         self.cursor = hub.source.durable_rev if since_rev is None else since_rev
+        self.start = self.cursor  # the rev it follows from (the cursor moves on)
         self._buffer: deque[Event] = deque()
         self._closed = False
         self._event: asyncio.Event | None = None
@@ -315,6 +316,8 @@ class Watch:
     def close(self) -> None:
         self._closed = True
         self._wake()
+        with self.hub._cond:  # a blocking next() in another thread returns now
+            self.hub._cond.notify_all()
         self.hub._open.discard(self)
         if self._event is not None:
             self.hub._unregister(self)

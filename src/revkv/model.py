@@ -35,6 +35,8 @@ __all__ = [
     "check_key",
     "check_namespace_name",
     "check_payload",
+    "check_time",
+    "check_ttl",
     "check_version",
 ]
 
@@ -42,6 +44,8 @@ MAX_KEY_LENGTH = 256
 MAX_AUTHOR_LENGTH = 256
 MAX_COMMENT_LENGTH = 4096
 DEFAULT_MAX_PAYLOAD = 1024 * 1024
+MAX_TTL = 100 * 365.25 * 86400  # a century: anything longer is a mistake
+LATEST_TIME = 253402300799.0  # 9999-12-31T23:59:59Z, the last time ISO 8601 can write
 
 _NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -273,6 +277,27 @@ def check_payload(payload: object) -> bytes:
         f"a payload must be bytes or str, not {type(payload).__name__}; "
         "encode it first (e.g. json.dumps(value).encode())"
     )
+
+
+def check_ttl(ttl: object, what: str = "ttl") -> float:
+    """A time to live in seconds: positive, finite, at most a century."""
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 < ttl <= MAX_TTL:
+        raise InvalidRequest(
+            f"{what} must be a positive number of seconds up to {MAX_TTL:.0f} (a century), "
+            f"not {ttl!r}"
+        )
+    return float(ttl)
+
+
+def check_time(seconds: object, what: str) -> float:
+    """A moment as epoch seconds, between 1970 and the end of year 9999."""
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, (int, float))
+        or not 0 <= seconds <= LATEST_TIME
+    ):
+        raise InvalidRequest(f"{what} must be a time between 1970 and 9999, not {seconds!r}")
+    return float(seconds)
 
 
 def check_version(version: object, what: str = "version") -> int:

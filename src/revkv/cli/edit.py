@@ -8,7 +8,6 @@ the commit is refused and the edited text is left in its temporary file.
 
 from __future__ import annotations
 
-import difflib
 import os
 import tempfile
 import time
@@ -27,18 +26,11 @@ from revkv.cli.options import (
     pass_store,
 )
 from revkv.cli.output import CommandError, console, emit_json, exit_code_for, on_terminal, say
+from revkv.diffs import unified_diff
 from revkv.errors import Conflict, KeyNotFound, NamespaceNotFound, RevkvError
 from revkv.store.embedded import EmbeddedStore
 
 DIFF_STYLES = {"+++": "bold", "---": "bold", "@@": "cyan", "+": "green", "-": "red"}
-
-
-def unified_diff(old: str, new: str, old_label: str, new_label: str) -> list[str]:
-    lines = difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True), old_label, new_label
-    )
-    return [line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-            for line in lines]  # fmt: skip
 
 
 def print_diff(lines: list[str]) -> None:

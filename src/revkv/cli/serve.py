@@ -81,10 +81,23 @@ def run(settings: Settings) -> None:
     "--insecure", is_flag=True, default=None, help="Allow listening beyond loopback without tokens."
 )
 @click.option(
+    "--odata-schema",
+    "odata_schema",
+    type=click.Path(dir_okay=False, exists=True, resolve_path=True, path_type=Path),
+    default=None,
+    help="An EDMX file (such as MemCacheSchema.xml): its entity sets are served under /odata.",
+)
+@click.option(
     "--durability",
     type=click.Choice(["always", "interval", "never"]),
     default=None,
     help="When a write returns: after fsync (always), or sooner.",
+)
+@click.option(
+    "--change-log-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="How many recent changes watchers can resume from. [default: 1,000,000]",
 )
 @click.pass_context
 def serve(
@@ -96,17 +109,29 @@ def serve(
     config: Path | None,
     insecure: bool | None,
     durability: str | None,
+    odata_schema: Path | None,
+    change_log_size: int | None,
 ) -> None:
-    """Serve the store over HTTP: Rainer's REST API under /kv, watches, /health, /metrics.
+    """Serve the store over HTTP: Rainer's REST API under /kv, OData under /odata,
+    live watches, /health, /metrics, /openapi.json.
 
     \b
     Examples:
       revkv serve                          # ./revkv-data on http://127.0.0.1:8080
       revkv serve --memory --port 9000     # nothing on disk
       revkv serve --config revkv.toml      # tokens, schema, data dir from a file
+      revkv serve --odata-schema MemCacheSchema.xml
       curl -X PUT --data-binary 'hello' http://127.0.0.1:8080/kv/default/greeting
     """
-    settings = load_settings(config, host=host, port=port, insecure=insecure, durability=durability)
+    settings = load_settings(
+        config,
+        host=host,
+        port=port,
+        insecure=insecure,
+        durability=durability,
+        odata_schema=odata_schema,
+        change_log_size=change_log_size,
+    )
     parent = ctx.parent
     given = (
         parent is not None and parent.get_parameter_source("data") == ParameterSource.COMMANDLINE

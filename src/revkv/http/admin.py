@@ -26,8 +26,10 @@ async def json_of(request: Request) -> Any:
 
 
 async def list_namespaces_json(request: Request) -> Response:
-    principal = principal_of(request, None, write=False)
-    names = service_of(request).namespaces()
+    """The namespaces this request's token may read (all of them without tokens)."""
+    service = service_of(request)
+    principal = service.principal(request.headers.get("authorization"))
+    names = service.namespaces()
     return JSONResponse([ns.to_dict() for ns in names if principal.may(ns.name, False)])
 
 
@@ -55,14 +57,22 @@ async def post_txn(request: Request) -> Response:
     body = await json_of(request)
     if not isinstance(body, dict):
         raise InvalidRequest("a transaction is a JSON object with checks and writes")
-    principal = principal_of(request, None, write=False)
-    checks = [_check(c) for c in body.get("checks", [])]
-    writes = [_write(w, principal.name) for w in body.get("writes", [])]
-    for item in (*checks, *writes):
-        principal_of(request, item.namespace, write=isinstance(item, (Put, Delete)))
+    service = service_of(request)
+    principal = service.principal(request.headers.get("authorization"))
+    checks = [_check(c) for c in _items(body, "checks")]
+    writes = [_write(w, principal.name) for w in _items(body, "writes")]
+    for item in (*checks, *writes):  # all or nothing: one forbidden item refuses the whole
+        service.authorize(principal, item.namespace, write=isinstance(item, (Put, Delete)))
     result = await service_of(request).txn(checks, writes)
     commits = [full_meta_dict(m) for m in result.commits]
     return JSONResponse({"rev": result.rev, "commits": commits})
+
+
+def _items(body: dict[str, Any], name: str) -> list[Any]:
+    items = body.get(name, [])
+    if not isinstance(items, list):
+        raise InvalidRequest(f"a transaction's {name} is a JSON array")
+    return items
 
 
 def _check(raw: Any) -> Check:
@@ -83,8 +93,11 @@ def _write(raw: Any, author: str) -> Put | Delete:
     if raw["op"] == "delete":
         return Delete(**common)
     if "payload_base64" in raw:
+        encoded = raw["payload_base64"]
+        if not isinstance(encoded, str):
+            raise InvalidRequest("payload_base64 is a base64 string")
         try:
-            payload: bytes | str = base64.b64decode(raw["payload_base64"], validate=True)
+            payload: bytes | str = base64.b64decode(encoded, validate=True)
         except ValueError:
             raise InvalidRequest("payload_base64 is not valid base64") from None
     else:
@@ -93,15 +106,22 @@ def _write(raw: Any, author: str) -> Put | Delete:
 
 
 async def get_changes(request: Request) -> Response:
-    """Durable changes after `?since=REV` (optionally `namespace`, `prefix`, `limit`)."""
+    """Durable changes after `?since=REV` (optionally `namespace`, `prefix`, `limit`).
+
+    `rev` is where to resume: the last event's rev when the page is full, else the
+    store's rev as it was before reading (so nothing committed meanwhile is skipped).
+    """
     namespace = request.query_params.get("namespace")
     principal_of(request, namespace, write=False)
     since = int_param(request, "since", 0)
     limit = int_param(request, "limit", 1000, low=1)
     payloads = request.query_params.get("payloads") in ("1", "true", "yes")
     service = service_of(request)
+    rev_before = service.rev
     events = service.changes(since, namespace, request.query_params.get("prefix"), limit)
-    body = {"rev": service.rev, "events": [event_dict(e, payloads) for e in events]}
+    last = events[-1].rev if events else since
+    rev = last if len(events) >= limit else max(rev_before, last)
+    body = {"rev": rev, "events": [event_dict(e, payloads) for e in events]}
     return JSONResponse(body)
 
 

@@ -2,7 +2,8 @@
 
 `create_app(service)` serves an existing Service (tests, embedding); `app_for(settings)`
 opens the store the settings name and closes it when the server stops, after in-flight
-writes are durable and watchers were told the server is going away.
+writes are durable and watchers were told the server is going away. Each app has its
+own metrics registry (`app.state.metrics`).
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
+from starlette.types import Lifespan
 
 from revkv.auth import Auth
 from revkv.config import Settings
-from revkv.errors import RevkvError
 from revkv.http import admin, watch
-from revkv.http.errors import revkv_error_handler, unexpected_error_handler
+from revkv.http.errors import EXCEPTION_HANDLERS
 from revkv.http.kv import KVDoor
+from revkv.http.metrics import Metrics, MetricsMiddleware, metrics_endpoint
+from revkv.http.odata import odata_mount
+from revkv.http.openapi import openapi_endpoint
 from revkv.service import Service
 from revkv.store.embedded import EmbeddedStore
 
@@ -32,9 +36,11 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok", "rev": service.rev})
 
 
-def routes() -> list[Route | Mount]:
+def routes(settings: Settings) -> list[Route | Mount]:
     return [
         Route("/health", health, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/openapi.json", openapi_endpoint, methods=["GET"]),
         Route("/ns", admin.list_namespaces_json, methods=["GET"]),
         Route("/ns/{ns}", admin.get_namespace, methods=["GET"]),
         Route("/ns/{ns}", admin.put_namespace, methods=["PUT"]),
@@ -42,30 +48,27 @@ def routes() -> list[Route | Mount]:
         Route("/changes", admin.get_changes, methods=["GET"]),
         Route("/watch", watch.watch, methods=["GET"]),
         Route("/watch/{ns}", watch.watch, methods=["GET"]),
+        Route("/kv", admin.list_namespaces_json, methods=["GET"]),  # not a redirect to /kv/
         Mount("/kv", app=KVDoor()),
+        odata_mount(settings),
     ]
 
 
-MIDDLEWARE = [Middleware(GZipMiddleware, minimum_size=4096)]
+def middleware(metrics: Metrics) -> list[Middleware]:
+    return [
+        Middleware(MetricsMiddleware, metrics=metrics),  # outermost: times all the rest
+        Middleware(GZipMiddleware, minimum_size=4096),
+    ]
 
 
 def create_app(service: Service, settings: Settings | None = None) -> Starlette:
-    app = Starlette(
-        routes=routes(),
-        middleware=MIDDLEWARE,
-        exception_handlers={
-            RevkvError: revkv_error_handler,
-            Exception: unexpected_error_handler,
-        },
-    )
+    app = _build(settings or Settings())
     app.state.service = service
-    app.state.settings = settings or Settings()
     return app
 
 
 def app_for(settings: Settings) -> Starlette:
     """An app that opens the configured store at start-up and closes it at shutdown."""
-    holder: dict[str, Service] = {}
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -73,22 +76,25 @@ def app_for(settings: Settings) -> Starlette:
             settings.data,
             durability=settings.durability,
             auto_create_namespaces=settings.auto_create_namespaces,
+            change_log_size=settings.change_log_size,
         )
-        service = holder["service"] = Service(store, Auth(settings.tokens))
-        app.state.service = service
+        app.state.service = service = Service(store, Auth(settings.tokens))
         try:
             yield
         finally:
             service.close()
 
+    return _build(settings, lifespan)
+
+
+def _build(settings: Settings, lifespan: Lifespan[Starlette] | None = None) -> Starlette:
+    metrics = Metrics(lambda: getattr(app.state, "service", None))
     app = Starlette(
-        routes=routes(),
-        middleware=MIDDLEWARE,
-        exception_handlers={
-            RevkvError: revkv_error_handler,
-            Exception: unexpected_error_handler,
-        },
+        routes=routes(settings),
+        middleware=middleware(metrics),
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = metrics
     return app

@@ -3,6 +3,8 @@
 Every error is JSON: `{"error": {"code": <class name>, "message": <for a person>, ...data}}`.
 The Rainer routes keep Rainer's own bodies where pyrainer and its users expect them
 (plain `Key not found`, the `{"conflict": ...}` object), unless the client asks for JSON.
+Starlette's own answers (no such route, method not allowed) get the same JSON shape; a
+401 always says `WWW-Authenticate: Bearer`, whichever door raised it.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ import json
 import logging
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from revkv.errors import (
     Compacted,
@@ -75,10 +79,15 @@ def json_error(status: int, code: str, message: str, **extra: Any) -> JSONRespon
     return JSONResponse({"error": {"code": code, "message": message, **extra}}, status)
 
 
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="revkv"'}
+
+
 def error_response(error: RevkvError, headers: dict[str, str] | None = None) -> Response:
     status = status_for(error)
     if status >= 500:
         log.error("request failed: %s", error)
+    if isinstance(error, Unauthorized):
+        headers = {**CHALLENGE, **(headers or {})}
     return JSONResponse({"error": error_data(error)}, status, headers=headers)
 
 
@@ -88,13 +97,48 @@ def wants_json(request: Request) -> bool:
 
 async def revkv_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RevkvError)
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
-    return error_response(exc, headers)
+    return error_response(exc)
+
+
+HTTP_CODES = {404: "NoSuchRoute", 405: "MethodNotAllowed"}
+
+
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    """Starlette's routing errors (404, 405) in revkv's JSON shape."""
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 404:
+        message = f"no route for {request.url.path}; see /openapi.json"
+    elif exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+        message = f"{request.method} is not allowed here; use {headers['Allow']}"
+    else:
+        message = exc.detail
+    response = json_error(exc.status_code, HTTP_CODES.get(exc.status_code, "HTTPError"), message)
+    response.headers.update(headers)
+    return response
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes on this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return json_error(500, "InternalError", "the server failed; this is a bug, see its log")
+
+
+EXCEPTION_HANDLERS = {
+    RevkvError: revkv_error_handler,
+    HTTPException: http_error_handler,
+    Exception: unexpected_error_handler,
+}
 
 
 def dumps(data: Any) -> bytes:

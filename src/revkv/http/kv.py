@@ -15,47 +15,56 @@ key travels as `%2F` and stays part of the key (Starlette's decoded path would s
     GET  /kv/{ns}/{key}/history           revkv: versions newest first, paged
     POST /kv/{ns}/{key}/revert?to=N       revkv: commit version N's payload again
     GET  /kv/{ns}/{key}/diff?from=&to=    revkv: unified diff between two versions
+
+Errors on Rainer's own requests keep Rainer's bodies, byte for byte: plain text such as
+`Key not found` or `Missing header: X-Rainer-Author`, and the `{"conflict": ...}` object of
+a version conflict. revkv's verbs, and every request sent with `Accept: application/json`,
+get revkv's JSON errors. A failed `If-Match` or `If-None-Match` is 412.
 """
 
 from __future__ import annotations
 
-import difflib
+import json
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from revkv.diffs import unified_diff
 from revkv.errors import (
+    Forbidden,
     InvalidRequest,
     KeyNotFound,
     NamespaceNotFound,
     NotFound,
     RevkvError,
+    Unauthorized,
     VersionConflict,
 )
 from revkv.http import rainer
 from revkv.http.admin import list_namespaces_json
-from revkv.http.errors import error_response, json_error, wants_json
-from revkv.http.listing import list_namespace
+from revkv.http.errors import error_response, json_error, status_for, wants_json
+from revkv.http.listing import EXTENDED, list_namespace
 from revkv.http.requests import (
     author_and_comment,
     etag,
     if_match_version,
+    if_none_match,
     int_param,
+    lifetime_of,
     payload_limit,
     principal_of,
     read_body,
     service_of,
-    ttl_of,
 )
-from revkv.model import Check, Commit, Meta, Put
+from revkv.model import Commit, Meta
 from revkv.service import Service
 
-Handler = Callable[..., Awaitable[Response]]
 ACTIONS = ("meta", "history", "revert", "diff")
 
 
@@ -63,20 +72,22 @@ class KVDoor:
     """An ASGI app for everything under /kv."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # a websocket: nothing here speaks it
+            await send({"type": "websocket.close", "code": 1003})
+            return
         request = Request(scope, receive)
+        rainer_style = False
         try:
-            response = await self.dispatch(request)
-        except NotFound as exc:
-            response = _not_found(request, exc)
+            parts = _segments(request)
+            rainer_style = _is_rainer_request(request, parts)
+            response = await self.dispatch(request, parts)
         except PreconditionFailed as exc:
-            response = error_response(exc.conflict)
-            response.status_code = 412
+            response = json_error(412, "PreconditionFailed", exc.message, **exc.data)
         except RevkvError as exc:
-            response = error_response(exc)
+            response = _error(request, exc, rainer_style)
         await response(scope, receive, send)
 
-    async def dispatch(self, request: Request) -> Response:
-        parts = _segments(request)
+    async def dispatch(self, request: Request, parts: list[str]) -> Response:
         method = request.method
         if not parts:
             return _allow(method, ("GET",)) or await list_namespaces_json(request)
@@ -87,14 +98,14 @@ class KVDoor:
             return await self.key_route(request, namespace, key)
         if len(rest) == 1 and rest[0] in ACTIONS:
             return await self.action_route(request, namespace, key, rest[0])
+        if len(rest) > 2 or (len(rest) == 2 and rest[1] != "meta"):
+            return json_error(404, "NoSuchRoute", f"no route for {request.url.path}")
         version = _version(rest[0])
-        if len(rest) == 2 and rest[1] == "meta":
+        if len(rest) == 2:
             return _allow(method, ("GET",)) or get_meta(request, namespace, key, version)
-        if len(rest) == 1:
-            if method == "POST":
-                return await post_rainer(request, namespace, key, version)
-            return _allow(method, ("GET", "POST")) or get_payload(request, namespace, key, version)
-        return json_error(404, "NoSuchRoute", f"no route for {request.url.path}")
+        if method == "POST":
+            return await post_rainer(request, namespace, key, version)
+        return _allow(method, ("GET", "POST")) or get_payload(request, namespace, key, version)
 
     async def key_route(self, request: Request, namespace: str, key: str) -> Response:
         method = request.method
@@ -126,10 +137,21 @@ class KVDoor:
 def get_payload(request: Request, namespace: str, key: str, version: int | None) -> Response:
     principal_of(request, namespace, write=False)
     commit = _commit(request, namespace, key, version)
-    headers = {**rainer.payload_headers(commit, commit.payload), "ETag": etag(commit.version)}
-    if request.headers.get("if-none-match") == headers["ETag"]:
-        return Response(status_code=304, headers={"ETag": headers["ETag"]})
+    tag = etag(commit.version)
+    if if_none_match(request, tag):
+        return Response(status_code=304, headers={"ETag": tag})
+    headers = {
+        **rainer.payload_headers(commit, commit.payload),
+        "ETag": tag,
+        "X-Revkv-Meta": _exact_meta(commit),
+    }
     return Response(commit.payload, 200, headers=headers)
+
+
+def _exact_meta(meta: Meta) -> str:
+    """All of a version's meta in one header (ASCII JSON), exact where Rainer's headers
+    are not (rev, expiry, comments with line breaks): a client needs no second request."""
+    return json.dumps(rainer.full_meta_dict(meta), ensure_ascii=True, separators=(",", ":"))
 
 
 def _commit(request: Request, namespace: str, key: str, version: int | None) -> Commit:
@@ -155,11 +177,14 @@ def get_meta(request: Request, namespace: str, key: str, version: int | None) ->
             raise KeyNotFound(namespace, key)
     else:
         meta = service_of(request).get(namespace, key, version)
+    tag = etag(meta.version)
+    if if_none_match(request, tag):
+        return Response(status_code=304, headers={"ETag": tag})
     return Response(
         rainer.json_body(rainer.meta_dict(meta)),
         200,
         media_type=rainer.JSON_TYPE,
-        headers={"ETag": etag(meta.version)},
+        headers={"ETag": tag, "X-Revkv-Meta": _exact_meta(meta)},
     )
 
 
@@ -180,12 +205,7 @@ def diff(request: Request, namespace: str, key: str) -> Response:
     start = int_param(request, "from", max(to - 1, 1), low=1)
     old, new = service.get(namespace, key, start), service.get(namespace, key, to)
     try:
-        lines = difflib.unified_diff(
-            old.payload.decode().splitlines(keepends=True),
-            new.payload.decode().splitlines(keepends=True),
-            f"{key}@{start}",
-            f"{key}@{to}",
-        )
+        lines = unified_diff(old.text, new.text, f"{key}@{start}", f"{key}@{to}")
     except UnicodeDecodeError:
         raise InvalidRequest("these versions are binary; only UTF-8 text can be diffed") from None
     return PlainTextResponse("".join(lines))
@@ -195,31 +215,40 @@ def diff(request: Request, namespace: str, key: str) -> Response:
 
 
 async def post_rainer(request: Request, namespace: str, key: str, version: int) -> Response:
-    """Rainer's commit: exactly version N, 200 with its meta, 409 when N is not next."""
-    principal = principal_of(request, namespace, write=True)
+    """Rainer's commit: exactly version N, 200 with its meta, 409 when N is not next.
+
+    The headers are checked in the order Rainer's servlet checks them, so a request
+    with several faults gets the same message.
+    """
+    principal_of(request, namespace, write=True)
     headers = request.headers
+    _check_echoed(headers.get("x-rainer-key"), key, headers.get("x-rainer-version"), version)
     author = rainer.from_header(headers.get("x-rainer-author"))
     if author is None:
         raise InvalidRequest("Missing header: X-Rainer-Author")
     comment = rainer.from_header(headers.get("x-rainer-comment")) or ""
     empty = _empty_header(headers.get("x-rainer-empty"))
-    _check_echoed(headers.get("x-rainer-key"), key, headers.get("x-rainer-version"), version)
-    rainer.check_modified_time(headers.get("x-rainer-modified-time"))
+    mtime = rainer.modified_time(headers.get("x-rainer-modified-time"))
+    lifetime = lifetime_of(request)
     service = service_of(request)
     body = await read_body(request, payload_limit(service, namespace))
     if empty and body:
         raise InvalidRequest("Empty payload required with X-Rainer-Empty")
-    try:
-        if empty:
-            commit = await service.delete(
-                namespace, key, version=version, author=author or principal.name, comment=comment
-            )
-        else:
-            commit = await service.put(
-                namespace, key, body, version=version, author=author, comment=comment
-            )
-    except VersionConflict as exc:
-        return _conflict(request, exc)
+    if empty:
+        commit = await service.delete(
+            namespace, key, version=version, author=author, comment=comment, mtime=mtime
+        )
+    else:
+        commit = await service.put(
+            namespace,
+            key,
+            body,
+            version=version,
+            author=author,
+            comment=comment,
+            mtime=mtime,
+            **lifetime,
+        )
     return Response(rainer.json_body(rainer.meta_dict(commit)), 200, media_type=rainer.JSON_TYPE)
 
 
@@ -227,20 +256,18 @@ async def put_next(request: Request, namespace: str, key: str) -> Response:
     principal = principal_of(request, namespace, write=True)
     service = service_of(request)
     author, comment = author_and_comment(request, principal)
-    ttl = ttl_of(request)
+    lifetime = lifetime_of(request)
+    create_only = request.headers.get("if-none-match", "").strip() == "*"
+    version = (
+        _absent_version(service, namespace, key)
+        if create_only
+        else _cas_version(request, service, namespace, key)
+    )
     body = await read_body(request, payload_limit(service, namespace))
-    if request.headers.get("if-none-match", "").strip() == "*":
-        result = await service.txn(
-            [Check(namespace, key, None)],
-            [Put(namespace=namespace, key=key, payload=body, author=author, comment=comment)],
+    with _precondition(request, create_only):
+        commit = await service.put(
+            namespace, key, body, version=version, author=author, comment=comment, **lifetime
         )
-        commit: Meta = result.commits[0]
-    else:
-        version = _cas_version(request, service, namespace, key)
-        with _precondition(request):
-            commit = await service.put(
-                namespace, key, body, version=version, author=author, comment=comment, ttl=ttl
-            )
     status = 201 if commit.version == 1 else 200
     return _meta_response(commit, status)
 
@@ -281,31 +308,54 @@ def _cas_version(request: Request, service: Service, namespace: str, key: str) -
     if explicit is not None:
         raise InvalidRequest("give either ?version= or If-Match, not both")
     if expected == "*":
-        head = service.head(namespace, key)
-        if head.deleted:
-            raise KeyNotFound(namespace, key)
+        try:
+            head = service.head(namespace, key)
+        except (KeyNotFound, NamespaceNotFound):
+            head = None
+        if head is None or head.deleted or head.is_expired(time.time()):
+            raise PreconditionFailed(
+                f"If-Match: * but key {key!r} in namespace {namespace!r} does not exist"
+            )
         return head.version + 1
     assert isinstance(expected, int)
     return expected + 1
 
 
-class PreconditionFailed(Exception):
-    """An If-Match that no longer holds: 412, carrying the conflict."""
+def _absent_version(service: Service, namespace: str, key: str) -> int:
+    """For `If-None-Match: *`: the version that creates the key, 412 if it is live."""
+    try:
+        head = service.head(namespace, key)
+    except (KeyNotFound, NamespaceNotFound):
+        return 1
+    if not head.deleted and not head.is_expired(time.time()):
+        raise PreconditionFailed(
+            f"If-None-Match: * but key {key!r} in namespace {namespace!r} exists "
+            f"(version {head.version})",
+            current_version=head.version,
+        )
+    return head.version + 1
 
-    def __init__(self, conflict: VersionConflict) -> None:
-        super().__init__(conflict.message)
-        self.conflict = conflict
+
+class PreconditionFailed(Exception):
+    """An If-Match or If-None-Match that does not hold: 412, with what was found."""
+
+    def __init__(self, message: str, **data: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
 
 
 @contextmanager
-def _precondition(request: Request) -> Iterator[None]:
-    """A failed compare-and-set is 412 when If-Match asked for it, 409 for ?version=."""
+def _precondition(request: Request, create_only: bool = False) -> Iterator[None]:
+    """A failed compare-and-set is 412 when a precondition header asked for it, else 409."""
     try:
         yield
     except VersionConflict as exc:
-        if request.headers.get("if-match") is None:
+        if request.headers.get("if-match") is None and not create_only:
             raise
-        raise PreconditionFailed(exc) from exc
+        raise PreconditionFailed(
+            exc.message, current_version=exc.current_version, expected_version=exc.provided_version
+        ) from exc
 
 
 def _meta_response(meta: Meta, status: int) -> Response:
@@ -326,9 +376,19 @@ def _segments(request: Request) -> list[str]:
     if parts and parts[-1] == b"":
         parts.pop()
     try:
-        return [unquote(p.decode("ascii"), errors="strict") for p in parts]
-    except (UnicodeDecodeError, UnicodeEncodeError):
+        return [unquote(p.decode("utf-8"), errors="strict") for p in parts]
+    except UnicodeError:
         raise InvalidRequest("the path is not valid percent-encoded UTF-8") from None
+
+
+def _is_rainer_request(request: Request, parts: list[str]) -> bool:
+    """Whether this is one of the requests Rainer's servlet answers (its errors apply)."""
+    method = request.method
+    if len(parts) == 1:
+        return method in ("GET", "HEAD") and not any(p in request.query_params for p in EXTENDED)
+    if len(parts) < 2 or len(parts) > 4 or method not in ("GET", "HEAD", "POST"):
+        return False
+    return len(parts) == 2 or parts[2] not in ACTIONS[1:]
 
 
 def _version(segment: str) -> int:
@@ -362,20 +422,26 @@ def _check_echoed(
     key_header: str | None, key: str, version_header: str | None, version: int
 ) -> None:
     if key_header is not None and rainer.from_header(key_header) != key:
-        raise InvalidRequest("X-Rainer-Key does not match the key in the URL")
+        raise InvalidRequest("X-Rainer-Key must match URL key, or be omitted")
     if version_header is not None and version_header.strip() != str(version):
-        raise InvalidRequest("X-Rainer-Version does not match the version in the URL")
+        raise InvalidRequest("X-Rainer-Version must match URL version, or be omitted")
 
 
-def _conflict(request: Request, exc: VersionConflict) -> Response:
-    if wants_json(request):
+def _error(request: Request, exc: RevkvError, rainer_style: bool) -> Response:
+    """Rainer's body for Rainer's requests (unless JSON is asked for), else revkv's JSON.
+
+    Rainer has no tokens: a 401 or 403 is always revkv's JSON (with its challenge).
+    """
+    status = status_for(exc)
+    if (
+        not rainer_style
+        or wants_json(request)
+        or status >= 500
+        or isinstance(exc, (Unauthorized, Forbidden))
+    ):
         return error_response(exc)
-    body = rainer.conflict_body(exc.key, exc.current_version, exc.provided_version)
-    return Response(body, 409, media_type=rainer.JSON_TYPE)
-
-
-def _not_found(request: Request, exc: NotFound) -> Response:
-    """Rainer's plain `Key not found`, unless the client asked for JSON."""
-    if wants_json(request):
-        return error_response(exc)
-    return PlainTextResponse(rainer.NOT_FOUND, 404)
+    if isinstance(exc, VersionConflict):
+        body = rainer.conflict_body(exc.key, exc.current_version, exc.provided_version)
+        return Response(body, 409, media_type=rainer.JSON_TYPE)
+    text = rainer.NOT_FOUND if isinstance(exc, NotFound) else exc.message
+    return PlainTextResponse(text, status)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -11,6 +12,7 @@ from starlette.responses import Response
 from revkv.errors import InvalidRequest, NamespaceNotFound
 from revkv.http import rainer
 from revkv.http.requests import int_param, principal_of, service_of
+from revkv.model import Commit
 from revkv.service import META_PROPERTIES, Query, meta_record
 
 EXTENDED = ("limit", "start_after", "$filter", "$orderby", "$top", "$skip")
@@ -26,16 +28,33 @@ async def list_namespace(request: Request, namespace: str) -> Response:
     b64 = rainer.parse_bool(params.get("payload_base64"), "payload_base64")
     prefix = params.get("prefix") or None
     if any(name in params for name in EXTENDED):
-        body = _extended(request, namespace, prefix, include_all, utf8, b64)
+        try:
+            body = _extended(request, namespace, prefix, include_all, utf8, b64)
+        except NamespaceNotFound:
+            body = {"items": [], **({"count": 0} if _queried(request) else {"next": None})}
         return Response(rainer.json_body(body), 200, media_type=rainer.JSON_TYPE)
     try:
         page = service_of(request).list(
             namespace, prefix=prefix, limit=1 << 62, include_deleted=include_all
         )
-        listing = {c.key: rainer.list_entry(c, utf8, b64) for c in page.items}
     except NamespaceNotFound:
-        listing = {}  # Rainer has no namespaces: an unknown one is simply empty
+        page = None  # Rainer has no namespaces: an unknown one is simply empty
+    now = time.time()
+    listing = {
+        c.key: rainer.list_entry(c, utf8, b64)
+        for c in (page.items if page is not None else ())
+        if not _dead(c, now)
+    }
     return Response(rainer.json_body(listing), 200, media_type=rainer.JSON_TYPE)
+
+
+def _dead(commit: Commit, now: float) -> bool:
+    """Expired but not yet swept: absent (the sweeper's tombstone will show with `all`)."""
+    return not commit.deleted and commit.is_expired(now)
+
+
+def _queried(request: Request) -> bool:
+    return any(name in request.query_params for name in ("$filter", "$orderby", "$top", "$skip"))
 
 
 def _extended(
@@ -43,8 +62,7 @@ def _extended(
 ) -> dict[str, Any]:
     params = request.query_params
     service = service_of(request)
-    query_given = any(name in params for name in ("$filter", "$orderby", "$top", "$skip"))
-    if query_given:
+    if _queried(request):
         if "start_after" in params:
             raise InvalidRequest("use $skip, not start_after, together with $filter/$orderby/$top")
         query = Query.compile(params.get("$filter"), params.get("$orderby"), META_PROPERTIES)
@@ -63,10 +81,12 @@ def _extended(
         limit=limit,
         include_deleted=include_all,
     )
-    return {"items": [_item(c, utf8, b64) for c in page.items], "next": page.next}
+    now = time.time()
+    shown = [_item(c, utf8, b64) for c in page.items if not _dead(c, now)]
+    return {"items": shown, "next": page.next}
 
 
-def _item(commit: Any, utf8: bool, b64: bool) -> dict[str, Any]:
+def _item(commit: Commit, utf8: bool, b64: bool) -> dict[str, Any]:
     item = rainer.full_meta_dict(commit)
     if utf8:
         item["payload_utf8"] = commit.payload.decode("utf-8", errors="replace")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from revkv.errors import InvalidRequest
@@ -117,11 +117,17 @@ def conflict_body(key: str, current_version: int, provided_version: int) -> byte
     )
 
 
-def check_modified_time(value: str | None) -> None:
-    """Rainer lets a client name the mtime; revkv stamps its own, but refuses garbage."""
+def modified_time(value: str | None) -> float | None:
+    """The commit time a client names (Rainer's X-Rainer-Modified-Time), as epoch seconds.
+
+    A time without a zone is UTC, as Joda reads it on Rainer's servers.
+    """
     if value is None:
-        return
+        return None
     try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError as exc:
         raise InvalidRequest("Malformed header: X-Rainer-Modified-Time") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -79,6 +80,36 @@ def ttl_of(request: Request) -> float | Default | None:
     return seconds
 
 
+def expires_of(request: Request) -> float | Default | None:
+    """`X-Revkv-Expires`: when the write expires, as ISO 8601 (UTC if no zone) or epoch
+    seconds, or `never`; absent: the default. Exact where a TTL depends on latency."""
+    raw = request.headers.get("x-revkv-expires") or request.query_params.get("expires")
+    if raw is None or raw == "":
+        return DEFAULT
+    text = raw.strip()
+    if text.lower() == "never":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest(
+            f"X-Revkv-Expires must be an ISO 8601 time, epoch seconds or 'never', not {raw!r}"
+        ) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def lifetime_of(request: Request) -> dict[str, Any]:
+    """The `ttl=`/`expires=` arguments of a write; naming both is refused."""
+    ttl, expires = ttl_of(request), expires_of(request)
+    if not isinstance(ttl, Default) and not isinstance(expires, Default):
+        raise InvalidRequest("give X-Revkv-TTL or X-Revkv-Expires, not both")
+    return {"ttl": ttl, "expires": expires}
+
+
 def int_param(request: Request, name: str, default: int | None = None, low: int = 0) -> Any:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
@@ -104,6 +135,15 @@ def if_match_version(request: Request) -> int | str | None:
     if not tag.isdigit():
         raise InvalidRequest(f'If-Match must be a version ETag such as "3", not {raw!r}')
     return int(tag)
+
+
+def if_none_match(request: Request, tag: str) -> bool:
+    """Whether `If-None-Match` names `tag` (weakly compared) or is `*`: answer 304."""
+    raw = request.headers.get("if-none-match")
+    if raw is None:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in raw.split(",")}
+    return "*" in tags or tag in tags
 
 
 def etag(version: int) -> str:

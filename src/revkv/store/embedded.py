@@ -42,6 +42,8 @@ from revkv.model import (
     check_key,
     check_namespace_name,
     check_payload,
+    check_time,
+    check_ttl,
     check_version,
 )
 from revkv.prevalence import DEFAULT_SEGMENT_SIZE, System, control, open_system
@@ -508,7 +510,11 @@ class EmbeddedStore:
         prefix: str | None = None,
         limit: int = 1000,
     ) -> builtins.list[Event]:
-        """Durable changes after `since_rev`, in rev order (Compacted when too old)."""
+        """Durable changes after `since_rev`, in rev order (Compacted when too old).
+
+        About `limit` of them: a transaction's events (one rev) are never split, so a
+        caller can resume from the last event's rev.
+        """
         if namespace is not None:
             check_namespace_name(namespace)
         limit = _check_limit(limit)
@@ -520,7 +526,10 @@ class EmbeddedStore:
                 break
             events.extend(Event.of(c) for c in commits if matches(c, namespace, prefix))
             cursor = commits[-1].rev
-        return events[:limit]
+        cut = limit
+        while cut < len(events) and events[cut].rev == events[cut - 1].rev:
+            cut += 1
+        return events[:cut]
 
     def watch(
         self,
@@ -566,11 +575,7 @@ def _live(commit: Commit, now: float) -> bool:
 
 
 def _mtime(mtime: float | None) -> float | None:
-    if mtime is None:
-        return None
-    if isinstance(mtime, bool) or not isinstance(mtime, (int, float)) or not mtime >= 0:
-        raise InvalidRequest(f"mtime must be epoch seconds, not {mtime!r}")
-    return float(mtime)
+    return None if mtime is None else check_time(mtime, "mtime")
 
 
 def _check_limit(limit: int) -> int:
@@ -587,9 +592,10 @@ def _load_row(commit: Commit) -> list[Any]:
     check_version(commit.version)
     author, comment = check_author(commit.author, commit.comment)
     payload = b"" if commit.deleted else check_payload(commit.payload)
+    expires = None if commit.expires is None else check_time(commit.expires, "expires")
     return [
-        commit.namespace, commit.key, commit.version, float(commit.mtime), author, comment,
-        commit.expires, bool(commit.deleted), payload,
+        commit.namespace, commit.key, commit.version, check_time(commit.mtime, "mtime"),
+        author, comment, expires, bool(commit.deleted), payload,
     ]  # fmt: skip
 
 
@@ -612,14 +618,10 @@ def _expiry(ttl: TTL, expires: Expires) -> builtins.list[Any]:
             return ["never"]
         if isinstance(expires, datetime):
             moment = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
-            return ["at", moment.timestamp()]
-        if isinstance(expires, (int, float)) and not isinstance(expires, bool):
-            return ["at", float(expires)]
-        raise InvalidRequest(f"expires must be a datetime or epoch seconds, not {expires!r}")
+            return ["at", check_time(moment.timestamp(), "expires")]
+        return ["at", check_time(expires, "expires")]
     if isinstance(ttl, Default):
         return ["default"]
     if ttl is None:
         return ["never"]
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
-        raise InvalidRequest(f"ttl must be a positive number of seconds, not {ttl!r}")
-    return ["ttl", float(ttl)]
+    return ["ttl", check_ttl(ttl)]

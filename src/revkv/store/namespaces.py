@@ -5,17 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from revkv.errors import InvalidRequest
-from revkv.model import SETTINGS
+from revkv.model import SETTINGS, check_ttl
 
 MAX_PAYLOAD_LIMIT = 64 * 1024 * 1024  # one record of the journal holds one payload
+MAX_KEEP_VERSIONS = 2**31 - 1
 
 
 def _positive_number(name: str, value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise InvalidRequest(f"{name} must be a positive number of seconds or None, not {value!r}")
-    return float(value)
+    return None if value is None else check_ttl(value, name)
 
 
 def _positive_int(name: str, value: Any, upper: int | None = None) -> int | None:
@@ -45,7 +42,7 @@ def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
         elif name in ("default_ttl", "keep_seconds"):
             checked[name] = _positive_number(name, value)
         elif name == "keep_versions":
-            checked[name] = _positive_int(name, value)
+            checked[name] = _positive_int(name, value, MAX_KEEP_VERSIONS)
         elif name == "content_type":
             if value is not None and (not isinstance(value, str) or len(value) > 255):
                 raise InvalidRequest("content_type must be a media type string or None")

@@ -361,9 +361,11 @@ class StoreTests:
             first = watch.next(timeout=10)
             assert first is not None
             assert first.commit.key == "w/1"
-            threading.Timer(0.1, lambda: store.put(NS, "w/2", b"2")).start()
+            later = threading.Timer(0.1, lambda: store.put(NS, "w/2", b"2"))
+            later.start()
             store.put(NS, "other", b"x")
             second = watch.next(timeout=10)
+            later.join()  # its put may still be reading its answer when the event arrives
             assert second is not None
             assert (second.type, second.commit.key) == ("put", "w/2")
 

@@ -1,10 +1,19 @@
-"""revkv's OData 2 door, the part without I/O: models, values, documents and URLs.
+"""revkv's OData 2 door: each namespace an entity set, each key an entity.
 
-Each namespace is an entity set; each key an entity. The routes (elsewhere) read a
-request with ``urls``, the body with ``atom.parse_entry`` or ``jsonfmt.parse_entity_json``,
-clean it with ``entities.check_entity`` and turn it into a commit with
-``entities.write_of``; they answer with the documents of ``atom`` and ``jsonfmt``, built
-from ``entities.entity_from_commit``. Nothing here touches the network or the store.
+``odata_mount(settings)`` is the door, mounted at ``/odata`` by the HTTP app. It is
+layered like the rest of revkv: the routes read a request and call the pure modules,
+which know nothing of the network or the store.
+
+The door (I/O):
+
+    door.py      the ASGI app: paths, query options, methods, errors; ``odata_mount``
+    handlers.py  one handler per resource and method
+    feeds.py     reading entity sets: $filter, $orderby, keyset and offset paging, counts
+    writes.py    POST, PUT, MERGE, DELETE as compare-and-set commits
+    catalog.py   the model of the moment (declared + one set per namespace), records
+    replies.py   formats, responses, OData errors and their statuses
+
+The pure modules:
 
     schema.py    the model: entity sets, types, properties, and where each value lives
     edmx.py      EDMX documents in (``load_edmx``) and out (``metadata_xml``)
@@ -16,3 +25,7 @@ from ``entities.entity_from_commit``. Nothing here touches the network or the st
     urls.py      resource paths, system query options, entity paths and next links
     xmlns.py     namespaces, safe XML parsing, and the writer with fixed prefixes
 """
+
+from revkv.http.odata.door import ODataDoor, odata_mount
+
+__all__ = ["ODataDoor", "odata_mount"]

@@ -23,6 +23,7 @@ import msgspec
 from revkv.errors import SchemaViolation
 from revkv.http.odata.schema import CommitField, EntitySet, EntityType, Property
 from revkv.http.odata.values import check_value, from_stored, key_from_text, key_text, to_stored
+from revkv.http.odata.xmlns import XML_INVALID
 from revkv.model import DEFAULT, Commit, Default
 
 __all__ = [
@@ -92,7 +93,7 @@ def version_of_etag(tag: str) -> int | None:
 
 def entity_from_commit(entity_set: EntitySet, commit: Commit) -> Entity:
     """The entity a (live, not deleted) commit stores; SchemaViolation naming the key if
-    its payload does not fit the entity type."""
+    its payload does not fit the entity type (or holds text XML cannot carry)."""
     entity_type = entity_set.entity_type
     members: Mapping[str, Any] = {}
     if entity_type.stores_json and entity_type.payload_properties:
@@ -101,14 +102,28 @@ def entity_from_commit(entity_set: EntitySet, commit: Commit) -> Entity:
     for prop in entity_type.properties:
         try:
             if prop.commit_field is None:
-                values[prop.name] = from_stored(prop, members.get(prop.name))
+                value = from_stored(prop, members.get(prop.name))
             else:
-                values[prop.name] = _field_value(prop, commit)
+                value = _field_value(prop, commit)
+            if type(value) is str:
+                _check_xml_text(prop, value)
+            values[prop.name] = value
         except SchemaViolation as error:
             raise SchemaViolation(
                 f"key {commit.key!r} of {entity_set.name!r} does not fit its entity type: {error}"
             ) from None
     return Entity(entity_set, values, commit.version, commit.mtime, commit.author)
+
+
+def _check_xml_text(prop: Property, value: str) -> None:
+    """Refuse text Atom cannot carry, as ``values.check_value`` does on write: data that
+    reached the store another way (/kv) must not break a whole feed when it is written."""
+    bad = XML_INVALID.search(value)
+    if bad:
+        raise SchemaViolation(
+            f"property {prop.name!r}: the character U+{ord(bad.group()):04X} at position "
+            f"{bad.start()} cannot be carried in Atom XML"
+        )
 
 
 def _json_object(entity_set: EntitySet, commit: Commit) -> Mapping[str, Any]:

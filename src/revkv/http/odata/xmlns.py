@@ -94,7 +94,7 @@ def serialize(root: ET.Element, prefixes: Mapping[str, str], *, declaration: boo
         f' xmlns{":" + prefix if prefix else ""}="{_escape_attribute(uri)}"'
         for uri, prefix in prefixes.items()
     )
-    _write(root, out, prefixes, declarations)
+    _Writer(prefixes, out).write(root, declarations)
     text = "".join(out)
     bad = XML_INVALID.search(text)
     if bad:
@@ -116,12 +116,16 @@ _ATTRIBUTE_ESCAPES = str.maketrans(
 )
 
 
+_TEXT_SPECIAL = re.compile("[&<>\r]")
+_ATTRIBUTE_SPECIAL = re.compile('[&<>"\n\r\t]')
+
+
 def _escape_text(text: str) -> str:
-    return text.translate(_TEXT_ESCAPES)
+    return text.translate(_TEXT_ESCAPES) if _TEXT_SPECIAL.search(text) else text
 
 
 def _escape_attribute(text: str) -> str:
-    return text.translate(_ATTRIBUTE_ESCAPES)
+    return text.translate(_ATTRIBUTE_ESCAPES) if _ATTRIBUTE_SPECIAL.search(text) else text
 
 
 def _qualified(tag: str, prefixes: Mapping[str, str], *, attribute: bool) -> str:
@@ -136,18 +140,37 @@ def _qualified(tag: str, prefixes: Mapping[str, str], *, attribute: bool) -> str
     return f"{prefix}:{local}" if prefix else local
 
 
-def _write(
-    element: ET.Element, out: list[str], prefixes: Mapping[str, str], extra: str = ""
-) -> None:
-    name = _qualified(element.tag, prefixes, attribute=False)
-    out.append("<" + name + extra)
-    for key, value in element.attrib.items():
-        out.append(f' {_qualified(key, prefixes, attribute=True)}="{_escape_attribute(value)}"')
-    if not len(element) and not element.text:
-        out.append("/>")
-    else:
-        out.append(">" + _escape_text(element.text or ""))
+class _Writer:
+    """Writes elements to ``out``, naming each tag and attribute once per document (a
+    feed of 100 entries repeats a dozen names a hundred times)."""
+
+    __slots__ = ("_attributes", "_elements", "out", "prefixes")
+
+    def __init__(self, prefixes: Mapping[str, str], out: list[str]) -> None:
+        self.prefixes = prefixes
+        self.out = out
+        self._elements: dict[str, str] = {}
+        self._attributes: dict[str, str] = {}
+
+    def write(self, element: ET.Element, extra: str = "") -> None:
+        out = self.out
+        name = self._elements.get(element.tag)
+        if name is None:
+            name = self._elements[element.tag] = _qualified(
+                element.tag, self.prefixes, attribute=False
+            )
+        out.append("<" + name + extra)
+        for key, value in element.attrib.items():
+            attribute = self._attributes.get(key)
+            if attribute is None:
+                attribute = self._attributes[key] = _qualified(key, self.prefixes, attribute=True)
+            out.append(f' {attribute}="{_escape_attribute(value)}"')
+        if not len(element) and not element.text:
+            out.append("/>")
+            return
+        out.append(">" + _escape_text(element.text) if element.text else ">")
         for child in element:
-            _write(child, out, prefixes)
-            out.append(_escape_text(child.tail or ""))
+            self.write(child)
+            if child.tail:
+                out.append(_escape_text(child.tail))
         out.append(f"</{name}>")

@@ -1,0 +1,187 @@
+"""revkv's HTTP wire format as a client reads and writes it: no I/O, no httpx calls.
+
+- Paths: every namespace and key segment is percent-encoded with nothing safe, so a
+  key `a/b` travels as `a%2Fb` and stays one segment (the `/kv` door routes raw paths).
+- Meta: the server's `full_meta_dict` (Rainer's fields plus namespace, rev, expires);
+  times are ISO 8601 UTC with milliseconds and become float epoch seconds again.
+- Payloads in JSON (listings, changes, watch events) travel as `payload_base64`.
+- Errors: `{"error": {"code": <revkv error class name>, "message", ...data}}` becomes
+  the same class again, with the server's message and the data the class carries
+  (`current_version`, `oldest_rev`, `failed`, ...), completed from the request where the
+  body does not say it (the namespace and key asked for).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from revkv import errors
+from revkv.errors import RevkvError
+from revkv.model import Commit, Default, Event, Meta, Namespace, check_time, check_ttl
+from revkv.store.base import TTL, Expires
+
+#: revkv's error classes by the name the server puts in `code`.
+ERRORS: dict[str, type[RevkvError]] = {
+    name: cls
+    for name in errors.__all__
+    if isinstance(cls := getattr(errors, name), type) and issubclass(cls, RevkvError)
+}
+
+#: For an answer without a known code (a proxy, an older server): the class by status.
+BY_STATUS: dict[int, type[RevkvError]] = {
+    400: errors.InvalidRequest,
+    401: errors.Unauthorized,
+    403: errors.Forbidden,
+    404: errors.NotFound,
+    405: errors.InvalidRequest,
+    409: errors.Conflict,
+    410: errors.Compacted,
+    412: errors.Conflict,
+    413: errors.PayloadTooLarge,
+    503: errors.StorageError,
+}
+
+#: The attributes each class carries (resolved by class hierarchy, most specific first).
+ATTRIBUTES: list[tuple[type[RevkvError], tuple[str, ...]]] = [
+    (errors.KeyNotFound, ("namespace", "key")),
+    (errors.VersionNotFound, ("namespace", "key", "version")),
+    (errors.NamespaceNotFound, ("namespace",)),
+    (errors.VersionConflict, ("namespace", "key", "provided_version", "current_version")),
+    (errors.TxnConflict, ("failed",)),
+    (errors.NamespaceExists, ("namespace",)),
+    (errors.PayloadTooLarge, ("limit",)),
+    (errors.QuerySyntaxError, ("expression", "position")),
+    (errors.Compacted, ("requested_rev", "oldest_rev")),
+]
+
+
+def segment(text: str) -> str:
+    return quote(text, safe="")
+
+
+def kv_path(namespace: str, key: str | None = None, *rest: str) -> str:
+    parts = [namespace] if key is None else [namespace, key, *rest]
+    return "/kv/" + "/".join(segment(p) for p in parts)
+
+
+def header_text(name: str, text: str) -> bytes:
+    """A header value as the server reads it back (`rainer.from_header`): raw UTF-8."""
+    if "\r" in text or "\n" in text:
+        raise errors.InvalidRequest(
+            f"the {name} cannot hold a line break over HTTP (it travels in a header); "
+            "use spaces, or write through txn(), whose JSON body carries any text"
+        )
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise errors.InvalidRequest(f"the {name} is not valid Unicode") from None
+
+
+def lifetime_headers(ttl: TTL, expires: Expires) -> dict[bytes, bytes]:
+    """`X-Revkv-TTL` or `X-Revkv-Expires` for a write; none for the namespace default."""
+    if not isinstance(ttl, Default) and not isinstance(expires, Default):
+        raise errors.InvalidRequest("give ttl or expires, not both")
+    if not isinstance(expires, Default):
+        if expires is None:
+            return {b"X-Revkv-Expires": b"never"}
+        if isinstance(expires, datetime):
+            moment = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
+            expires = moment.timestamp()
+        return {b"X-Revkv-Expires": repr(check_time(expires, "expires")).encode()}
+    if isinstance(ttl, Default):
+        return {}
+    if ttl is None:
+        return {b"X-Revkv-TTL": b"never"}
+    return {b"X-Revkv-TTL": repr(check_ttl(ttl)).encode()}
+
+
+# -- reading ------------------------------------------------------------------------
+
+
+def seconds(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
+
+
+def meta_of(data: Mapping[str, Any]) -> Meta:
+    expires = data.get("expires")
+    return Meta(
+        data["namespace"],
+        data["key"],
+        data["version"],
+        data["rev"],
+        seconds(data["mtime"]),
+        data.get("author") or "",
+        data.get("comment") or "",
+        None if expires is None else seconds(expires),
+        bool(data.get("empty")),
+    )
+
+
+def commit_of(data: Mapping[str, Any], payload: bytes | None = None) -> Commit:
+    if payload is None:
+        payload = base64.b64decode(data.get("payload_base64") or "")
+    return with_payload(meta_of(data), payload)
+
+
+def with_payload(meta: Meta, payload: bytes) -> Commit:
+    return Commit(
+        meta.namespace, meta.key, meta.version, meta.rev, meta.mtime,
+        meta.author, meta.comment, meta.expires, meta.deleted, payload,
+    )  # fmt: skip
+
+
+def event_of(data: Mapping[str, Any]) -> Event:
+    commit = data.get("commit")
+    state = data.get("state")
+    return Event(
+        data["type"],
+        data["rev"],
+        None if commit is None else commit_of(commit),
+        None if state is None else [commit_of(c) for c in state],
+    )
+
+
+def namespace_of(data: Mapping[str, Any]) -> Namespace:
+    known = {name: data[name] for name in Namespace.__struct_fields__ if name in data}
+    return Namespace(**known)
+
+
+def json_body(content: bytes) -> Any:
+    try:
+        return json.loads(content)
+    except ValueError:
+        raise RevkvError(f"the server sent a body that is not JSON: {content[:200]!r}") from None
+
+
+# -- errors -------------------------------------------------------------------------
+
+
+def error_of(status: int, content: bytes, **context: Any) -> RevkvError:
+    """The revkv error an error answer stands for; `context` completes its attributes."""
+    info: dict[str, Any] = {}
+    try:
+        parsed = json.loads(content)
+        if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
+            info = parsed["error"]
+    except ValueError:
+        pass
+    text = content.decode("utf-8", errors="replace").strip()[:500]
+    message = str(info.get("message") or text or f"the server answered HTTP {status}")
+    cls = ERRORS.get(str(info.get("code"))) or BY_STATUS.get(status, RevkvError)
+    error = cls.__new__(cls)
+    RevkvError.__init__(error, message)
+    values = {**context, **info}
+    if "failed" in info:
+        values["failed"] = [
+            (f["namespace"], f["key"], f.get("expected"), f.get("actual")) for f in info["failed"]
+        ]
+    for base, names in ATTRIBUTES:
+        if isinstance(error, base):
+            for name in names:
+                setattr(error, name, values.get(name))
+    return error

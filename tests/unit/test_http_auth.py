@@ -1,0 +1,368 @@
+"""Bearer tokens over HTTP: every route with no token, a read token, a token for other
+namespaces; the token's name as author; constant-time comparison; loopback-only binding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+import revkv
+from revkv.auth import ANONYMOUS, Auth, Principal
+from revkv.cli import serve as serve_module
+from revkv.config import Settings, Token
+from revkv.errors import Forbidden, InvalidName, Unauthorized
+from revkv.http.app import create_app
+from revkv.http.openapi import document
+from revkv.service import Service
+
+READER = Token("reader", "reader-token-0123456789", "read")
+WRITER = Token("writer", "writer-token-0123456789", "read-write", ("app.*",))
+ADMIN = Token("admin", "admin-token-0123456789ab", "read-write")
+OTHER = Token("other", "other-token-0123456789ab", "read-write", ("other.*", "else"))
+TOKENS = (READER, WRITER, ADMIN, OTHER)
+NS = "app.cfg"
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str  # the OpenAPI template it exercises, filled in
+    template: str
+    scope: str  # "public", "any" (any valid token), "all" (every namespace), "ns", or
+    # "listing" (any valid token; answers only with the namespaces the token may read)
+    write: bool = False
+    body: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+TXN = b'{"writes": [{"op": "put", "namespace": "app.cfg", "key": "t", "payload": "x"}]}'
+CALLS = [
+    Call("GET", "/health", "/health", "public"),
+    Call("GET", "/openapi.json", "/openapi.json", "public"),
+    Call("GET", "/metrics", "/metrics", "any"),
+    Call("GET", "/ns", "/ns", "listing"),
+    Call("GET", "/kv", "/kv", "listing"),
+    Call("GET", "/changes", "/changes", "all"),
+    Call("GET", "/watch?wait=0", "/watch", "all"),
+    Call("GET", f"/ns/{NS}", "/ns/{ns}", "ns"),
+    Call("GET", f"/changes?namespace={NS}", "/changes", "ns"),
+    Call("GET", f"/watch/{NS}?wait=0", "/watch/{ns}", "ns"),
+    Call("GET", f"/kv/{NS}", "/kv/{ns}", "ns"),
+    Call("GET", f"/kv/{NS}?limit=5", "/kv/{ns}", "ns"),
+    Call("GET", f"/kv/{NS}/k", "/kv/{ns}/{key}", "ns"),
+    Call("HEAD", f"/kv/{NS}/k", "/kv/{ns}/{key}", "ns"),
+    Call("GET", f"/kv/{NS}/k/meta", "/kv/{ns}/{key}/meta", "ns"),
+    Call("GET", f"/kv/{NS}/k/1", "/kv/{ns}/{key}/{version}", "ns"),
+    Call("GET", f"/kv/{NS}/k/1/meta", "/kv/{ns}/{key}/{version}/meta", "ns"),
+    Call("GET", f"/kv/{NS}/k/history", "/kv/{ns}/{key}/history", "ns"),
+    Call("GET", f"/kv/{NS}/k/diff?from=1&to=1", "/kv/{ns}/{key}/diff", "ns"),
+    Call("PUT", f"/ns/{NS}", "/ns/{ns}", "ns", write=True, body=b"{}"),
+    Call("PUT", f"/kv/{NS}/k", "/kv/{ns}/{key}", "ns", write=True, body=b"v"),
+    Call(
+        "POST",
+        f"/kv/{NS}/k/99",
+        "/kv/{ns}/{key}/{version}",
+        "ns",
+        write=True,
+        body=b"v",
+        headers=(("X-Rainer-Author", "someone"),),
+    ),
+    Call("POST", f"/kv/{NS}/k/revert?to=1", "/kv/{ns}/{key}/revert", "ns", write=True),
+    Call("DELETE", f"/kv/{NS}/gone", "/kv/{ns}/{key}", "ns", write=True),
+    Call("POST", "/txn", "/txn", "ns", write=True, body=TXN),
+]
+
+
+class Server:
+    """The app in process with every token configured and one key, app.cfg/k."""
+
+    def __init__(self) -> None:
+        self.service = Service(revkv.open(), Auth(TOKENS))
+        self.app = create_app(self.service, Settings(data=None, tokens=TOKENS))
+        for key in ("k", "gone"):
+            asyncio.run(self.service.put(NS, key, b"v1", author="seed"))
+
+    def call(self, call: Call, token: Token | None = None, **headers: str) -> httpx.Response:
+        sent = dict(call.headers) | headers
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token.token}"
+        return asyncio.run(self.request(call.method, call.path, call.body, sent))
+
+    async def request(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str]
+    ) -> httpx.Response:
+        transport = httpx.ASGITransport(app=self.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.request(method, path, content=body, headers=headers)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    server = Server()
+    yield server
+    server.service.close()
+
+
+def allowed(response: httpx.Response) -> bool:
+    return response.status_code not in (401, 403) and response.status_code < 500
+
+
+def refused(response: httpx.Response, status: int) -> bool:
+    return response.status_code == status
+
+
+# -- the matrix covers every route ---------------------------------------------------------
+
+
+def test_the_matrix_calls_every_documented_operation() -> None:
+    documented = {
+        (method.upper(), path)
+        for path, item in document()["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
+    assert {(c.method, c.template) for c in CALLS} == documented
+
+
+# -- no token, a bad token -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("call", CALLS, ids=str)
+@pytest.mark.parametrize("authorization", [None, "Bearer not-a-token-at-all", "Basic eDp5"])
+def test_without_a_valid_token_every_route_but_two_is_401(
+    server: Server, call: Call, authorization: str | None
+) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    response = server.call(call, **headers)
+    if call.scope == "public":
+        assert response.status_code == 200
+        return
+    assert response.status_code == 401, response.text
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("call", [c for c in CALLS if c.scope != "public"], ids=str)
+def test_a_401_is_json_when_json_is_asked_for(server: Server, call: Call) -> None:
+    response = server.call(call, Accept="application/json")
+    assert response.status_code == 401
+    if call.method != "HEAD":
+        assert response.json()["error"]["code"] == "Unauthorized"
+
+
+# -- a read token ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("call", CALLS, ids=str)
+def test_a_read_token_reads_everything_and_writes_nothing(server: Server, call: Call) -> None:
+    response = server.call(call, READER)
+    if call.write:
+        assert refused(response, 403), response.text
+        assert "may not write" in response.text
+    else:
+        assert allowed(response), response.text
+
+
+# -- a read-write token on other namespaces --------------------------------------------------
+
+
+@pytest.mark.parametrize("call", [c for c in CALLS if c.scope == "ns"], ids=str)
+def test_a_token_for_other_namespaces_may_neither_read_nor_write(
+    server: Server, call: Call
+) -> None:
+    response = server.call(call, OTHER)
+    assert refused(response, 403), response.text
+
+
+@pytest.mark.parametrize("call", [c for c in CALLS if c.scope == "ns"], ids=str)
+def test_a_token_for_these_namespaces_may_read_and_write(server: Server, call: Call) -> None:
+    assert allowed(server.call(call, WRITER))
+
+
+@pytest.mark.parametrize("call", [c for c in CALLS if c.scope == "all"], ids=str)
+def test_every_namespace_at_once_needs_a_token_for_all(server: Server, call: Call) -> None:
+    """A watch or change feed over everything would leak other namespaces' changes."""
+    assert refused(server.call(call, WRITER), 403)
+    assert allowed(server.call(call, ADMIN))
+
+
+@pytest.mark.parametrize("call", [c for c in CALLS if c.scope in ("any", "public")], ids=str)
+def test_metrics_and_public_routes_take_any_valid_token(server: Server, call: Call) -> None:
+    assert server.call(call, OTHER).status_code == 200
+
+
+def test_a_token_for_some_namespaces_may_run_a_transaction_in_them(server: Server) -> None:
+    txn = next(c for c in CALLS if c.template == "/txn")
+    assert server.call(txn, WRITER).status_code == 200
+
+
+@pytest.mark.parametrize("call", [c for c in CALLS if c.scope == "listing"], ids=str)
+def test_a_token_for_some_namespaces_lists_those(server: Server, call: Call) -> None:
+    response = server.call(call, WRITER)
+    assert response.status_code == 200
+    assert [ns["name"] for ns in response.json()] == [NS]
+
+
+def test_a_transaction_touching_a_forbidden_namespace_is_refused_whole(server: Server) -> None:
+    body = b'{"writes": [{"op": "put", "namespace": "secret", "key": "k", "payload": "x"}]}'
+    response = server.call(Call("POST", "/txn", "/txn", "ns", True, body), READER)
+    assert response.status_code == 403
+
+
+# -- the author ----------------------------------------------------------------------------
+
+
+def test_the_token_name_is_the_default_author(server: Server) -> None:
+    put = server.call(Call("PUT", f"/kv/{NS}/by-token", "", "ns", True, b"x"), WRITER)
+    assert put.json()["author"] == "writer"
+    named = server.call(
+        Call("PUT", f"/kv/{NS}/by-token", "", "ns", True, b"y"), WRITER, **{"X-Revkv-Author": "ann"}
+    )
+    assert named.json()["author"] == "ann"
+    deleted = server.call(Call("DELETE", f"/kv/{NS}/by-token", "", "ns", True), ADMIN)
+    assert deleted.json()["author"] == "admin"
+    reverted = server.call(Call("POST", f"/kv/{NS}/by-token/revert?to=1", "", "ns", True), ADMIN)
+    assert reverted.json()["author"] == "admin"
+
+
+def test_a_transaction_write_is_authored_by_the_token(server: Server) -> None:
+    response = server.call(Call("POST", "/txn", "/txn", "ns", True, TXN), ADMIN)
+    assert [c["author"] for c in response.json()["commits"]] == ["admin"]
+
+
+def test_without_tokens_everyone_is_anonymous_and_may_do_everything() -> None:
+    auth = Auth(())
+    assert not auth.enabled
+    assert auth.authenticate(None) is ANONYMOUS
+    assert auth.authenticate("Bearer whatever") is ANONYMOUS
+    auth.authorize(ANONYMOUS, None, write=True)
+
+
+# -- Auth itself ---------------------------------------------------------------------------
+
+
+GOOD = ["Bearer reader-token-0123456789", "bearer reader-token-0123456789"]
+BAD = ["", "Bearer", "Bearer ", "Token reader-token-0123456789", "reader-token-0123456789"]
+BAD += ["Bearer reader-token-012345678", "Bearer reader-token-0123456789x"]
+BAD += ["Bearer READER-TOKEN-0123456789", "Basic cmVhZGVyOnRva2Vu"]
+
+
+@pytest.mark.parametrize("header", [*GOOD, " Bearer  reader-token-0123456789 "])
+def test_the_bearer_scheme_is_case_insensitive_and_spaces_are_forgiven(header: str) -> None:
+    assert Auth(TOKENS).authenticate(header).name == "reader"
+
+
+@pytest.mark.parametrize("header", [None, *BAD])
+def test_anything_but_a_configured_token_is_unauthorized(header: str | None) -> None:
+    with pytest.raises(Unauthorized):
+        Auth(TOKENS).authenticate(header)
+
+
+def test_every_token_is_compared_whichever_matches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Constant time: no early exit, and equal lengths (digests) in every comparison."""
+    compared: list[tuple[int, int]] = []
+    real: Callable[[Any, Any], bool] = hmac.compare_digest
+
+    def counting(a: bytes, b: bytes) -> bool:
+        compared.append((len(a), len(b)))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", counting)
+    auth = Auth(TOKENS)
+    for presented in (READER.token, OTHER.token, "x" * 500, "y"):
+        compared.clear()
+        with contextlib.suppress(Unauthorized):
+            auth.authenticate(f"Bearer {presented}")
+        assert len(compared) == len(TOKENS)
+        assert set(compared) == {(32, 32)}
+
+
+@pytest.mark.parametrize(
+    ("principal", "namespace", "write", "may"),
+    [
+        (Principal("r", "read", ("*",)), "a", False, True),
+        (Principal("r", "read", ("*",)), "a", True, False),
+        (Principal("r", "read", ("*",)), None, False, True),
+        (Principal("w", "read-write", ("app.*",)), "app.x", True, True),
+        (Principal("w", "read-write", ("app.*",)), "app", True, False),
+        (Principal("w", "read-write", ("app.*",)), "App.x", False, False),
+        (Principal("w", "read-write", ("app.*",)), None, False, False),
+        (Principal("w", "read-write", ("a", "b?")), "b1", True, True),
+    ],
+)
+def test_rights_and_patterns(
+    principal: Principal, namespace: str | None, write: bool, may: bool
+) -> None:
+    assert principal.may(namespace, write) is may
+    if may:
+        Auth.authorize(principal, namespace, write)
+    else:
+        with pytest.raises(Forbidden):
+            Auth.authorize(principal, namespace, write)
+
+
+@pytest.mark.parametrize("namespace", [{}, 5, "", "1abc", "a b"])
+def test_authorizing_a_namespace_that_is_no_name_is_a_bad_request(namespace: Any) -> None:
+    with pytest.raises(InvalidName):
+        Auth.authorize(ANONYMOUS, namespace, write=False)
+
+
+def test_a_token_repr_does_not_show_the_secret() -> None:
+    assert READER.token not in repr(READER)
+    assert READER.token not in repr(Auth(TOKENS).tokens)
+
+
+# -- binding beyond loopback -----------------------------------------------------------------
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """What `revkv serve` would have served, instead of serving it."""
+    configs: list[Any] = []
+    monkeypatch.setattr(serve_module._Server, "run", lambda self: configs.append(self.config))
+    for name in ("REVKV_HOST", "REVKV_PORT", "REVKV_DATA", "REVKV_DURABILITY"):
+        monkeypatch.delenv(name, raising=False)
+    return configs
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "example.org"])
+def test_without_tokens_serving_beyond_loopback_is_refused(started: list[Any], host: str) -> None:
+    result = CliRunner().invoke(serve_module.serve, ["--memory", "--host", host])
+    assert result.exit_code == 2
+    assert "refusing to listen" in result.output
+    assert "--insecure" in result.output
+    assert started == []
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_without_tokens_loopback_is_served(started: list[Any], host: str) -> None:
+    result = CliRunner().invoke(serve_module.serve, ["--memory", "--host", host])
+    assert result.exit_code == 0, result.output
+    assert started[0].host == host
+
+
+def test_insecure_serves_beyond_loopback_without_tokens(started: list[Any]) -> None:
+    result = CliRunner().invoke(serve_module.serve, ["--memory", "--host", "0.0.0.0", "--insecure"])
+    assert result.exit_code == 0, result.output
+    assert started[0].host == "0.0.0.0"
+
+
+def test_with_tokens_serving_beyond_loopback_is_allowed(started: list[Any], tmp_path: Any) -> None:
+    config = tmp_path / "revkv.toml"
+    config.write_text('[[tokens]]\nname = "ops"\ntoken = "ops-token-0123456789"\n')
+    result = CliRunner().invoke(
+        serve_module.serve, ["--memory", "--host", "0.0.0.0", "--config", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+    assert started[0].host == "0.0.0.0"
