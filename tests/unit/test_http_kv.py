@@ -21,6 +21,7 @@ from revkv.auth import Auth
 from revkv.config import Token
 from revkv.http.app import create_app
 from revkv.service import Service
+from tests.asgi import asgi_client
 
 pytestmark = pytest.mark.asyncio
 
@@ -32,16 +33,8 @@ FALSE_SPELLINGS = ["no", "NO", "No", "false", "False", "FALSE", "0"]
 
 
 @pytest_asyncio.fixture
-async def service() -> AsyncIterator[Service]:
-    service = Service(revkv.open())
-    yield service
-    service.close()
-
-
-@pytest_asyncio.fixture
 async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(service))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with asgi_client(create_app(service)) as client:
         yield client
 
 

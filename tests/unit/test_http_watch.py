@@ -28,6 +28,7 @@ from revkv.http.app import create_app
 from revkv.hub import Watch
 from revkv.model import Check, Put
 from revkv.service import Service
+from tests.asgi import asgi_client
 
 pytestmark = pytest.mark.asyncio
 
@@ -147,23 +148,23 @@ def parse_frame(block: str) -> Frame:
 
 
 @pytest.fixture
-def service() -> Iterator[Service]:
-    service = Service(revkv.open(sweep_interval=0.05))
-    yield service
-    service.close()
-
-
-@pytest.fixture
 def app(service: Service) -> Starlette:
     app = create_app(service)
     app.state.settings = replace(Settings(), watch_keepalive=KEEPALIVE)
     return app
 
 
+@pytest.fixture
+def service() -> Iterator[Service]:
+    """Expiries are recorded within 50 ms here, so expire events come quickly."""
+    service = Service(revkv.open(sweep_interval=0.05))
+    yield service
+    service.close()
+
+
 @pytest_asyncio.fixture
 async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with asgi_client(app) as client:
         yield client
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterable
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -15,11 +16,11 @@ import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
 
-import revkv
 from revkv.config import Settings
-from revkv.http.odata import ODataDoor, odata_mount
+from revkv.http.app import create_app
 from revkv.http.odata.edmx import load_edmx
 from revkv.service import Service
+from tests.asgi import asgi_client
 
 pytestmark = pytest.mark.asyncio
 
@@ -34,15 +35,9 @@ FUTURE_SECONDS = 1893456000.0
 
 
 def make_app(service: Service, settings: Settings | None = None, page_size: int = 100) -> Starlette:
-    """An app with the door mounted as app.py mounts it, the state set as create_app does."""
+    """revkv's app serving MemCacheSchema.xml under /odata, with `page_size` entities a page."""
     settings = settings or Settings(data=None, odata_schema=SCHEMA)
-    mount = odata_mount(settings)
-    assert isinstance(mount.app, ODataDoor)
-    mount.app.page_size = page_size
-    app = Starlette(routes=[mount])
-    app.state.service = service
-    app.state.settings = settings
-    return app
+    return create_app(service, replace(settings, odata_page_size=page_size))
 
 
 def entry(key: str, value: str = "v", expires: str | None = FUTURE, **more: str) -> str:
@@ -91,16 +86,8 @@ def assert_error(response: httpx.Response, status: int, *fragments: str) -> str:
 
 
 @pytest_asyncio.fixture
-async def service() -> AsyncIterator[Service]:
-    service = Service(revkv.open())
-    yield service
-    service.close()
-
-
-@pytest_asyncio.fixture
 async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=make_app(service))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with asgi_client(make_app(service)) as client:
         yield client
 
 

@@ -19,6 +19,7 @@ from revkv.http.odata import odata_mount
 from revkv.http.odata.catalog import Catalog
 from revkv.http.odata.edmx import load_edmx
 from revkv.service import Service
+from tests.asgi import asgi_client
 from tests.unit.test_odata_door import (
     KVP,
     SCHEMA,
@@ -33,16 +34,8 @@ pytestmark = pytest.mark.asyncio
 
 
 @pytest_asyncio.fixture
-async def service() -> AsyncIterator[Service]:
-    service = Service(revkv.open())
-    yield service
-    service.close()
-
-
-@pytest_asyncio.fixture
 async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=make_app(service))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with asgi_client(make_app(service)) as client:
         yield client
 
 

@@ -18,6 +18,7 @@ from revkv.auth import Auth
 from revkv.config import Settings, Token
 from revkv.http.odata import ODataDoor, odata_mount
 from revkv.service import Service
+from tests.asgi import asgi_client
 from tests.unit.test_odata_door import (
     ATOM,
     FUTURE_SECONDS,
@@ -36,16 +37,8 @@ ATOM_ENTRY = {"Content-Type": "application/atom+xml; type=entry"}
 
 
 @pytest_asyncio.fixture
-async def service() -> AsyncIterator[Service]:
-    service = Service(revkv.open())
-    yield service
-    service.close()
-
-
-@pytest_asyncio.fixture
 async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=make_app(service))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with asgi_client(make_app(service)) as client:
         yield client
 
 
