@@ -9,6 +9,7 @@ This module imports nothing of revkv but its errors.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 from enum import Enum
@@ -228,8 +229,12 @@ class TxnResult(msgspec.Struct, frozen=True):
     commits: list[Meta]
 
 
+@functools.lru_cache(maxsize=65536)
 def iso_time(seconds: float) -> str:
-    """ISO 8601 in UTC with milliseconds, the way Rainer (Joda) writes times."""
+    """ISO 8601 in UTC with milliseconds, the way Rainer (Joda) writes times.
+
+    Cached: each commit's mtime is formatted on every read of it over HTTP.
+    """
     moment = datetime.fromtimestamp(seconds, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 

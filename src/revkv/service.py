@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -64,11 +65,69 @@ class Query:
         return Query(predicate, order)
 
 
+class DurableWaits:
+    """Writers on one event loop, waiting for their revs to be durable.
+
+    A flush makes many writes durable at once; this wakes the loop once per flush (one
+    `call_soon_threadsafe`) and resolves every waiter it covers, where a Future per write
+    would cost a lock and a wake-up each. Waiters are kept in rev order: writes are
+    submitted one after another on the loop's thread.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, store: EmbeddedStore) -> None:
+        self.loop = loop
+        self.store = store
+        self.published = store.durable_rev
+        self.waiting: deque[tuple[int, asyncio.Future[None]]] = deque()
+        self.scheduled = False
+        self.failed: BaseException | None = None
+        store.add_durable_listener(self._on_durable, self._on_failure)
+
+    def _on_durable(self, rev: int) -> None:  # on the flushing thread
+        self.published = rev
+        if self.waiting and not self.scheduled and not self.loop.is_closed():
+            self.scheduled = True
+            self.loop.call_soon_threadsafe(self._resolve)
+
+    def _on_failure(self, error: BaseException) -> None:  # on the flushing thread
+        self.failed = error
+        if not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self._fail)
+
+    def _fail(self) -> None:
+        while self.waiting:
+            _rev, future = self.waiting.popleft()
+            if not future.done():
+                future.set_exception(self.failed or RuntimeError("journal failed"))
+
+    def _resolve(self) -> None:
+        self.scheduled = False
+        upto, waiting = self.published, self.waiting
+        while waiting and waiting[0][0] <= upto:
+            _rev, future = waiting.popleft()
+            if not future.done():
+                future.set_result(None)
+
+    async def wait(self, rev: int) -> None:
+        if self.published >= rev:
+            return
+        if self.failed is not None:
+            raise self.failed
+        future = self.loop.create_future()
+        self.waiting.append((rev, future))
+        if self.published >= rev:  # published between the check and the append
+            self._resolve()
+        await future
+
+
 class Service:
     def __init__(self, store: EmbeddedStore, auth: Auth | None = None) -> None:
         self.store = store
         self.auth = auth or Auth(())
         self._records: dict[Callable[[Commit], Any], dict[tuple[str, str], tuple[int, Any]]] = {}
+        self._durable_waits: dict[asyncio.AbstractEventLoop, DurableWaits] = {}
+        #: what doors rendered for immutable versions (headers, say); valid for this store
+        self.rendered: dict[Any, Any] = {}
 
     # -- who -------------------------------------------------------------------------
 
@@ -231,10 +290,17 @@ class Service:
         return await self._submit(prepared)
 
     async def _submit(self, prepared: tuple[str, tuple[Any, ...], Any]) -> Commit:
-        result, durable = self.store.submit(*prepared)
-        await asyncio.wrap_future(durable)
+        result, rev = self.store.submit(*prepared)
+        await self._waits().wait(rev)
         assert isinstance(result, Commit)
         return result
+
+    def _waits(self) -> DurableWaits:
+        loop = asyncio.get_running_loop()
+        waits = self._durable_waits.get(loop)
+        if waits is None:
+            waits = self._durable_waits[loop] = DurableWaits(loop, self.store)
+        return waits
 
     async def txn(self, checks: Sequence[Check], writes: Sequence[Put | Delete]) -> TxnResult:
         return await asyncio.to_thread(self.store.txn, checks, writes)

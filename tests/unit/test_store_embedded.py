@@ -162,3 +162,26 @@ def test_import_keeps_versions_authors_and_times() -> None:
         target.import_commits(exported[:1])  # version 1 again: a gap-or-overlap is refused
     source.close()
     target.close()
+
+
+def test_a_failed_journal_fails_waiting_http_writers_with_503(tmp_path: Path) -> None:
+    import os
+
+    import httpx
+
+    from revkv.http.app import create_app
+    from revkv.service import Service
+
+    service = Service(revkv.open(tmp_path))
+
+    async def scenario() -> tuple[int, int, str]:
+        transport = httpx.ASGITransport(app=create_app(service))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            ok = await client.put("/kv/ns/k", content=b"1")
+            os.close(service.store.system.journal._fd)  # the disk goes away
+            failed = await client.put("/kv/ns/k", content=b"2")
+            return ok.status_code, failed.status_code, failed.json()["error"]["code"]
+
+    assert asyncio.run(scenario()) == (201, 503, "JournalFailed")
+    service.store.system.journal._fd = -1
+    assert service.store.get("ns", "k").payload == b"1"  # the failed write is not visible

@@ -53,6 +53,7 @@ from revkv.http.listing import EXTENDED, list_namespace
 from revkv.http.requests import (
     author_and_comment,
     etag,
+    header,
     if_match_version,
     if_none_match,
     int_param,
@@ -140,12 +141,27 @@ def get_payload(request: Request, namespace: str, key: str, version: int | None)
     tag = etag(commit.version)
     if if_none_match(request, tag):
         return Response(status_code=304, headers={"ETag": tag})
-    headers = {
-        **rainer.payload_headers(commit, commit.payload),
-        "ETag": tag,
-        "X-Revkv-Meta": _exact_meta(commit),
-    }
-    return Response(commit.payload, 200, headers=headers)
+    return Response(commit.payload, 200, headers=_payload_headers(request, commit))
+
+
+_HEADERS_KEPT = 8192
+
+
+def _payload_headers(request: Request, commit: Commit) -> dict[str, str]:
+    """A version's response headers, formatted once per store: versions never change,
+    and a hot key is read far more often than it is written."""
+    cache: dict[Any, Any] = service_of(request).rendered
+    ident = ("kv-headers", commit.namespace, commit.key, commit.version, commit.rev)
+    headers: dict[str, str] | None = cache.get(ident)
+    if headers is None:
+        if len(cache) >= _HEADERS_KEPT:
+            cache.clear()
+        headers = cache[ident] = {
+            **rainer.payload_headers(commit, commit.payload),
+            "ETag": etag(commit.version),
+            "X-Revkv-Meta": _exact_meta(commit),
+        }
+    return headers
 
 
 def _exact_meta(meta: Meta) -> str:
@@ -221,14 +237,15 @@ async def post_rainer(request: Request, namespace: str, key: str, version: int) 
     with several faults gets the same message.
     """
     principal_of(request, namespace, write=True)
-    headers = request.headers
-    _check_echoed(headers.get("x-rainer-key"), key, headers.get("x-rainer-version"), version)
-    author = rainer.from_header(headers.get("x-rainer-author"))
+    _check_echoed(
+        header(request, "x-rainer-key"), key, header(request, "x-rainer-version"), version
+    )
+    author = rainer.from_header(header(request, "x-rainer-author"))
     if author is None:
         raise InvalidRequest("Missing header: X-Rainer-Author")
-    comment = rainer.from_header(headers.get("x-rainer-comment")) or ""
-    empty = _empty_header(headers.get("x-rainer-empty"))
-    mtime = rainer.modified_time(headers.get("x-rainer-modified-time"))
+    comment = rainer.from_header(header(request, "x-rainer-comment")) or ""
+    empty = _empty_header(header(request, "x-rainer-empty"))
+    mtime = rainer.modified_time(header(request, "x-rainer-modified-time"))
     lifetime = lifetime_of(request)
     service = service_of(request)
     body = await read_body(request, payload_limit(service, namespace))
@@ -257,7 +274,7 @@ async def put_next(request: Request, namespace: str, key: str) -> Response:
     service = service_of(request)
     author, comment = author_and_comment(request, principal)
     lifetime = lifetime_of(request)
-    create_only = request.headers.get("if-none-match", "").strip() == "*"
+    create_only = (header(request, "if-none-match") or "").strip() == "*"
     version = (
         _absent_version(service, namespace, key)
         if create_only
@@ -351,7 +368,7 @@ def _precondition(request: Request, create_only: bool = False) -> Iterator[None]
     try:
         yield
     except VersionConflict as exc:
-        if request.headers.get("if-match") is None and not create_only:
+        if header(request, "if-match") is None and not create_only:
             raise
         raise PreconditionFailed(
             exc.message, current_version=exc.current_version, expected_version=exc.provided_version

@@ -15,6 +15,21 @@ from revkv.model import DEFAULT, DEFAULT_MAX_PAYLOAD, Default
 from revkv.service import Service
 
 
+def header(request: Request, name: str, default: str | None = None) -> str | None:
+    """A request header by its lower-case name.
+
+    The headers are made a dict once per request: Starlette's `Headers.get` scans and
+    decodes the raw list on every call, and a write reads a dozen headers.
+    """
+    scope = request.scope
+    headers: dict[str, str] | None = scope.get("revkv.headers")
+    if headers is None:
+        headers = scope["revkv.headers"] = {
+            k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]
+        }
+    return headers.get(name, default)
+
+
 def service_of(request: Request) -> Service:
     service: Service = request.app.state.service
     return service
@@ -23,7 +38,7 @@ def service_of(request: Request) -> Service:
 def principal_of(request: Request, namespace: str | None, write: bool) -> Principal:
     """Authenticate the request and check it may read (or write) `namespace`."""
     service = service_of(request)
-    principal = service.principal(request.headers.get("authorization"))
+    principal = service.principal(header(request, "authorization"))
     service.authorize(principal, namespace, write)
     return principal
 
@@ -37,7 +52,7 @@ def payload_limit(service: Service, namespace: str) -> int:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 as soon as it is known to exceed `limit`."""
-    declared = request.headers.get("content-length")
+    declared = header(request, "content-length")
     if declared is not None:
         if not declared.isdigit():
             raise InvalidRequest("Content-Length must be a number")
@@ -58,15 +73,14 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def author_and_comment(request: Request, principal: Principal) -> tuple[str, str | None]:
-    headers = request.headers
-    author = from_header(headers.get("x-revkv-author") or headers.get("x-rainer-author"))
-    comment = from_header(headers.get("x-revkv-comment") or headers.get("x-rainer-comment"))
+    author = from_header(header(request, "x-revkv-author") or header(request, "x-rainer-author"))
+    comment = from_header(header(request, "x-revkv-comment") or header(request, "x-rainer-comment"))
     return (author if author is not None else principal.name), comment
 
 
 def ttl_of(request: Request) -> float | Default | None:
     """`X-Revkv-TTL: seconds` (or `?ttl=`); `never` for no expiry; absent: the default."""
-    raw = request.headers.get("x-revkv-ttl") or request.query_params.get("ttl")
+    raw = header(request, "x-revkv-ttl") or request.query_params.get("ttl")
     if raw is None or raw == "":
         return DEFAULT
     if raw.strip().lower() == "never":
@@ -83,7 +97,7 @@ def ttl_of(request: Request) -> float | Default | None:
 def expires_of(request: Request) -> float | Default | None:
     """`X-Revkv-Expires`: when the write expires, as ISO 8601 (UTC if no zone) or epoch
     seconds, or `never`; absent: the default. Exact where a TTL depends on latency."""
-    raw = request.headers.get("x-revkv-expires") or request.query_params.get("expires")
+    raw = header(request, "x-revkv-expires") or request.query_params.get("expires")
     if raw is None or raw == "":
         return DEFAULT
     text = raw.strip()
@@ -125,7 +139,7 @@ def int_param(request: Request, name: str, default: int | None = None, low: int 
 
 def if_match_version(request: Request) -> int | str | None:
     """The version an `If-Match: "N"` header expects; "*" for any; None without one."""
-    raw = request.headers.get("if-match")
+    raw = header(request, "if-match")
     if raw is None:
         return None
     raw = raw.strip()
@@ -139,7 +153,7 @@ def if_match_version(request: Request) -> int | str | None:
 
 def if_none_match(request: Request, tag: str) -> bool:
     """Whether `If-None-Match` names `tag` (weakly compared) or is `*`: answer 304."""
-    raw = request.headers.get("if-none-match")
+    raw = header(request, "if-none-match")
     if raw is None:
         return False
     tags = {t.strip().removeprefix("W/") for t in raw.split(",")}

@@ -111,6 +111,7 @@ class Journal:
         durability: Durability = "always",
         fsync_interval: float = 0.05,
         on_durable: Callable[[int], None] | None = None,
+        on_failed: Callable[[JournalFailed], None] | None = None,
     ) -> None:
         if durability not in DURABILITIES:
             raise ValueError(f"durability must be one of {', '.join(DURABILITIES)}")
@@ -120,6 +121,7 @@ class Journal:
         self.fsync_interval = fsync_interval
         self.stats = JournalStats()
         self._on_durable = on_durable
+        self._on_failed = on_failed
         self._mu = threading.Lock()
         self._wake = threading.Condition(self._mu)  # the background thread, apart
         self._idle = threading.Condition(self._mu)  # whoever waits for a flush to end
@@ -132,6 +134,7 @@ class Journal:
         self._failed: JournalFailed | None = None
         self._closed = False
         self._futures: list[tuple[int, Future[None]]] = []
+        self._wanted = 0  # the highest seq someone asked to be flushed without waiting
         self._unsynced = False  # `interval`: written but not yet fsynced
         self._syncing = False  # `interval`: the background fsync is running
         self._fd = -1
@@ -176,6 +179,11 @@ class Journal:
     @property
     def durable_seq(self) -> int:
         return self._durable_seq
+
+    @property
+    def failed(self) -> JournalFailed | None:
+        """Why the journal refuses writes, once a write or fsync has failed."""
+        return self._failed
 
     @property
     def last_seq(self) -> int:
@@ -231,6 +239,19 @@ class Journal:
                 self._wake.notify()
         return fut
 
+    def flush_soon(self, seq: int) -> None:
+        """Have the background thread make `seq` durable; returns at once.
+
+        For callers that learn of durability another way (an `on_durable` listener), so
+        no Future is made per record.
+        """
+        if self._durable_seq >= seq:
+            return
+        with self._mu:
+            if seq > self._wanted:
+                self._wanted = seq
+                self._wake.notify()
+
     def flush(self) -> None:
         """Make everything appended so far durable."""
         self.sync(self.last_seq)
@@ -273,7 +294,7 @@ class Journal:
         """Wake one waiter of the next batch to lead it, and the background thread if needed."""
         if self._open is not None:
             self._open.cond.notify()
-        if self._futures or self._failed is not None:
+        if self._futures or self._wanted > self._durable_seq or self._failed is not None:
             self._wake.notify()
         self._idle.notify_all()
 
@@ -315,11 +336,13 @@ class Journal:
     def _poison(self, exc: BaseException) -> None:
         log.error("journal write failed, refusing further writes: %s", exc)
         with self._mu:
-            self._failed = JournalFailed(
+            self._failed = failed = JournalFailed(
                 f"writing the journal in {self.directory} failed ({exc}); records after "
                 f"#{self._durable_seq} may not be on disk. The system refuses writes until it "
                 "is reopened, which replays only what is durable"
             )
+        if self._on_failed is not None:
+            self._on_failed(failed)
 
     def _resolve_futures(self) -> None:
         if not self._futures:
@@ -346,7 +369,8 @@ class Journal:
         with self._mu:
             while not self._closed and self._failed is None:
                 idle = self._inflight is None and not self._syncing
-                if self._futures and idle and self._open is not None:
+                wanted = self._futures or self._wanted > self._durable_seq
+                if wanted and idle and self._open is not None:
                     self._lead()
                     continue
                 self._wake.wait(timeout=interval)

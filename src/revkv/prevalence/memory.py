@@ -20,6 +20,10 @@ class MemoryJournal:
         return self._seq
 
     @property
+    def failed(self) -> None:
+        return None
+
+    @property
     def last_seq(self) -> int:
         return self._seq
 
@@ -44,6 +48,9 @@ class MemoryJournal:
         return fut
 
     def flush(self) -> None:
+        return None
+
+    def flush_soon(self, seq: int) -> None:
         return None
 
     def close(self) -> None:

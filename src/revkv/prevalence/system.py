@@ -84,6 +84,7 @@ class System:
         self._kinds: dict[str, MethodKind] = {}
         self._last_ts = 0.0
         self._listeners: list[Callable[[int], None]] = []
+        self._failure_listeners: list[Callable[[BaseException], None]] = []
         self._closers: list[Callable[[], None]] = []
         self.feed: Feed | None = None  # set while replicas are served
         self._closed = False
@@ -124,6 +125,7 @@ class System:
                 durability=self.settings.durability,
                 fsync_interval=self.settings.fsync_interval,
                 on_durable=self._on_durable,
+                on_failed=self._on_failed,
             )
             if fresh:
                 self.take_snapshot()
@@ -356,6 +358,14 @@ class System:
     def _on_durable(self, seq: int) -> None:
         for listener in self._listeners:
             listener(seq)
+
+    def add_failure_listener(self, listener: Callable[[BaseException], None]) -> None:
+        """Call `listener(error)` if the journal fails (nothing after it becomes durable)."""
+        self._failure_listeners.append(listener)
+
+    def _on_failed(self, error: BaseException) -> None:
+        for listener in self._failure_listeners:
+            listener(error)
 
     # -- replication ------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ import builtins
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from revkv.errors import (
     Compacted,
     InvalidRequest,
     KeyNotFound,
+    NamespaceExists,
     NamespaceNotFound,
     VersionNotFound,
 )
@@ -133,9 +133,14 @@ class EmbeddedStore:
     def create_namespace(self, name: str, *, exist_ok: bool = False, **settings: Any) -> Namespace:
         check_namespace_name(name)
         settings = check_settings(settings)
-        result: Namespace = self._execute(
-            "create_namespace", ({**settings, "name": name}, exist_ok)
-        )
+        with self._system.lock:  # an existing one is answered without a command (or a rev)
+            existing = self._state.namespaces.get(name)
+            if existing is not None:
+                if exist_ok:
+                    return existing.settings
+                raise NamespaceExists(name)
+            args = ({**settings, "name": name}, exist_ok)
+            result: Namespace = self._execute("create_namespace", args)
         return result
 
     def update_namespace(self, name: str, **settings: Any) -> Namespace:
@@ -470,14 +475,27 @@ class EmbeddedStore:
         name: str,
         args: tuple[Any, ...],
         precheck: Callable[[float], object] | None = None,
-    ) -> tuple[Any, Future[None]]:
-        """Run a prepared write without waiting for its fsync: (result, durable future).
+    ) -> tuple[Any, int]:
+        """Run a prepared write without waiting for its fsync: (result, its rev).
 
-        For an event loop: the lock is held only while the command runs in memory, and
-        the result must not be shown before the future resolves.
+        For an event loop: the lock is held only while the command runs in memory. The
+        journal's background thread makes it durable soon; the result must not be shown
+        before `durable_rev` reaches the rev (see `revkv.service.DurableWaits`).
         """
         result, seq = self._system.execute(name, args, {}, precheck=precheck, wait=False)
-        return result, self._system.journal.future(seq)
+        self._system.journal.flush_soon(seq)
+        return result, seq
+
+    def add_durable_listener(
+        self,
+        listener: Callable[[int], None],
+        on_failure: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Call `listener(rev)` (on the flushing thread) each time revs up to it are
+        durable, and `on_failure(error)` if the journal fails instead."""
+        self._system.add_durable_listener(listener)
+        if on_failure is not None:
+            self._system.add_failure_listener(on_failure)
 
     def import_commits(self, commits: Iterable[Commit], batch: int = 1000) -> int:
         """Load exported versions as they were: versions, mtimes, authors, comments.
