@@ -1,4 +1,8 @@
-"""Maintenance of a data directory: check it, repair it, snapshot it."""
+"""Maintenance of a data directory: check it, repair it, snapshot it.
+
+All three work on the files of a local directory, so they refuse `--url` (exit 2): a
+server checks and snapshots its own store.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,15 @@ from pathlib import Path
 
 import click
 
-from revkv.cli.options import pass_store
+from revkv.cli.options import pass_local_store
 from revkv.cli.output import emit_json
+from revkv.cli.target import current_target, local_data
 from revkv.prevalence import repair as repair_mod
 from revkv.store.embedded import EmbeddedStore
 
 
-def _data(ctx: click.Context) -> Path:
-    data: Path = ctx.obj["data"]
+def _data(why: str) -> Path:
+    data = local_data(current_target(), why)
     if not data.is_dir():
         raise click.UsageError(f"{data} is not a directory; pass --data DIR")
     return data
@@ -43,7 +48,7 @@ def check(ctx: click.Context, as_json: bool) -> None:
       revkv check
       revkv --data /srv/revkv check --json
     """
-    report = repair_mod.check(_data(ctx))
+    report = repair_mod.check(_data("it reads the journal and snapshot files"))
     if as_json:
         emit_json(_report_dict(report))
     elif report.damaged is None:
@@ -58,8 +63,7 @@ def check(ctx: click.Context, as_json: bool) -> None:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.pass_context
-def repair(ctx: click.Context, as_json: bool) -> None:
+def repair(as_json: bool) -> None:
     """Cut a damaged journal at its last good record, keeping the damaged bytes.
 
     The bytes after the damage are copied to a `.broken` file beside the segment, and
@@ -71,7 +75,9 @@ def repair(ctx: click.Context, as_json: bool) -> None:
       revkv check || revkv repair
       revkv --data /srv/revkv repair --json
     """
-    report = repair_mod.repair(_data(ctx))
+    report = repair_mod.repair(
+        _data("it cuts the journal files of a directory no process has open")
+    )
     if as_json:
         emit_json(_report_dict(report))
     elif not report.changed:
@@ -86,7 +92,7 @@ def repair(ctx: click.Context, as_json: bool) -> None:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the snapshot's path and rev as JSON.")
-@pass_store()
+@pass_local_store("it writes a snapshot file; a server snapshots its own store")
 def snapshot(store: EmbeddedStore, as_json: bool) -> None:
     """Write a snapshot of the store now, so the next start replays less journal.
 

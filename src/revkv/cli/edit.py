@@ -3,7 +3,8 @@
 `edit` never holds the store while the editor runs (the directory is locked by one
 process at a time, and someone else may want to write meanwhile): it reads, closes,
 runs the editor, then commits with compare-and-set. If anyone committed in between,
-the commit is refused and the edited text is left in its temporary file.
+the commit is refused and the edited text is left in its temporary file. Against a
+server (`--url`) it is the same: a read, the editor, a compare-and-set write.
 """
 
 from __future__ import annotations
@@ -17,18 +18,11 @@ import click
 from rich.text import Text
 
 from revkv.cli.kv import committed
-from revkv.cli.options import (
-    author_options,
-    data_directory,
-    json_option,
-    namespace_option,
-    open_store,
-    pass_store,
-)
-from revkv.cli.output import CommandError, console, emit_json, exit_code_for, on_terminal, say
+from revkv.cli.options import author_options, json_option, namespace_option, pass_store
+from revkv.cli.output import CommandError, console, emit_json, on_terminal, say
+from revkv.cli.target import CommandStore, current_target, open_store
 from revkv.diffs import unified_diff
-from revkv.errors import Conflict, KeyNotFound, NamespaceNotFound, RevkvError
-from revkv.store.embedded import EmbeddedStore
+from revkv.errors import Conflict, KeyNotFound, NamespaceNotFound
 
 DIFF_STYLES = {"+++": "bold", "---": "bold", "@@": "cyan", "+": "green", "-": "red"}
 
@@ -51,7 +45,7 @@ def print_diff(lines: list[str]) -> None:
 @namespace_option
 @json_option
 @pass_store()
-def diff(store: EmbeddedStore, key: str, old: int, new: int, namespace: str, as_json: bool) -> None:
+def diff(store: CommandStore, key: str, old: int, new: int, namespace: str, as_json: bool) -> None:
     """Show how version V2 of KEY differs from V1, as a unified diff.
 
     A deleted version counts as empty. Binary (non-UTF-8) payloads are not shown:
@@ -87,7 +81,7 @@ def editor_command() -> str:
     return os.environ.get("EDITOR") or "vi"
 
 
-def base_version(store: EmbeddedStore, namespace: str, key: str) -> tuple[int, bytes]:
+def base_version(store: CommandStore, namespace: str, key: str) -> tuple[int, bytes]:
     """(the version the edit starts from, its payload); (0, b"") for a new key.
 
     A deleted key starts empty after its tombstone; an expired one after the tombstone
@@ -132,8 +126,8 @@ def edit(key: str, namespace: str, author: str, comment: str, as_json: bool) -> 
       revkv edit greeting -m 'fix the typo'
       EDITOR='code --wait' revkv edit -n config app.json
     """
-    data = data_directory()
-    with open_store(data, create=True) as store:
+    target = current_target()
+    with open_store(target, create=True) as store:
         version, payload = base_version(store, namespace, key)
     try:
         payload.decode("utf-8")
@@ -146,13 +140,13 @@ def edit(key: str, namespace: str, author: str, comment: str, as_json: bool) -> 
         path.unlink()
         say(f"no change to {namespace}/{key}; nothing committed")
         return
-    with open_store(data, create=True) as store:
-        try:
+    try:
+        with open_store(target, create=True) as store:
             meta = store.put(
                 namespace, key, edited, version=version + 1, author=author, comment=comment
             )
-        except RevkvError as error:
-            raise _kept(error, path) from error
+    except CommandError as error:
+        raise _kept(error, path) from error
     path.unlink()
     committed("committed", meta, as_json)
 
@@ -165,9 +159,10 @@ def _temporary_file(key: str, payload: bytes) -> Path:
     return Path(name)
 
 
-def _kept(error: RevkvError, path: Path) -> CommandError:
-    """The store refused the edit: say why and where the edited text is."""
-    reason = str(error)
-    if isinstance(error, Conflict):
+def _kept(error: CommandError, path: Path) -> CommandError:
+    """The commit failed (refused, or the store or server unreachable): say why, and
+    where the edited text is."""
+    reason = error.format_message()
+    if isinstance(error.__cause__, Conflict):
         reason = f"someone else committed meanwhile, so nothing was committed. {reason}"
-    return CommandError(f"{reason}\nyour edited text is kept in {path}", exit_code_for(error))
+    return CommandError(f"{reason}\nyour edited text is kept in {path}", error.exit_code)

@@ -34,8 +34,8 @@ from revkv.cli.output import (
     state_of,
     when,
 )
+from revkv.cli.target import CommandStore
 from revkv.model import Commit, Meta
-from revkv.store.embedded import EmbeddedStore
 
 
 def read_value(value: str) -> bytes:
@@ -62,7 +62,7 @@ def committed(verb: str, meta: Meta, as_json: bool) -> None:
 @json_option
 @pass_store(create=True)
 def set_(
-    store: EmbeddedStore,
+    store: CommandStore,
     key: str,
     value: str,
     namespace: str,
@@ -98,7 +98,7 @@ def set_(
 @version_option("An older version instead of the latest.")
 @json_option
 @pass_store()
-def get(store: EmbeddedStore, key: str, namespace: str, version: int | None, as_json: bool) -> None:
+def get(store: CommandStore, key: str, namespace: str, version: int | None, as_json: bool) -> None:
     """Write the payload of KEY to stdout, byte for byte and nothing else.
 
     --json prints its metadata with the payload instead: as text when it is UTF-8,
@@ -126,7 +126,7 @@ def get(store: EmbeddedStore, key: str, namespace: str, version: int | None, as_
 @json_option
 @pass_store()
 def meta(
-    store: EmbeddedStore,
+    store: CommandStore,
     key: str,
     namespace: str,
     version: int | None,
@@ -153,7 +153,7 @@ def meta(
 
 
 def listing(
-    store: EmbeddedStore, namespace: str, prefix: str | None, include_deleted: bool
+    store: CommandStore, namespace: str, prefix: str | None, include_deleted: bool
 ) -> Iterator[Commit]:
     """Every key's newest commit in key order, page after page."""
     after: str | None = None
@@ -174,7 +174,7 @@ def listing(
 @json_option
 @pass_store()
 def list_(
-    store: EmbeddedStore, namespace: str, prefix: str | None, include_deleted: bool, as_json: bool
+    store: CommandStore, namespace: str, prefix: str | None, include_deleted: bool, as_json: bool
 ) -> None:
     """List the keys of a namespace with their latest version, in key order.
 
@@ -203,7 +203,7 @@ def list_(
     print_rows(columns, rows)
 
 
-def versions(store: EmbeddedStore, namespace: str, key: str) -> Iterator[Meta]:
+def versions(store: CommandStore, namespace: str, key: str) -> Iterator[Meta]:
     """Every version of a key, newest first, page after page."""
     before: int | None = None
     while True:
@@ -219,7 +219,7 @@ def versions(store: EmbeddedStore, namespace: str, key: str) -> Iterator[Meta]:
 @namespace_option
 @json_option
 @pass_store()
-def history(store: EmbeddedStore, key: str, namespace: str, as_json: bool) -> None:
+def history(store: CommandStore, key: str, namespace: str, as_json: bool) -> None:
     """Show every version of KEY, newest first, deletes included.
 
     In a pipe, one tab-separated line per version: version, rev, mtime, author,
@@ -256,7 +256,7 @@ def _operation(meta: Meta) -> str:
 @json_option
 @pass_store()
 def delete(
-    store: EmbeddedStore,
+    store: CommandStore,
     key: str,
     namespace: str,
     author: str,
@@ -287,7 +287,7 @@ def delete(
 @json_option
 @pass_store()
 def revert(
-    store: EmbeddedStore,
+    store: CommandStore,
     key: str,
     to_version: int,
     namespace: str,

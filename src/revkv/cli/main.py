@@ -15,14 +15,16 @@ from revkv.cli.kv import delete, get, history, list_, meta, revert, set_
 from revkv.cli.namespaces import ns
 from revkv.cli.output import present_errors, translate_errors
 from revkv.cli.serve import serve
+from revkv.cli.target import check_url, choose_target
 from revkv.cli.transfer import export, import_
 from revkv.cli.watch import watch
 
 HELP = """revkv: a versioned key-value and object store. Every write is a commit.
 
-Each command opens the store in --data, does its one thing and closes it. Keys live
-in namespaces (-n, default `default`); every write is a new numbered version with
-its author and comment, and the history stays readable.
+Each command opens the store in --data, does its one thing and closes it; with
+--url (or $REVKV_URL) it does the same against a revkv server instead. Keys live in
+namespaces (-n, default `default`); every write is a new numbered version with its
+author and comment, and the history stays readable.
 
 \b
 Examples:
@@ -31,6 +33,7 @@ Examples:
   revkv history greeting
   revkv diff greeting 1 2
   revkv --data /srv/revkv list --json
+  revkv --url http://127.0.0.1:8080 history greeting
 
 \b
 Output is for people on a terminal (tables, colours) and stable, tab-separated
@@ -42,7 +45,7 @@ Exit codes:
   1  not found
   2  usage error (or a request the store refuses as malformed)
   3  conflict (someone else wrote first; read again and retry)
-  4  any other error
+  4  any other error (also: the server cannot be reached, or refused the token)
 """
 
 
@@ -60,15 +63,31 @@ class RevkvGroup(click.Group):
     type=click.Path(file_okay=False, path_type=Path),
     default=lambda: os.environ.get("REVKV_DATA", "revkv-data"),
     show_default="./revkv-data, or $REVKV_DATA",
-    help="The data directory of an embedded store (or any prevalence directory).",
+    help="The data directory of an embedded store (or any prevalence directory); "
+    "ignored when a server URL is set.",
+)
+@click.option(
+    "--url",
+    envvar="REVKV_URL",
+    callback=check_url,
+    metavar="URL",
+    help="Work against the revkv server at URL (e.g. http://127.0.0.1:8080) instead of "
+    "a directory; or $REVKV_URL, which a --data flag overrides. snapshot, check, "
+    "repair, import and serve work on a local directory only.",
+)
+@click.option(
+    "--token",
+    envvar="REVKV_TOKEN",
+    metavar="TOKEN",
+    help="The bearer token to send to the --url server, or $REVKV_TOKEN.",
 )
 @click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
 @click.version_option(package_name="revkv")
 @click.pass_context
-def cli(ctx: click.Context, data: Path, verbose: int) -> None:
+def cli(ctx: click.Context, data: Path, url: str | None, token: str | None, verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = {"data": data}
+    ctx.obj = choose_target(ctx, data, url, token)
 
 
 for command in (set_, get, meta, list_, history, diff, edit, delete, revert, watch, ns,

@@ -8,8 +8,8 @@ import click
 
 from revkv.cli.options import json_option, pass_store
 from revkv.cli.output import emit_json, print_fields, print_rows, say
+from revkv.cli.target import CommandStore
 from revkv.model import Namespace
-from revkv.store.embedded import EmbeddedStore
 
 #: The settings in a listing, and their headings on a terminal.
 COLUMNS = {"name": "name", "max_payload": "max bytes", "default_ttl": "ttl",
@@ -39,7 +39,7 @@ def ns() -> None:
 @ns.command("list")
 @json_option
 @pass_store()
-def list_namespaces(store: EmbeddedStore, as_json: bool) -> None:
+def list_namespaces(store: CommandStore, as_json: bool) -> None:
     """List the namespaces with their settings.
 
     In a pipe, one tab-separated line each: name, max_payload, default_ttl,
@@ -75,7 +75,7 @@ def list_namespaces(store: EmbeddedStore, as_json: bool) -> None:
 @json_option
 @pass_store(create=True)
 def create(
-    store: EmbeddedStore,
+    store: CommandStore,
     name: str,
     max_payload: int | None,
     default_ttl: float | None,
@@ -116,7 +116,7 @@ def create(
 @click.argument("name")
 @json_option
 @pass_store()
-def show(store: EmbeddedStore, name: str, as_json: bool) -> None:
+def show(store: CommandStore, name: str, as_json: bool) -> None:
     """Show the settings of the namespace NAME and how many live keys it holds.
 
     \b

@@ -1,22 +1,21 @@
 """The flags commands share, as decorators, and opening the store for one command.
 
 The data directory is locked by one process at a time, so every command opens the
-store, does its one thing and closes it; `pass_store` does that around a command.
+store, does its one thing and closes it; `pass_store` does that around a command, with
+the store `--data` or `--url` names (see `target`). `pass_local_store` is for the few
+commands that need the embedded store itself.
 """
 
 from __future__ import annotations
 
 import functools
 import getpass
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
 import click
 
-import revkv
-from revkv.cli.output import translate_errors
+from revkv.cli.target import CommandStore, current_target, local_data, open_embedded, open_store
 from revkv.store.embedded import EmbeddedStore
 
 P = ParamSpec("P")
@@ -69,40 +68,32 @@ def author_options(command: F) -> F:
     )(command)
 
 
-def data_directory() -> Path:
-    data: Path = click.get_current_context().obj["data"]
-    return data
-
-
-@contextmanager
-def open_store(data: Path, *, create: bool = False) -> Iterator[EmbeddedStore]:
-    """The store in `data`, closed afterwards; revkv's errors become exit codes.
-
-    Only writes create a store: reading a directory that does not exist is a usage
-    error (most likely a mistyped --data), not an empty store.
-    """
-    if not create and not data.is_dir():
-        raise click.UsageError(
-            f"there is no store at {data}; pass --data DIR or set REVKV_DATA "
-            "(a store is created by its first write)"
-        )
-    with translate_errors():
-        store = revkv.open(data)
-        try:
-            yield store
-        finally:
-            store.close()
-
-
 def pass_store(
     *, create: bool = False
+) -> Callable[[Callable[Concatenate[CommandStore, P], R]], Callable[P, R]]:
+    """Call the command with the store (local or remote) as its first argument."""
+
+    def decorate(command: Callable[Concatenate[CommandStore, P], R]) -> Callable[P, R]:
+        @functools.wraps(command)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            with open_store(current_target(), create=create) as store:
+                return command(store, *args, **kwargs)
+
+        return run
+
+    return decorate
+
+
+def pass_local_store(
+    why: str, *, create: bool = False
 ) -> Callable[[Callable[Concatenate[EmbeddedStore, P], R]], Callable[P, R]]:
-    """Call the command with the opened store as its first argument."""
+    """Call the command with the embedded store of --data; `why` it refuses --url (exit 2)."""
 
     def decorate(command: Callable[Concatenate[EmbeddedStore, P], R]) -> Callable[P, R]:
         @functools.wraps(command)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            with open_store(data_directory(), create=create) as store:
+            data = local_data(current_target(), why)
+            with open_embedded(data, create=create) as store:
                 return command(store, *args, **kwargs)
 
         return run

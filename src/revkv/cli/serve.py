@@ -11,6 +11,7 @@ import click
 import uvicorn
 from click.core import ParameterSource
 
+from revkv.cli.target import Target, local_data
 from revkv.config import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,9 @@ def serve(
     """Serve the store over HTTP: Rainer's REST API under /kv, OData under /odata,
     live watches, /health, /metrics, /openapi.json.
 
+    The other commands reach it with `revkv --url http://HOST:PORT ...` (or
+    $REVKV_URL, which `serve` itself ignores; it refuses --url).
+
     \b
     Examples:
       revkv serve                          # ./revkv-data on http://127.0.0.1:8080
@@ -123,6 +127,9 @@ def serve(
       revkv serve --odata-schema MemCacheSchema.xml
       curl -X PUT --data-binary 'hello' http://127.0.0.1:8080/kv/default/greeting
     """
+    target = ctx.find_object(Target)
+    if target is not None and target.url_from == "--url":  # $REVKV_URL is for the others
+        local_data(target, "it serves a directory, or memory")
     settings = load_settings(
         config,
         host=host,
@@ -136,8 +143,8 @@ def serve(
     given = (
         parent is not None and parent.get_parameter_source("data") == ParameterSource.COMMANDLINE
     )
-    if data is None and given and ctx.obj:
-        data = ctx.obj["data"]
+    if data is None and given and target is not None:
+        data = target.data
     if memory:
         settings = replace(settings, data=None)
     elif data is not None:

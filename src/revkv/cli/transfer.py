@@ -30,7 +30,7 @@ from typing import IO, Any
 import click
 
 from revkv.cli.kv import listing, versions
-from revkv.cli.options import pass_store
+from revkv.cli.options import pass_local_store, pass_store
 from revkv.cli.output import (
     CommandError,
     emit_json_line,
@@ -38,6 +38,7 @@ from revkv.cli.output import (
     payload_fields,
     payload_from,
 )
+from revkv.cli.target import CommandStore
 from revkv.errors import InvalidRequest, RevkvError, VersionConflict
 from revkv.model import Commit
 from revkv.store.embedded import EmbeddedStore
@@ -68,7 +69,7 @@ def version_record(commit: Commit) -> dict[str, Any]:
     return {**record, **payload_fields(commit.payload)}
 
 
-def every_version(store: EmbeddedStore, namespace: str) -> Iterator[tuple[str, list[Commit]]]:
+def every_version(store: CommandStore, namespace: str) -> Iterator[tuple[str, list[Commit]]]:
     """(key, its versions oldest first) for each key, deleted ones included."""
     for head in listing(store, namespace, None, include_deleted=True):
         metas = reversed(list(versions(store, namespace, head.key)))
@@ -80,7 +81,7 @@ def every_version(store: EmbeddedStore, namespace: str) -> Iterator[tuple[str, l
 @click.option("-n", "--namespace", "only", multiple=True,
               help="Export only this namespace (repeat for more); default: every one.")  # fmt: skip
 @pass_store()
-def export(store: EmbeddedStore, file: IO[str], only: tuple[str, ...]) -> None:
+def export(store: CommandStore, file: IO[str], only: tuple[str, ...]) -> None:
     """Write every version of every key to FILE (`-` for stdout) as JSON Lines.
 
     Deleted keys and tombstones are included, so the history is complete; versions
@@ -197,7 +198,11 @@ def _reason(error: RevkvError) -> str:
 
 @click.command("import")
 @click.argument("file", type=click.File("rb"))
-@pass_store(create=True)
+@pass_local_store(
+    "it keeps versions, authors and times through the embedded store's import_commits, "
+    "which has no HTTP route: import into a directory, then serve that",
+    create=True,
+)
 def import_(store: EmbeddedStore, file: IO[bytes]) -> None:
     """Load a file written by `revkv export` (`-` for stdin), keeping every version as it was.
 

@@ -1,19 +1,22 @@
 """`revkv watch`: print changes as they are committed, one line each, until Ctrl-C.
 
-The command opens the data directory itself, and the directory is locked by one
-process at a time: it sees what was committed before it started (`--since`) and what
-this process commits (TTL expiries, written by the sweeper), not other processes'
-writes. Watching a running server arrives with the HTTP client (`--url`).
+With `--url` it follows the server's watch stream, so it sees every client's writes.
+On a local directory, which is locked by one process at a time, it sees what was
+committed before it started (`--since`) and what this process commits (TTL expiries,
+written by the sweeper), not other processes' writes. `--no-follow` reads the same
+changes as pages of `Store.changes`, up to the rev at the start, on either store.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import click
 
 from revkv.cli.options import json_option, pass_store
-from revkv.cli.output import console, emit_json_line, meta_fields, on_terminal, when
+from revkv.cli.output import CommandError, console, emit_json_line, meta_fields, on_terminal, when
+from revkv.cli.target import CommandStore, Watching
 from revkv.model import Event
-from revkv.store.embedded import EmbeddedStore
 
 TYPE_STYLES = {"put": "green", "delete": "red", "expire": "yellow", "reset": "magenta"}
 
@@ -47,6 +50,28 @@ def print_event(event: Event, as_json: bool) -> None:
         click.echo(event_line(event, False))
 
 
+def replay(
+    store: CommandStore, since: int, namespace: str | None, prefix: str | None
+) -> Iterator[Event]:
+    """The changes after `since` up to the store's rev now, page after page."""
+    upto = store.rev
+    while since < upto and (page := store.changes(since, namespace=namespace, prefix=prefix)):
+        yield from (event for event in page if event.rev <= upto)
+        since = page[-1].rev
+
+
+def follow(watching: Watching, as_json: bool) -> None:
+    """Print events as they come, until Ctrl-C; the stream ending first is an error."""
+    try:
+        while (event := watching.next()) is not None:
+            print_event(event, as_json)
+    except KeyboardInterrupt:
+        return
+    finally:
+        watching.close()
+    raise CommandError("the watch ended: the server is shutting down", 4)
+
+
 @click.command()
 @click.option("-n", "--namespace", default="default", show_default=True,
               envvar="REVKV_NAMESPACE", help="The namespace to watch.")  # fmt: skip
@@ -57,7 +82,7 @@ def print_event(event: Event, as_json: bool) -> None:
 @json_option
 @pass_store()
 def watch(
-    store: EmbeddedStore,
+    store: CommandStore,
     namespace: str,
     all_namespaces: bool,
     prefix: str | None,
@@ -70,24 +95,22 @@ def watch(
     Each line: rev, type (put, delete or expire), namespace, key, version, author and
     mtime, tab-separated in a pipe; --json prints JSON Lines instead.
 
-    This command opens the local store in its own process, and a data directory is
-    open in one process at a time: it shows the changes after --since and the
-    expiries this process records, not other processes' writes while it runs.
-    Watching a running server needs the HTTP client (`--url`, coming).
+    With --url it follows the server's live stream (Server-Sent Events): every
+    client's writes, as they are committed; a dropped connection is resumed without
+    missing or repeating a change. On a local --data directory, which one process
+    opens at a time, it shows the changes after --since and the expiries this
+    process records, but no other process can write while it runs.
 
     \b
     Examples:
       revkv watch --since 0 --no-follow          # everything retained, then stop
       revkv watch -A --since 120 --json | jq .key
-      revkv watch --prefix session/              # expiries as they happen
+      revkv --url http://127.0.0.1:8080 watch --prefix session/
     """
-    watching = store.watch(
-        since, namespace=None if all_namespaces else namespace, prefix=prefix or None
-    )
-    try:
-        while (event := watching.next(timeout=0 if no_follow else None)) is not None:
+    scope = None if all_namespaces else namespace
+    if no_follow:
+        start = store.rev if since is None else since
+        for event in replay(store, start, scope, prefix or None):
             print_event(event, as_json)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        watching.close()
+        return
+    follow(store.watch(since, namespace=scope, prefix=prefix or None), as_json)
