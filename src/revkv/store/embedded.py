@@ -13,7 +13,6 @@ import builtins
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,6 @@ from revkv.model import (
     DEFAULT,
     Check,
     Commit,
-    Default,
     Delete,
     Event,
     Meta,
@@ -42,11 +40,17 @@ from revkv.model import (
     check_key,
     check_namespace_name,
     check_payload,
-    check_time,
-    check_ttl,
     check_version,
 )
 from revkv.prevalence import DEFAULT_SEGMENT_SIZE, System, control, open_system
+from revkv.store.arguments import (
+    check_limit,
+    check_row,
+    expiry_arg,
+    live,
+    load_row,
+    mtime_arg,
+)
 from revkv.store.base import TTL, Expires
 from revkv.store.namespaces import check_settings
 from revkv.store.state import StoreState
@@ -117,16 +121,16 @@ class EmbeddedStore:
             rev = self._state.durable_rev
             now = time.time()
             names = [namespace] if namespace is not None else sorted(self._state.namespaces)
-            live = []
+            found = []
             for name in names:
                 ks = self._state.namespaces.get(name)
                 if ks is None:
                     continue
                 for key in ks.scan(prefix):
                     commit = ks.visible(key, rev)
-                    if commit is not None and _live(commit, now):
-                        live.append(commit)
-            return rev, live
+                    if commit is not None and live(commit, now):
+                        found.append(commit)
+            return rev, found
 
     # -- namespaces --------------------------------------------------------------------
 
@@ -222,7 +226,7 @@ class EmbeddedStore:
     ) -> Page:
         """Versions newest first; pass `page.next` as `before` for the next page."""
         check_key(key)
-        limit = _check_limit(limit)
+        limit = check_limit(limit)
         ks = self._keyspace(namespace)
         with self._system.lock:
             versions = [c for c in ks.history(key) if c.rev <= self._state.durable_rev]
@@ -244,7 +248,7 @@ class EmbeddedStore:
         include_deleted: bool = False,
     ) -> Page:
         """Newest versions in key order (with payloads); pass `page.next` as `start_after`."""
-        limit = _check_limit(limit)
+        limit = check_limit(limit)
         items = self._scan(namespace, prefix, start_after, include_deleted, limit + 1)
         more = len(items) > limit
         items = items[:limit]
@@ -277,7 +281,7 @@ class EmbeddedStore:
             durable = self._state.durable_rev
             for key in ks.scan(prefix, start_after):
                 commit = ks.visible(key, durable)
-                if commit is not None and (include_deleted or _live(commit, now)):
+                if commit is not None and (include_deleted or live(commit, now)):
                     found.append(commit)
                     if limit is not None and len(found) >= limit:
                         break
@@ -333,11 +337,11 @@ class EmbeddedStore:
         if version is not None:
             check_version(version)
         author, comment = check_author(author, comment)
-        expiry = _expiry(ttl, expires)
+        expiry = expiry_arg(ttl, expires)
         self._check_json(namespace, data)
         create = self.auto_create_namespaces
         state = self._state
-        args = (namespace, key, data, version, author, comment, expiry, create, _mtime(mtime))
+        args = (namespace, key, data, version, author, comment, expiry, create, mtime_arg(mtime))
         return (
             "put",
             args,
@@ -376,7 +380,7 @@ class EmbeddedStore:
         author, comment = check_author(author, comment)
         state = self._state
         create = self.auto_create_namespaces
-        args = (namespace, key, version, author, comment, _mtime(mtime), create)
+        args = (namespace, key, version, author, comment, mtime_arg(mtime), create)
         return "delete", args, lambda now: state.plan_delete(namespace, key, version, now, create)
 
     def revert(
@@ -421,7 +425,7 @@ class EmbeddedStore:
 
     def txn(self, checks: Sequence[Check], writes: Sequence[Put | Delete]) -> TxnResult:
         """Apply all `writes` or none, if every check holds; one rev for all of them."""
-        check_rows = [_check_row(c) for c in checks]
+        check_rows = [check_row(c) for c in checks]
         write_rows = [self._write_row(w) for w in writes]
         if not write_rows:
             raise InvalidRequest("a transaction needs at least one write")
@@ -443,7 +447,7 @@ class EmbeddedStore:
             raise InvalidRequest(f"a transaction write is a Put or a Delete, not {write!r}")
         data = check_payload(write.payload)
         self._check_json(write.namespace, data)
-        expiry = _expiry(DEFAULT if write.ttl is None else write.ttl, DEFAULT)
+        expiry = expiry_arg(DEFAULT if write.ttl is None else write.ttl, DEFAULT)
         return [
             "put", write.namespace, write.key, data, author, comment, expiry,
             self.auto_create_namespaces,
@@ -505,7 +509,7 @@ class EmbeddedStore:
         before anything is loaded; then it loads in batches, one rev per batch. Returns
         how many versions were loaded.
         """
-        rows = [_load_row(commit) for commit in commits]
+        rows = [load_row(commit) for commit in commits]
         with self._system.lock:
             self._state.plan_load(rows)
         loaded = 0
@@ -535,7 +539,7 @@ class EmbeddedStore:
         """
         if namespace is not None:
             check_namespace_name(namespace)
-        limit = _check_limit(limit)
+        limit = check_limit(limit)
         events: builtins.list[Event] = []
         cursor = since_rev
         while len(events) < limit:
@@ -586,60 +590,3 @@ class EmbeddedStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _live(commit: Commit, now: float) -> bool:
-    return not commit.deleted and (commit.expires is None or commit.expires > now)
-
-
-def _mtime(mtime: float | None) -> float | None:
-    return None if mtime is None else check_time(mtime, "mtime")
-
-
-def _check_limit(limit: int) -> int:
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-        raise InvalidRequest(f"limit must be a positive integer, not {limit!r}")
-    return limit
-
-
-def _load_row(commit: Commit) -> list[Any]:
-    if not isinstance(commit, Commit):
-        raise InvalidRequest(f"import takes Commit objects, not {type(commit).__name__}")
-    check_namespace_name(commit.namespace)
-    check_key(commit.key)
-    check_version(commit.version)
-    author, comment = check_author(commit.author, commit.comment)
-    payload = b"" if commit.deleted else check_payload(commit.payload)
-    expires = None if commit.expires is None else check_time(commit.expires, "expires")
-    return [
-        commit.namespace, commit.key, commit.version, check_time(commit.mtime, "mtime"),
-        author, comment, expires, bool(commit.deleted), payload,
-    ]  # fmt: skip
-
-
-def _check_row(check: Check) -> builtins.list[Any]:
-    if not isinstance(check, Check):
-        raise InvalidRequest(f"a transaction check is a Check, not {check!r}")
-    check_namespace_name(check.namespace)
-    check_key(check.key)
-    if check.version is not None:
-        check_version(check.version)
-    return [check.namespace, check.key, check.version]
-
-
-def _expiry(ttl: TTL, expires: Expires) -> builtins.list[Any]:
-    """The command's expiry argument; see StoreState.put."""
-    if not isinstance(ttl, Default) and not isinstance(expires, Default):
-        raise InvalidRequest("give ttl or expires, not both")
-    if not isinstance(expires, Default):
-        if expires is None:
-            return ["never"]
-        if isinstance(expires, datetime):
-            moment = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
-            return ["at", check_time(moment.timestamp(), "expires")]
-        return ["at", check_time(expires, "expires")]
-    if isinstance(ttl, Default):
-        return ["default"]
-    if ttl is None:
-        return ["never"]
-    return ["ttl", check_ttl(ttl)]
