@@ -31,8 +31,13 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Benchmarks print ratios against their peers (coopy, sqlite3, etcd); bench/http.py
+# needs wrk and etcd-server from Debian and says how to install them. About 25 minutes.
 bench: $(STAMP)
 	$(BIN)/python bench/prevalence.py
+	$(BIN)/python bench/store.py
+	$(BIN)/python bench/odata.py
+	$(BIN)/python bench/http.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
