@@ -40,6 +40,13 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.table import Table
 
+# The scripts here import this module from their own folder, which Python puts first on
+# sys.path; that folder also holds `http.py`, which would hide the standard library's
+# `http` from everything imported later (revkv, through httpx). Nothing else is needed
+# from it once this module is loaded, so it leaves the path.
+_BENCH = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _BENCH]
+
 K = TypeVar("K", bound=Hashable)
 
 console = Console()

@@ -39,13 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import _common as c
-
-# `_common` is the one module this script takes from its own folder. A sibling script must not
-# shadow the standard library for it or its children: bench/http.py hides the stdlib's `http`,
-# which `import revkv` needs (through its client's httpx).
-BENCH = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != BENCH]
+import _common as c  # also takes this folder off sys.path (see there)
 
 try:
     import revkv
