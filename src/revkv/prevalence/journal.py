@@ -3,9 +3,9 @@
 Group commit without a writer thread. A caller appends its record to the open batch and
 then waits for durability. If no flush is running, the caller itself becomes the leader:
 it takes the open batch, writes it with one `write()` and makes it durable with one
-`fdatasync()`. Callers that arrive meanwhile gather in the next open batch and sleep on
-that batch's own condition; when the flush ends, its leader wakes its own batch and
-hands the lead to exactly one waiter of the next batch. So one thread pays one fsync per
+`fdatasync()`. Callers that arrive meanwhile gather in the next open batch, each asleep
+on a lock of its own; when the flush ends, its leader releases those of its own batch
+and hands the lead to exactly one sleeper of the next batch. So one thread pays one fsync per
 call, sixteen threads share each fsync, and no thread is woken for nothing (with
 CPython's GIL every needless wake-up costs the others). A background thread leads for
 callers that wait on a future (the async server) and runs the `interval` policy's fsync.
@@ -89,13 +89,13 @@ class _Batch:
     Frames are encoded by the leader, outside every lock, not by the appender.
     """
 
-    __slots__ = ("bodies", "cond", "first", "last")
+    __slots__ = ("bodies", "first", "last", "waiters")
 
-    def __init__(self, cond: threading.Condition, first: int) -> None:
-        self.cond = cond
+    def __init__(self, first: int) -> None:
         self.first = first
         self.last = first
         self.bodies: list[bytes] = []
+        self.waiters: list[threading.Lock] = []  # a held lock per sleeper; released to wake it
 
 
 class Journal:
@@ -125,8 +125,6 @@ class Journal:
         self._mu = threading.Lock()
         self._wake = threading.Condition(self._mu)  # the background thread, apart
         self._idle = threading.Condition(self._mu)  # whoever waits for a flush to end
-        self._conds = (threading.Condition(self._mu), threading.Condition(self._mu))
-        self._turn = 0
         self._open: _Batch | None = None  # gathering records, not yet being written
         self._inflight: _Batch | None = None  # being written by the leader
         self._next_seq = next_seq
@@ -190,11 +188,6 @@ class Journal:
         """The seq of the newest record appended (durable or not)."""
         return self._next_seq - 1
 
-    def _next_cond(self) -> threading.Condition:
-        """At most two batches exist (open and in flight): two conditions take turns."""
-        self._turn ^= 1
-        return self._conds[self._turn]
-
     def append(self, body: bytes) -> int:
         """Queue one record; returns its seq. Not durable until `sync(seq)` returns."""
         if len(body) > MAX_BODY:
@@ -205,26 +198,35 @@ class Journal:
             self._next_seq = seq + 1
             batch = self._open
             if batch is None:
-                batch = self._open = _Batch(self._next_cond(), seq)
+                batch = self._open = _Batch(seq)
             batch.bodies.append(body)
             batch.last = seq
         return seq
 
     def sync(self, seq: int) -> None:
-        """Block until record `seq` is durable, leading a flush when nobody else is."""
-        if self._durable_seq >= seq:
-            return
-        with self._mu:
-            while self._durable_seq < seq:
+        """Block until record `seq` is durable, leading a flush when nobody else is.
+
+        A caller that cannot lead sleeps on a lock of its own in its batch's list: the
+        leader releases it directly, so waking takes no turn at the journal's mutex.
+        """
+        while self._durable_seq < seq:
+            with self._mu:
+                if self._durable_seq >= seq:
+                    return
                 if self._failed is not None:
                     raise self._failed
                 if self._inflight is None and not self._syncing:
                     self._lead()
                     continue
                 batch = self._open if self._open is not None and seq >= self._open.first else None
-                (
-                    batch.cond if batch else self._inflight.cond if self._inflight else self._idle
-                ).wait()
+                batch = batch or self._inflight
+                if batch is None:  # only the interval fsync is running: wait for it
+                    self._idle.wait()
+                    continue
+                waiter = threading.Lock()
+                waiter.acquire()
+                batch.waiters.append(waiter)
+            waiter.acquire()  # released when the batch is durable, or to lead the next
 
     def future(self, seq: int) -> Future[None]:
         """A future resolved once `seq` is durable (for callers that must not block)."""
@@ -287,13 +289,15 @@ class Journal:
             self._resolve_futures()
         else:
             self._fail_futures()
-        batch.cond.notify_all()
+        for waiter in batch.waiters:
+            waiter.release()
+        batch.waiters.clear()
         self._hand_over()
 
     def _hand_over(self) -> None:
         """Wake one waiter of the next batch to lead it, and the background thread if needed."""
-        if self._open is not None:
-            self._open.cond.notify()
+        if self._open is not None and self._open.waiters:
+            self._open.waiters.pop(0).release()
         if self._futures or self._wanted > self._durable_seq or self._failed is not None:
             self._wake.notify()
         self._idle.notify_all()
