@@ -52,6 +52,7 @@ from revkv.store.arguments import (
     mtime_arg,
 )
 from revkv.store.base import TTL, Expires
+from revkv.store.keyspace import Keyspace
 from revkv.store.namespaces import check_settings
 from revkv.store.state import StoreState
 from revkv.store.sweeper import Sweeper
@@ -88,6 +89,7 @@ class EmbeddedStore:
         )
         self._system: System = control(proxy)
         self._state: StoreState = self._system.obj
+        self._namespaces = self._state.namespaces  # the same dict for the store's life
         self._state.durable_rev = self._system.journal.durable_seq
         self.hub = Hub(self)
         self._system.add_durable_listener(self._on_durable)
@@ -166,25 +168,37 @@ class EmbeddedStore:
     # -- reads -------------------------------------------------------------------------
 
     def get(self, namespace: str, key: str, version: int | None = None) -> Commit:
-        ks = self._state.namespaces.get(namespace) if type(namespace) is str else None
+        """The newest live version of `key` (or `version` of it).
+
+        The hot read: a dict lookup or two and no lock, unless the newest version is
+        still waiting for its fsync; a bad namespace or key costs its check only when
+        the lookup fails.
+        """
+        try:
+            ks = self._namespaces.get(namespace)
+            history = ks.keys.get(key) if ks is not None and version is None else None
+        except TypeError:  # an unhashable namespace or key
+            ks = history = None
+        if history is None:
+            return self._get_slow(namespace, key, version, ks)
+        commit = history if type(history) is Commit else history[-1]
+        if commit.rev > self._state.durable_rev:
+            with self._system.lock:
+                commit = ks.visible(key, self._state.durable_rev)
+            if commit is None:
+                raise KeyNotFound(namespace, key)
+        if commit.deleted or (commit.expires is not None and commit.expires <= time.time()):
+            raise KeyNotFound(namespace, key)
+        return commit
+
+    def _get_slow(
+        self, namespace: str, key: str, version: int | None, ks: Keyspace | None
+    ) -> Commit:
         if ks is None:
             self.namespace(namespace)
         if version is not None:
             return self._version(namespace, key, version)
-        history = ks.keys.get(key) if type(key) is str else None  # type: ignore[union-attr]
-        if history is None:
-            raise KeyNotFound(namespace, check_key(key))
-        commit = history if type(history) is Commit else history[-1]
-        if commit.rev > self._state.durable_rev:
-            with self._system.lock:
-                commit = ks.visible(key, self._state.durable_rev)  # type: ignore[union-attr]
-        if (
-            commit is None
-            or commit.deleted
-            or (commit.expires is not None and commit.expires <= time.time())
-        ):
-            raise KeyNotFound(namespace, key)
-        return commit
+        raise KeyNotFound(namespace, check_key(key))
 
     def _version(self, namespace: str, key: str, version: int) -> Commit:
         check_key(key)
