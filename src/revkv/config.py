@@ -61,6 +61,7 @@ class Settings:
     max_watchers: int = 100_000
     change_log_size: int = 1_000_000  # changes kept for watchers to resume from
     odata_page_size: int = 100  # entities per OData feed page
+    proxy_headers: bool = False  # trust X-Forwarded-* from 127.0.0.1 (behind a proxy)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def merged(self, **overrides: Any) -> Settings:
@@ -91,6 +92,7 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "max_watchers": ((int,), "a whole number"),
     "change_log_size": ((int,), "a whole number of changes"),
     "odata_page_size": ((int,), "a whole number of entities"),
+    "proxy_headers": ((bool,), "true or false"),
 }
 
 

@@ -10,7 +10,9 @@ This module imports nothing of revkv but its errors.
 from __future__ import annotations
 
 import functools
+import math
 import re
+import time
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Literal
@@ -233,10 +235,17 @@ class TxnResult(msgspec.Struct, frozen=True):
 def iso_time(seconds: float) -> str:
     """ISO 8601 in UTC with milliseconds, the way Rainer (Joda) writes times.
 
-    Cached: each commit's mtime is formatted on every read of it over HTTP.
+    Rounds to the microsecond as `datetime.fromtimestamp` does, without building a
+    datetime (twice as quick); cached, for a version is read far more than written.
     """
-    moment = datetime.fromtimestamp(seconds, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    fraction, whole = math.modf(seconds)
+    micros = round(fraction * 1e6)
+    if micros >= 1_000_000:
+        whole, micros = whole + 1, micros - 1_000_000
+    elif micros < 0:  # before 1970: modf keeps the sign
+        whole, micros = whole - 1, micros + 1_000_000
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+    return f"{stamp}.{micros // 1000:03d}Z"
 
 
 def check_namespace_name(name: object) -> str:

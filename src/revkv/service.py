@@ -65,6 +65,31 @@ class Query:
         return Query(predicate, order)
 
 
+class _Memo:
+    """A record view remembered per (namespace, key) until the key's next commit."""
+
+    __slots__ = ("_cache", "_record")
+
+    def __init__(self, record: Callable[[Commit], Any]) -> None:
+        self._record = record
+        self._cache: dict[tuple[str, str], tuple[int, Any]] = {}
+
+    def __call__(self, commit: Commit) -> Any:
+        ident = (commit.namespace, commit.key)
+        hit = self._cache.get(ident)
+        if hit is None or hit[0] != commit.rev:
+            hit = self._cache[ident] = (commit.rev, self._record(commit))
+        return hit[1]
+
+
+def _growing(wanted: int | None) -> Iterator[int]:
+    """Chunk sizes for a scan that may stop early: a dense page reads few keys."""
+    size = min(max(2 * (wanted or 0), 64), PAGE)
+    while True:
+        yield size
+        size = min(size * 4, PAGE)
+
+
 class DurableWaits:
     """Writers on one event loop, waiting for their revs to be durable.
 
@@ -124,7 +149,7 @@ class Service:
     def __init__(self, store: EmbeddedStore, auth: Auth | None = None) -> None:
         self.store = store
         self.auth = auth or Auth(())
-        self._records: dict[Callable[[Commit], Any], dict[tuple[str, str], tuple[int, Any]]] = {}
+        self._memos: dict[Callable[[Commit], Any], _Memo] = {}
         self._durable_waits: dict[asyncio.AbstractEventLoop, DurableWaits] = {}
         #: what doors rendered for immutable versions (headers, say); valid for this store
         self.rendered: dict[Any, Any] = {}
@@ -177,6 +202,7 @@ class Service:
         record: Callable[[Commit], Any],
         *,
         prefix: str | None = None,
+        start_after: str | None = None,
         skip: int = 0,
         top: int | None = None,
         include_deleted: bool = False,
@@ -184,21 +210,20 @@ class Service:
     ) -> tuple[builtins.list[Commit], int | None]:
         """Commits whose record view matches the query: (the page, how many matched).
 
-        Record views are cached per key and version, so a query over 100,000 keys does
-        not decode 100,000 payloads each time. Without an order and without `count`,
-        the scan stops as soon as the page is full.
+        `record` turns a commit into what the query reads; doors pass a memoizing one
+        (`memoized`), so a query over 100,000 keys does not rebuild 100,000 views each
+        time. Without an order and without `count`, the scan stops as soon as the page
+        is full, and reads the store in small chunks that grow.
         """
-        cache = self._records.setdefault(record, {})
         predicate = query.predicate
         end = None if top is None else skip + top
         early = query.order is None and not count and end is not None
         rows: builtins.list[tuple[Commit, Any]] = []
-        for commit in self.iter_commits(namespace, prefix, include_deleted):
-            cached = cache.get((namespace, commit.key))
-            if cached is None or cached[0] != commit.rev:
-                cached = cache[(namespace, commit.key)] = (commit.rev, record(commit))
-            if predicate is None or predicate(cached[1]):
-                rows.append((commit, cached[1]))
+        chunks = _growing(end) if early else None
+        for commit in self.iter_commits(namespace, prefix, include_deleted, start_after, chunks):
+            view = record(commit)
+            if predicate is None or predicate(view):
+                rows.append((commit, view))
                 if early and len(rows) >= end:  # type: ignore[operator]
                     break
         if query.order is not None:
@@ -206,17 +231,31 @@ class Service:
             rows = [(by_record[id(r)], r) for r in query.order([r for _, r in rows])]
         return [c for c, _ in rows[skip:end]], (len(rows) if count else None)
 
+    def memoized(self, record: Callable[[Commit], Any]) -> Callable[[Commit], Any]:
+        """`record`, remembered per key and version for as long as this store is served."""
+        memo = self._memos.get(record)
+        if memo is None:
+            memo = self._memos[record] = _Memo(record)
+        return memo
+
     def iter_commits(
-        self, namespace: str, prefix: str | None = None, include_deleted: bool = False
+        self,
+        namespace: str,
+        prefix: str | None = None,
+        include_deleted: bool = False,
+        start_after: str | None = None,
+        chunks: Iterator[int] | None = None,
     ) -> Iterator[Commit]:
-        """Every newest version in key order, a page at a time (the lock is never held long)."""
-        cursor = None
+        """Every newest version in key order, a chunk at a time (the lock is never held
+        long); `chunks` gives the chunk sizes (PAGE each by default)."""
+        cursor = start_after
         while True:
+            size = PAGE if chunks is None else next(chunks)
             page = self.store.list(
                 namespace,
                 prefix=prefix,
                 start_after=cursor,
-                limit=PAGE,
+                limit=size,
                 include_deleted=include_deleted,
             )
             yield from page.items

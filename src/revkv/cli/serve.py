@@ -58,6 +58,7 @@ def run(settings: Settings) -> None:
         access_log=False,
         timeout_graceful_shutdown=10,
         lifespan="on",
+        proxy_headers=settings.proxy_headers,  # off by default: it cost every request
     )
     _Server(config).run()
 

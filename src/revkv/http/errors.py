@@ -9,7 +9,6 @@ Starlette's own answers (no such route, method not allowed) get the same JSON sh
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -140,6 +139,3 @@ EXCEPTION_HANDLERS = {
     Exception: unexpected_error_handler,
 }
 
-
-def dumps(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()

@@ -69,7 +69,7 @@ def _extended(
         top = int_param(request, "$top", None, low=0)
         skip = int_param(request, "$skip", 0, low=0)
         items, matched = service.select(
-            namespace, query, meta_record, prefix=prefix, skip=skip,
+            namespace, query, service.memoized(meta_record), prefix=prefix, skip=skip,
             top=min(top if top is not None else MAX_PAGE, MAX_PAGE), include_deleted=include_all,
         )  # fmt: skip
         return {"items": [_item(c, utf8, b64) for c in items], "count": matched}

@@ -30,6 +30,13 @@ def header(request: Request, name: str, default: str | None = None) -> str | Non
     return headers.get(name, default)
 
 
+def param(request: Request, name: str) -> str | None:
+    """A query parameter; a request without a query string never parses one."""
+    if not request.scope.get("query_string"):
+        return None
+    return request.query_params.get(name)
+
+
 def service_of(request: Request) -> Service:
     service: Service = request.app.state.service
     return service
@@ -80,7 +87,7 @@ def author_and_comment(request: Request, principal: Principal) -> tuple[str, str
 
 def ttl_of(request: Request) -> float | Default | None:
     """`X-Revkv-TTL: seconds` (or `?ttl=`); `never` for no expiry; absent: the default."""
-    raw = header(request, "x-revkv-ttl") or request.query_params.get("ttl")
+    raw = header(request, "x-revkv-ttl") or param(request, "ttl")
     if raw is None or raw == "":
         return DEFAULT
     if raw.strip().lower() == "never":
@@ -97,7 +104,7 @@ def ttl_of(request: Request) -> float | Default | None:
 def expires_of(request: Request) -> float | Default | None:
     """`X-Revkv-Expires`: when the write expires, as ISO 8601 (UTC if no zone) or epoch
     seconds, or `never`; absent: the default. Exact where a TTL depends on latency."""
-    raw = header(request, "x-revkv-expires") or request.query_params.get("expires")
+    raw = header(request, "x-revkv-expires") or param(request, "expires")
     if raw is None or raw == "":
         return DEFAULT
     text = raw.strip()
@@ -125,7 +132,7 @@ def lifetime_of(request: Request) -> dict[str, Any]:
 
 
 def int_param(request: Request, name: str, default: int | None = None, low: int = 0) -> Any:
-    raw = request.query_params.get(name)
+    raw = param(request, name)
     if raw is None or raw == "":
         return default
     try:

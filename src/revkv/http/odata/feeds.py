@@ -30,9 +30,7 @@ from revkv.model import Commit
 from revkv.query import Predicate, compile_filter, compile_orderby
 from revkv.service import Query, Service
 
-__all__ = ["FeedPage", "Matcher", "compile_query", "count_matches", "read_page", "scan_after"]
-
-MAX_CHUNK = 2000
+__all__ = ["FeedPage", "Matcher", "compile_query", "count_matches", "read_page"]
 """Keys read from the store per call (and so per hold of its lock) in a keyset scan."""
 
 Order = Callable[[list[Any]], list[Any]]
@@ -94,10 +92,17 @@ def read_page(
     try:
         if order is None:
             start = 0
-            commits = []
+            commits: list[Commit] = []
             if want:
-                after, skip = options.skiptoken, options.skip or 0
-                commits = scan_after(service, namespace, matcher, records, after, skip, want + 1)
+                commits, _ = service.select(
+                    namespace,
+                    Query(matcher, None),
+                    records,
+                    start_after=options.skiptoken,
+                    skip=options.skip or 0,
+                    top=want + 1,
+                    count=False,
+                )
             if options.inlinecount:
                 count = _count(service, namespace, predicate, records)
         else:
@@ -130,38 +135,6 @@ def count_matches(
         return 0
     total = max(0, total - (options.skip or 0))
     return total if options.top is None else min(total, options.top)
-
-
-def scan_after(
-    service: Service,
-    namespace: str,
-    matcher: Callable[[Record], bool],
-    records: Records,
-    after: str | None,
-    skip: int,
-    limit: int,
-) -> list[Commit]:
-    """Up to ``limit`` matching commits in key order after the key ``after``, passing
-    over the first ``skip`` matches. Reads the store in growing chunks, so a dense first
-    page reads few keys and a sparse one does not take the lock per key."""
-    found: list[Commit] = []
-    chunk = min(max(2 * (limit + skip), 64), MAX_CHUNK)
-    cursor = after
-    while True:
-        page = service.list(namespace, start_after=cursor, limit=chunk)
-        for commit in page.items:
-            if not matcher(records(commit)):
-                continue
-            if skip:
-                skip -= 1
-                continue
-            found.append(commit)
-            if len(found) >= limit:
-                return found
-        if page.next is None:
-            return found
-        cursor = page.next
-        chunk = min(chunk * 4, MAX_CHUNK)
 
 
 def _count(service: Service, namespace: str, predicate: Predicate | None, records: Records) -> int:
