@@ -8,6 +8,7 @@ own metrics registry (`app.state.metrics`).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -81,6 +82,7 @@ def app_for(settings: Settings) -> Starlette:
             change_log_size=settings.change_log_size,
         )
         app.state.service = service = Service(store, Auth(settings.tokens))
+        gc.freeze()  # what opening loaded lives as long as the server: keep it out of GC passes
         try:
             yield
         finally:
