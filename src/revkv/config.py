@@ -6,6 +6,12 @@
     port = 8080
     durability = "always"
     odata_schema = "MemCacheSchema.xml"
+    odata_page_size = 100            # entities per OData feed page
+    change_log_size = 1000000        # recent changes watchers can resume from
+    watch_keepalive = 15.0           # seconds between keep-alive comments on a stream
+    max_watchers = 100000
+    proxy_headers = false            # behind a proxy on 127.0.0.1: trust X-Forwarded-*
+    auto_create_namespaces = true
 
     [[tokens]]
     name = "deploy"                  # becomes the author of this token's writes
