@@ -56,9 +56,11 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import revkv  # noqa: E402
 from revkv.http.odata.catalog import Catalog, read_schema  # noqa: E402
-from revkv.http.odata.feeds import Matcher, compile_query  # noqa: E402
+from revkv.http.odata.feeds import columns_of  # noqa: E402
 from revkv.http.odata.urls import parse_query_options  # noqa: E402
-from revkv.service import Query, Service  # noqa: E402
+from revkv.service import Service  # noqa: E402
+from revkv.store.base import Select, Window  # noqa: E402
+from revkv.testing import open_service  # noqa: E402
 
 SCHEMA = ROOT / "tests" / "compat" / "MemCacheSchema.xml"
 NAMESPACE = "KeyValuePairs"
@@ -75,7 +77,7 @@ CASES: dict[str, dict[str, str]] = {
 GOAL_MS = 50.0
 
 
-def fill(store: revkv.EmbeddedStore, entities: int) -> None:
+def fill(store: revkv.Service, entities: int) -> None:
     store.create_namespace(NAMESPACE, exist_ok=True)
     for i in range(entities):
         payload = msgspec.json.encode({"Value": f"value {i}"})
@@ -152,16 +154,16 @@ def local_call(service: Service, catalog: Catalog, params: dict[str, str]) -> Ca
 
     def call() -> int:
         options = parse_query_options({"$filter": FILTER, **params})
-        predicate, order = compile_query(entity_set, options)
-        page, _ = service.select(
-            NAMESPACE,
-            Query(Matcher(predicate), order),
-            records,
-            skip=options.skip or 0,
-            top=options.top,
-            count=options.inlinecount,
+        query = Select(
+            filter=options.filter,
+            orderby=tuple(options.orderby or ()),
+            columns=columns_of(entity_set.entity_type),
+            record=records,
+            filter_text=options.filter_text or "",
+            orderby_text=options.orderby_text or "",
         )
-        return len(page)
+        window = Window(skip=options.skip or 0, top=options.top, count=options.inlinecount)
+        return len(service.select(NAMESPACE, query, window).commits)
 
     return call
 
@@ -181,8 +183,8 @@ def main() -> None:
         on_disk = revkv.open(data, durability="never")
         fill(on_disk, args.entities)
         on_disk.close()
-        service = Service(revkv.open())
-        fill(service.store, args.entities)
+        service = open_service()
+        fill(service, args.entities)
         catalog = Catalog(read_schema(SCHEMA))
         local = {name: local_call(service, catalog, params) for name, params in CASES.items()}
         expected = {name: call() for name, call in local.items()}  # also warms the records

@@ -201,14 +201,14 @@ def sqlite_page(conn: sqlite3.Connection, mode: str, keys: int) -> Callable[[], 
 # --------------------------------------------------------------------------- revkv
 
 
-def put_keys(store: revkv.EmbeddedStore, indexes: Iterable[int]) -> None:
+def put_keys(store: revkv.Service, indexes: Iterable[int]) -> None:
     """Put each key's payload, with the same author and comment objects every time."""
     put = store.put
     for i in indexes:
         put(NS, key_name(i), payload_of(i), author=AUTHOR, comment=COMMENT)
 
 
-def load_revkv(path: Path, keys: int) -> revkv.EmbeddedStore:
+def load_revkv(path: Path, keys: int) -> revkv.Service:
     """`keys` keys with one version each, journaled without fsync (it is only the fill)."""
     store = revkv.open(path, durability="never", snapshot_every=None, progress=False)
     put_keys(store, range(keys))
@@ -219,7 +219,7 @@ def load_revkv(path: Path, keys: int) -> revkv.EmbeddedStore:
 def journal_tail_kept() -> Iterator[None]:
     """Closing a store does not snapshot, however many commands its journal holds past one.
 
-    `EmbeddedStore.close` snapshots when more than `SNAPSHOT_ON_CLOSE_AFTER` commands came
+    The embedded backend's `close` snapshots when more than `SNAPSHOT_ON_CLOSE_AFTER` commands came
     since the last snapshot; the cold-start case needs a journal tail to replay, and a reopened
     store must not fold that tail into a snapshot when it closes.
     """
@@ -240,7 +240,7 @@ def add_journal_tail(path: Path, keys: int, records: int) -> None:
         store.close()
 
 
-def revkv_get_batch(store: revkv.EmbeddedStore, keys: Sequence[str]) -> Callable[[], None]:
+def revkv_get_batch(store: revkv.Service, keys: Sequence[str]) -> Callable[[], None]:
     get = store.get
 
     def batch() -> None:
@@ -261,7 +261,7 @@ def dict_get_batch(plain: dict[str, bytes], keys: Sequence[str]) -> Callable[[],
     return batch
 
 
-def revkv_page(store: revkv.EmbeddedStore, mode: str, keys: int) -> Callable[[], Any]:
+def revkv_page(store: revkv.Service, mode: str, keys: int) -> Callable[[], Any]:
     """One list page of the middle of the keyspace, by `prefix` or `start_after`."""
     if mode == "prefix":
         prefix = middle_prefix(keys)
@@ -294,7 +294,7 @@ def child_open_revkv(path: Path) -> dict[str, Any]:
     started = time.perf_counter()
     store = revkv.open(path, progress=False)
     seconds = time.perf_counter() - started
-    stats = store.system.stats
+    stats = store.backend.system.stats  # type: ignore[attr-defined]
     figures = {
         "seconds": seconds,
         "rss_growth": settled_rss() - baseline,
@@ -407,7 +407,7 @@ def get_samples(keys: int) -> dict[str, list[str]]:
 
 def measure_gets(
     args: argparse.Namespace,
-    store: revkv.EmbeddedStore,
+    store: revkv.Service,
     conn: sqlite3.Connection,
     results: Results,
 ) -> None:
@@ -431,7 +431,7 @@ def measure_gets(
 
 def measure_pages(
     args: argparse.Namespace,
-    store: revkv.EmbeddedStore,
+    store: revkv.Service,
     conn: sqlite3.Connection,
     results: Results,
 ) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from revkv.api import StoreAPI
 from revkv.client import AsyncClient, Client, Mirror
 from revkv.errors import (
+    Busy,
     Compacted,
     Conflict,
     DirectoryLocked,
@@ -22,6 +24,7 @@ from revkv.errors import (
     NamespaceNotFound,
     NotFound,
     PayloadTooLarge,
+    PreconditionFailed,
     PrevalenceError,
     QuerySyntaxError,
     ReadOnly,
@@ -31,37 +34,60 @@ from revkv.errors import (
     StorageError,
     TxnConflict,
     Unauthorized,
+    Unavailable,
+    Unreachable,
     VersionConflict,
     VersionNotFound,
 )
 from revkv.hub import Watch
-from revkv.model import DEFAULT, Check, Commit, Delete, Event, Meta, Namespace, Page, Put, TxnResult
+from revkv.model import (
+    DEFAULT,
+    Check,
+    Commit,
+    Condition,
+    Delete,
+    Event,
+    Meta,
+    Namespace,
+    Page,
+    Put,
+    TxnResult,
+)
+from revkv.service import Service
 from revkv.store.base import Store
-from revkv.store.embedded import EmbeddedStore
+from revkv.view import NamespaceView
 
 __version__ = "0.1.0"
 
 
-def open(path: str | Path | None = None, **settings: Any) -> EmbeddedStore:
+def open(
+    path: str | Path | None = None, *, sweep_interval: float | None = 1.0, **settings: Any
+) -> Service:
     """Open (or create) an embedded store in `path`; with no path, in memory only.
 
     Settings: `durability` ("always", "interval", "never"), `auto_create_namespaces`
-    (default True), `snapshot_every` (commands), `change_log_size`, `sweep_interval`.
+    (default True), `snapshot_every` (commands), `change_log_size`; `sweep_interval`
+    (seconds) is how often expiries are recorded as commits (None: never by a thread).
+    Close it when done (`with revkv.open(...) as store:`): one process at a time may
+    hold a directory.
     """
-    return EmbeddedStore(path, **settings)
+    from revkv.store import open_backend
+
+    return Service(open_backend(path, **settings), sweep_interval=sweep_interval)
 
 
 __all__ = [
     "DEFAULT",
     "AsyncClient",
+    "Busy",
     "Check",
     "Client",
     "Commit",
     "Compacted",
+    "Condition",
     "Conflict",
     "Delete",
     "DirectoryLocked",
-    "EmbeddedStore",
     "Event",
     "Forbidden",
     "InvalidKey",
@@ -76,21 +102,27 @@ __all__ = [
     "Namespace",
     "NamespaceExists",
     "NamespaceNotFound",
+    "NamespaceView",
     "NotFound",
     "Page",
     "PayloadTooLarge",
+    "PreconditionFailed",
     "PrevalenceError",
     "Put",
     "QuerySyntaxError",
     "ReadOnly",
     "RevkvError",
     "SchemaViolation",
+    "Service",
     "SnapshotCorrupted",
     "StorageError",
     "Store",
+    "StoreAPI",
     "TxnConflict",
     "TxnResult",
     "Unauthorized",
+    "Unavailable",
+    "Unreachable",
     "VersionConflict",
     "VersionNotFound",
     "Watch",

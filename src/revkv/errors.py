@@ -1,39 +1,49 @@
 """The one error hierarchy of revkv.
 
-Every door maps these classes to its transport in one table (HTTP statuses in
-``revkv.http.errors``, CLI exit codes in ``revkv.cli.output``), resolved by class
-hierarchy, so a new subclass inherits the right answer. Each message says what was
-wrong and what to do about it. Errors carry their data as attributes.
+Every door maps these classes to its transport in one table resolved by class hierarchy
+(HTTP statuses in ``revkv.http.errors``, CLI exit codes in ``revkv.cli.output``; AMQP
+return codes will use the same shape), so a new subclass inherits the right answer.
+Each message says what was wrong and what to do about it. Each class declares the
+attributes it carries in ``fields``: they travel on the wire next to the message, and
+``from_fields`` makes the same error again on the other side (``revkv.Client``).
 
     RevkvError
     ├── NotFound (also KeyError)
-    │   ├── KeyNotFound
-    │   ├── VersionNotFound
-    │   └── NamespaceNotFound
+    │   ├── KeyNotFound             .namespace .key
+    │   ├── VersionNotFound         .namespace .key .version
+    │   └── NamespaceNotFound       .namespace
     ├── Conflict
-    │   ├── VersionConflict         .current_version
+    │   ├── VersionConflict         .namespace .key .expected .current_version .exists
+    │   │   └── PreconditionFailed  (the same, asked as HTTP If-Match / If-None-Match)
     │   ├── TxnConflict             .failed (the checks that did not hold)
-    │   └── NamespaceExists
+    │   └── NamespaceExists         .namespace
     ├── InvalidRequest (also ValueError)
     │   ├── InvalidKey
     │   ├── InvalidName
     │   ├── InvalidVersion
     │   ├── PayloadTooLarge         .limit
     │   ├── SchemaViolation
-    │   └── QuerySyntaxError        .position
-    ├── Compacted                   .oldest_rev
+    │   └── QuerySyntaxError        .expression .position
+    ├── Compacted                   .requested_rev .oldest_rev
     ├── Unauthorized
     ├── Forbidden
+    ├── Unavailable                 (try again later, or elsewhere)
+    │   ├── ReadOnly                .primary
+    │   │   └── ReadOnlySystem      (also a PrevalenceError)
+    │   ├── Busy                    .retry_after
+    │   └── Unreachable             .url (also ConnectionError)
     ├── PrevalenceError             (the object-prevalence engine)
     │   ├── ClockMisuse             .method
-    │   ├── ReplayDiverged          .seq
-    │   └── ReadOnlySystem
+    │   └── ReplayDiverged          .seq
     └── StorageError
         ├── DirectoryLocked         .path .pid
         ├── JournalCorrupted        .path .offset
         ├── SnapshotCorrupted       .path
-        ├── JournalFailed           (a write or fsync failed; reopen)
-        └── ReadOnly
+        └── JournalFailed           (a write or fsync failed; reopen)
+
+Compare-and-set everywhere names the version the caller *read* (``expect=N``, HTTP
+``If-Match: "N"``; 0 or ``"absent"`` for create-only), as etcd and Consul do; a
+``VersionConflict`` says which version is current and what to pass instead.
 
 This module imports nothing of revkv.
 """
@@ -41,8 +51,10 @@ This module imports nothing of revkv.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, ClassVar
 
 __all__ = [
+    "Busy",
     "ClockMisuse",
     "Compacted",
     "Conflict",
@@ -59,6 +71,7 @@ __all__ = [
     "NamespaceNotFound",
     "NotFound",
     "PayloadTooLarge",
+    "PreconditionFailed",
     "PrevalenceError",
     "QuerySyntaxError",
     "ReadOnly",
@@ -70,13 +83,22 @@ __all__ = [
     "StorageError",
     "TxnConflict",
     "Unauthorized",
+    "Unavailable",
+    "Unreachable",
     "VersionConflict",
     "VersionNotFound",
 ]
 
+#: What a compare-and-set expected: the version read (0: no history at all, for
+#: Rainer's wire), "absent" (create only) or "exists" (any live version).
+Expected = int | str
+
 
 class RevkvError(Exception):
     """Base of every error revkv raises on purpose."""
+
+    #: The attributes this class carries on the wire, besides its message.
+    fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -84,6 +106,20 @@ class RevkvError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def wire_fields(self) -> dict[str, Any]:
+        """The declared fields and their values, for a transport to send."""
+        return {name: getattr(self, name, None) for name in type(self).fields}
+
+    @classmethod
+    def from_fields(cls, message: str, data: dict[str, Any]) -> RevkvError:
+        """The error again, from a message and fields a transport carried (missing
+        fields are None): the inverse of ``message`` and ``wire_fields``."""
+        error = cls.__new__(cls)
+        RevkvError.__init__(error, message)
+        for name in cls.fields:
+            setattr(error, name, data.get(name))
+        return error
 
 
 class NotFound(RevkvError, KeyError):
@@ -94,6 +130,10 @@ class NotFound(RevkvError, KeyError):
 
 
 class KeyNotFound(NotFound):
+    """The key has no live version: never written, deleted, or expired."""
+
+    fields = ("namespace", "key")
+
     def __init__(self, namespace: str, key: str) -> None:
         super().__init__(f"Key not found: {key!r} in namespace {namespace!r}")
         self.namespace = namespace
@@ -101,6 +141,10 @@ class KeyNotFound(NotFound):
 
 
 class VersionNotFound(NotFound):
+    """The key exists but not at that version (never reached, or removed by retention)."""
+
+    fields = ("namespace", "key", "version")
+
     def __init__(self, namespace: str, key: str, version: int) -> None:
         super().__init__(
             f"Version {version} of key {key!r} in namespace {namespace!r} does not exist "
@@ -112,6 +156,10 @@ class VersionNotFound(NotFound):
 
 
 class NamespaceNotFound(NotFound):
+    """Reading (or, without auto-creation, writing) a namespace nobody created."""
+
+    fields = ("namespace",)
+
     def __init__(self, namespace: str) -> None:
         super().__init__(
             f"Namespace {namespace!r} does not exist; create it first "
@@ -124,29 +172,77 @@ class Conflict(RevkvError):
     """The write was well-formed but the state it expected is not the state that is."""
 
 
+def _describe(expected: Expected) -> str:
+    if expected in ("absent", 0):
+        return "it absent"
+    if expected == "exists":
+        return "it to exist"
+    return f"version {expected}"
+
+
 class VersionConflict(Conflict):
-    """A compare-and-set named a version other than current + 1."""
+    """A compare-and-set did not hold: the key is not at the version the writer read.
+
+    ``expected`` is what the writer passed (a version, "absent" or "exists");
+    ``current_version`` the newest version, tombstones and an expiry not yet recorded
+    included (0 when the key has no history); ``exists`` whether that version is live.
+    The message says what to pass instead.
+    """
+
+    fields = ("namespace", "key", "expected", "current_version", "exists")
 
     def __init__(
-        self, namespace: str, key: str, provided_version: int, current_version: int
+        self,
+        namespace: str,
+        key: str,
+        expected: Expected,
+        current_version: int,
+        exists: bool = True,
     ) -> None:
+        if exists:
+            now = f"it is at version {current_version}"
+            hint = f"read it again and pass expect={current_version}"
+        else:
+            gone = f" (version {current_version} deleted or expired it)" if current_version else ""
+            now = f"it is absent{gone}"
+            hint = "pass expect=0 to create it"
         super().__init__(
-            f"Version conflict on {key!r} in {namespace!r}: you wrote version "
-            f"{provided_version} but the current version is {current_version}, so the next "
-            f"must be {current_version + 1}; read the key again and retry"
+            f"Version conflict on {key!r} in {namespace!r}: you expected "
+            f"{_describe(expected)} but {now}; {hint}"
         )
         self.namespace = namespace
         self.key = key
-        self.provided_version = provided_version
+        self.expected = expected
         self.current_version = current_version
+        self.exists = exists
 
     @property
-    def expected_version(self) -> int:
+    def next_version(self) -> int:
+        """The version the next commit of this key will have."""
         return self.current_version + 1
 
 
+class PreconditionFailed(VersionConflict):
+    """A ``VersionConflict`` whose condition was asked as an HTTP precondition
+    (``If-Match``, ``If-None-Match``): the same error, answered 412 instead of 409."""
+
+    @classmethod
+    def of(cls, conflict: VersionConflict) -> PreconditionFailed:
+        error = cls.__new__(cls)
+        RevkvError.__init__(error, conflict.message)
+        for name in VersionConflict.fields:
+            setattr(error, name, getattr(conflict, name))
+        return error
+
+
 class TxnConflict(Conflict):
-    """A transaction's checks did not hold; nothing was written."""
+    """A transaction's checks did not hold; nothing was written.
+
+    ``failed`` lists (namespace, key, expected version or None for absent, actual
+    version or None for absent) of each check that did not hold.
+    """
+
+    fields = ("failed",)
 
     def __init__(self, failed: list[tuple[str, str, int | None, int | None]]) -> None:
         parts = ", ".join(
@@ -157,8 +253,29 @@ class TxnConflict(Conflict):
         super().__init__(f"Transaction not applied, its checks failed: {parts}")
         self.failed = failed
 
+    def wire_fields(self) -> dict[str, Any]:
+        return {
+            "failed": [
+                {"namespace": ns, "key": k, "expected": e, "actual": a}
+                for ns, k, e, a in self.failed
+            ]
+        }
+
+    @classmethod
+    def from_fields(cls, message: str, data: dict[str, Any]) -> RevkvError:
+        error = super().from_fields(message, data)
+        rows = data.get("failed") or []
+        error.failed = [  # type: ignore[attr-defined]
+            (r.get("namespace"), r.get("key"), r.get("expected"), r.get("actual")) for r in rows
+        ]
+        return error
+
 
 class NamespaceExists(Conflict):
+    """Creating a namespace that is already there (pass ``exist_ok=True`` to accept it)."""
+
+    fields = ("namespace",)
+
     def __init__(self, namespace: str) -> None:
         super().__init__(f"Namespace {namespace!r} already exists")
         self.namespace = namespace
@@ -169,29 +286,35 @@ class InvalidRequest(RevkvError, ValueError):
 
 
 class InvalidKey(InvalidRequest):
-    pass
+    """A key that is empty, too long, or holds a control character."""
 
 
 class InvalidName(InvalidRequest):
-    pass
+    """A namespace name outside ``[A-Za-z][A-Za-z0-9_.-]{0,63}``."""
 
 
 class InvalidVersion(InvalidRequest):
-    pass
+    """A version (or ``expect=``) that is not a whole number in range."""
 
 
 class PayloadTooLarge(InvalidRequest):
+    """A payload (or request body) over the namespace's ``max_payload``."""
+
+    fields = ("limit",)
+
     def __init__(self, message: str, limit: int) -> None:
         super().__init__(message)
         self.limit = limit
 
 
 class SchemaViolation(InvalidRequest):
-    pass
+    """A value that does not fit the namespace's schema (or an OData entity type)."""
 
 
 class QuerySyntaxError(InvalidRequest):
     """A $filter or $orderby expression could not be parsed; ``position`` is 0-based."""
+
+    fields = ("expression", "position")
 
     def __init__(self, message: str, expression: str, position: int) -> None:
         super().__init__(f"{message} at position {position} in {expression!r}")
@@ -201,6 +324,8 @@ class QuerySyntaxError(InvalidRequest):
 
 class Compacted(RevkvError):
     """A watcher asked for changes older than the retained history."""
+
+    fields = ("requested_rev", "oldest_rev")
 
     def __init__(self, requested_rev: int, oldest_rev: int) -> None:
         super().__init__(
@@ -212,11 +337,48 @@ class Compacted(RevkvError):
 
 
 class Unauthorized(RevkvError):
-    pass
+    """No token, or a token the server does not know."""
 
 
 class Forbidden(RevkvError):
-    pass
+    """A known token without the right to read or write that namespace."""
+
+
+class Unavailable(RevkvError):
+    """The store cannot do this now; the same request may succeed later or elsewhere."""
+
+
+class ReadOnly(Unavailable):
+    """A write sent to a read-only replica; ``primary`` is where writes go, when known."""
+
+    fields = ("primary",)
+
+    def __init__(self, message: str, primary: str | None = None) -> None:
+        if primary:
+            message = f"{message} (the primary is {primary})"
+        super().__init__(message)
+        self.primary = primary
+
+
+class Busy(Unavailable):
+    """The server is at a limit it was configured with; ``retry_after`` is in seconds."""
+
+    fields = ("retry_after",)
+
+    def __init__(self, message: str, retry_after: float = 5.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Unreachable(Unavailable, ConnectionError):
+    """The client could not reach the server, or lost it before an answer came."""
+
+    fields = ("url",)
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"cannot reach {url}: {reason}")
+        self.url = url
+        self.reason = reason
 
 
 class PrevalenceError(RevkvError):
@@ -224,6 +386,10 @@ class PrevalenceError(RevkvError):
 
 
 class ClockMisuse(PrevalenceError):
+    """A command read the wall clock, which replay cannot reproduce."""
+
+    fields = ("method",)
+
     def __init__(self, method: str, call: str) -> None:
         super().__init__(
             f"{method} calls {call} directly, which gives a different time when the journal is "
@@ -235,6 +401,10 @@ class ClockMisuse(PrevalenceError):
 
 
 class ReplayDiverged(PrevalenceError):
+    """Replaying a journaled command gave another outcome than its first execution."""
+
+    fields = ("seq",)
+
     def __init__(self, seq: int, command: str, error: BaseException) -> None:
         super().__init__(
             f"Replaying command #{seq} ({command}) raised {type(error).__name__}: {error}, "
@@ -245,8 +415,8 @@ class ReplayDiverged(PrevalenceError):
         self.command = command
 
 
-class ReadOnlySystem(PrevalenceError):
-    pass
+class ReadOnlySystem(ReadOnly, PrevalenceError):
+    """A command sent to a prevalent system that replicates another (a read-only replica)."""
 
 
 class StorageError(RevkvError):
@@ -254,6 +424,10 @@ class StorageError(RevkvError):
 
 
 class DirectoryLocked(StorageError):
+    """Another process has the data directory open."""
+
+    fields = ("path", "pid")
+
     def __init__(self, path: Path, pid: int | None, holder: str = "") -> None:
         who = f"process {pid}" if pid else "another process"
         if holder:
@@ -267,6 +441,10 @@ class DirectoryLocked(StorageError):
 
 
 class JournalCorrupted(StorageError):
+    """Damage in the journal before its last record: start-up stops and names the spot."""
+
+    fields = ("path", "offset")
+
     def __init__(self, path: Path, offset: int, reason: str, repair_hint: str = "") -> None:
         hint = repair_hint or (
             f"run `revkv repair --data {path.parent}` to cut the journal at the last good "
@@ -279,6 +457,10 @@ class JournalCorrupted(StorageError):
 
 
 class SnapshotCorrupted(StorageError):
+    """A snapshot whose checksum or format does not hold."""
+
+    fields = ("path",)
+
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__(f"Snapshot {path} is damaged: {reason}")
         self.path = path
@@ -287,7 +469,3 @@ class SnapshotCorrupted(StorageError):
 
 class JournalFailed(StorageError):
     """A journal write or fsync failed; the system refuses further writes until reopened."""
-
-
-class ReadOnly(StorageError):
-    pass

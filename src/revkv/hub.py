@@ -32,8 +32,13 @@ PULL_LIMIT = 1000
 
 
 class ChangeSource(Protocol):
+    """What the hub needs of a store (a part of `revkv.store.base.Store`)."""
+
     @property
-    def durable_rev(self) -> int: ...
+    def rev(self) -> int:
+        """The newest durable rev."""
+        ...
+
     def commits_after(self, rev: int, upto: int, limit: int) -> list[Commit]:
         """Durable commits with `rev < c.rev <= upto`; raises Compacted if some are gone.
 
@@ -56,7 +61,7 @@ class Hub:
     def __init__(self, source: ChangeSource) -> None:
         self.source = source
         self._cond = threading.Condition()
-        self._rev = source.durable_rev
+        self._rev = source.rev
         self._closed = False
         self._loops: dict[asyncio.AbstractEventLoop, _LoopDispatcher] = {}
         self._loops_lock = threading.Lock()
@@ -104,6 +109,11 @@ class Hub:
 
     # -- used by Watch -----------------------------------------------------------------
 
+    @property
+    def rev(self) -> int:
+        """The newest durable rev of the source."""
+        return self.source.rev
+
     def _wait(self, seen_rev: int, timeout: float | None) -> None:
         with self._cond:
             if self._rev <= seen_rev and not self._closed:
@@ -132,7 +142,7 @@ class _LoopDispatcher:
         self.loop = loop
         self.watches: set[Watch] = set()
         self.index: dict[str | None, dict[str, set[Watch]]] = {}
-        self.dispatched = hub.source.durable_rev
+        self.dispatched = hub.source.rev
         self._scheduled = False
 
     def add(self, watch: Watch) -> None:
@@ -163,7 +173,7 @@ class _LoopDispatcher:
             for watch in list(self.watches):
                 watch._wake()
             return
-        upto = self.hub.source.durable_rev
+        upto = self.hub.source.rev
         if upto <= self.dispatched or not self.watches:
             self.dispatched = max(self.dispatched, upto)
             return
@@ -210,7 +220,7 @@ class Watch:
         self.namespace = namespace
         self.prefix = prefix or None
         self.resync = resync
-        self.cursor = hub.source.durable_rev if since_rev is None else since_rev
+        self.cursor = hub.source.rev if since_rev is None else since_rev
         self.start = self.cursor  # the rev it follows from (the cursor moves on)
         self._buffer: deque[Event] = deque()
         self._closed = False
@@ -223,14 +233,14 @@ class Watch:
         Pulls page after page until one holds a matching event or the cursor reaches
         the durable rev, so a filtered watch far behind never sleeps on work it has.
         """
-        while self.cursor < self.hub.source.durable_rev:
+        while self.cursor < self.hub.source.rev:
             if self._pull_page():
                 return True
         return False
 
     def _pull_page(self) -> bool:
         source = self.hub.source
-        upto = source.durable_rev
+        upto = source.rev
         if upto <= self.cursor:
             return False
         try:
@@ -302,6 +312,16 @@ class Watch:
             except TimeoutError:
                 return None
         return self._buffer.popleft()
+
+    @property
+    def behind(self) -> bool:
+        """Whether durable changes past the cursor are left to look at."""
+        return self.cursor < self.hub.source.rev
+
+    @property
+    def ended(self) -> bool:
+        """Whether the hub went away (the server is shutting down)."""
+        return self.hub.closed
 
     def _last(self) -> Event | None:
         """Once the hub is gone, what was made durable before it went, then the end."""

@@ -13,22 +13,31 @@ import functools
 import math
 import re
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Literal
 
 import msgspec
 
-from revkv.errors import InvalidKey, InvalidName, InvalidRequest, InvalidVersion
+from revkv.errors import (
+    InvalidKey,
+    InvalidName,
+    InvalidRequest,
+    InvalidVersion,
+    VersionConflict,
+)
 
 __all__ = [
     "DEFAULT",
     "MAX_KEY_LENGTH",
     "Check",
     "Commit",
+    "Condition",
     "Default",
     "Delete",
     "Event",
+    "Expect",
     "Meta",
     "Namespace",
     "Page",
@@ -196,14 +205,88 @@ SETTINGS = (
 
 
 class Page(msgspec.Struct, frozen=True):
-    """One page of a listing; pass `next` back (as `start_after`/`before`) for the next."""
+    """One page of a listing; pass `next` back (as `start_after`/`before`) for the next.
+
+    Iterating a page iterates its items; `store.iter_history()`, `store.iter_list()`
+    and `store.iter_changes()` follow `next` for you.
+    """
 
     items: list[Any]
     next: Any = None
 
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class Condition(msgspec.Struct, frozen=True):
+    """The one compare-and-set condition of a write, checked by the store under its lock.
+
+    `version` N: the key's newest version (a tombstone, or an expiry not yet recorded,
+    counts) is N, the version the writer read; `absent`: no live version (create only);
+    `exists`: some live version. Users pass `expect=`: a version, 0 or "absent", or
+    "exists" (see `Condition.of`). Rainer's `POST /kv/{ns}/{key}/{N}` is the condition
+    `version` N - 1, where 0 means "no history at all".
+    """
+
+    kind: Literal["version", "absent", "exists"]
+    version: int = 0
+
+    @staticmethod
+    def of(expect: Expect | None) -> Condition | None:
+        """The condition of an `expect=` argument (None: unconditional)."""
+        if expect is None or isinstance(expect, Condition):
+            return expect
+        if expect == "absent":
+            return ABSENT
+        if expect == "exists":
+            return EXISTS
+        if isinstance(expect, bool) or not isinstance(expect, int) or expect < 0:
+            raise InvalidVersion(
+                "expect= is the version you read (a whole number; 0 or 'absent' to create "
+                f"only, 'exists' for any live version), not {expect!r}"
+            )
+        return ABSENT if expect == 0 else Condition("version", expect)
+
+    @staticmethod
+    def from_row(row: list[Any] | None) -> Condition | None:
+        """The condition a journaled command carries as plain data."""
+        if row is None:
+            return None
+        return Condition(row[0], row[1] if len(row) > 1 else 0)
+
+    def to_row(self) -> list[Any]:
+        return [self.kind, self.version] if self.kind == "version" else [self.kind]
+
+    @property
+    def expected(self) -> int | str:
+        """What a `VersionConflict` reports the writer expected."""
+        return self.version if self.kind == "version" else self.kind
+
+    def check(self, namespace: str, key: str, current: int, live: bool) -> None:
+        """VersionConflict unless a key at version `current` (`live` or not) satisfies it."""
+        if self.kind == "version":
+            held = current == self.version
+        elif self.kind == "absent":
+            held = not live
+        else:
+            held = live
+        if not held:
+            raise VersionConflict(namespace, key, self.expected, current, live)
+
+
+ABSENT = Condition("absent")
+EXISTS = Condition("exists")
+
+#: What `expect=` takes: the version read, 0 or "absent" (create only), "exists".
+Expect = int | Literal["absent", "exists"] | Condition
+
 
 class Check(msgspec.Struct, frozen=True):
-    """A transaction's condition: `key` is at `version`, or (None) absent."""
+    """A transaction's condition: `key` is live at `version` (the version you read),
+    or absent when `version` is None."""
 
     namespace: str
     key: str
@@ -211,6 +294,8 @@ class Check(msgspec.Struct, frozen=True):
 
 
 class Put(msgspec.Struct, frozen=True, kw_only=True):
+    """A transaction's write of a new version."""
+
     namespace: str
     key: str
     payload: bytes | str
@@ -220,6 +305,8 @@ class Put(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Delete(msgspec.Struct, frozen=True, kw_only=True):
+    """A transaction's tombstone; the key must be live when its turn comes."""
+
     namespace: str
     key: str
     author: str | None = None
@@ -227,6 +314,8 @@ class Delete(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TxnResult(msgspec.Struct, frozen=True):
+    """The one rev of a transaction and the metas of its commits, in order."""
+
     rev: int
     commits: list[Meta]
 

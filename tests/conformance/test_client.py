@@ -16,10 +16,11 @@ there (they run against the real servers above). No check is relaxed.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,7 +31,7 @@ import pytest
 import revkv
 from revkv.http.app import create_app
 from revkv.model import Event
-from revkv.service import Service
+from revkv.testing import open_service
 from revkv.testing.conformance import StoreTests
 from tests.servers import RevkvServer
 
@@ -113,7 +114,13 @@ class SyncOverAsync:
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self.client, name)
+        if inspect.isasyncgenfunction(method):  # iter_*: the whole iteration, as a list
+            return lambda *args, **kwargs: iter(self.run(_collect(method(*args, **kwargs))))
         return lambda *args, **kwargs: self.run(method(*args, **kwargs))
+
+    def namespace(self, name: str) -> revkv.NamespaceView:
+        """The handle is synchronous: over this adapter, as over `Client`."""
+        return revkv.NamespaceView(self, name)
 
     @property
     def rev(self) -> int:
@@ -127,6 +134,10 @@ class SyncOverAsync:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
+
+
+async def _collect(items: AsyncIterator[T]) -> list[T]:
+    return [item async for item in items]
 
 
 class SyncWatch:
@@ -213,7 +224,7 @@ class TestAsyncClientInProcess(OverHttp):
 
     @pytest.fixture
     def store(self) -> Iterator[SyncOverAsync]:
-        service = Service(revkv.open(sweep_interval=0.05))
+        service = open_service(sweep_interval=0.05)
         transport = httpx.ASGITransport(create_app(service))
         adapter = SyncOverAsync(lambda: revkv.AsyncClient("http://revkv", transport=transport))
         yield adapter

@@ -1,4 +1,5 @@
-"""The conformance suite against the embedded store, in memory and in a directory."""
+"""The conformance suite through the Service over the embedded backend, in memory and in
+a directory (what `revkv.open` returns)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from revkv.testing.conformance import StoreTests
 
 class TestInMemory(StoreTests):
     @pytest.fixture
-    def store(self) -> Iterator[revkv.EmbeddedStore]:
+    def store(self) -> Iterator[revkv.Service]:
         with revkv.open(sweep_interval=0.05) as store:
             yield store
 
@@ -22,20 +23,18 @@ class TestInADirectory(StoreTests):
     durable = True
 
     @pytest.fixture
-    def opened(self, tmp_path: Path) -> Iterator[list[revkv.EmbeddedStore]]:
+    def opened(self, tmp_path: Path) -> Iterator[list[revkv.Service]]:
         stores = [revkv.open(tmp_path, sweep_interval=0.05)]
         yield stores
         stores[-1].close()
 
     @pytest.fixture
-    def store(self, opened: list[revkv.EmbeddedStore]) -> revkv.EmbeddedStore:
+    def store(self, opened: list[revkv.Service]) -> revkv.Service:
         return opened[0]
 
     @pytest.fixture
-    def reopen(
-        self, opened: list[revkv.EmbeddedStore], tmp_path: Path
-    ) -> Callable[[], revkv.EmbeddedStore]:
-        def again() -> revkv.EmbeddedStore:
+    def reopen(self, opened: list[revkv.Service], tmp_path: Path) -> Callable[[], revkv.Service]:
+        def again() -> revkv.Service:
             opened[-1].close()
             opened.append(revkv.open(tmp_path, sweep_interval=0.05))
             return opened[-1]

@@ -148,7 +148,7 @@ def test_a_server_exported_through_url_imports_into_a_directory(
         copied = {(m.namespace, m.key, m.version, m.author, m.comment, m.deleted)
                   for ns, key in [("config", "app"), ("default", "gone")]
                   for m in store.history(ns, key).items}  # fmt: skip
-        assert store.namespace("config").keep_versions == 5
+        assert store.get_namespace("config").keep_versions == 5
         assert store.get("config", "app").payload == b"\xff"
     assert copied == served
 

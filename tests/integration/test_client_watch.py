@@ -24,7 +24,6 @@ import revkv
 from revkv.client._watch import WatchSession
 from revkv.http.app import create_app
 from revkv.model import Check, Event, Put
-from revkv.service import Service
 from tests.servers import RevkvServer, free_port
 
 NS = "w"
@@ -86,8 +85,8 @@ class Relay:
 class InProcessServer:
     """uvicorn on a thread, serving `create_app` over a store configured by the test."""
 
-    def __init__(self, store: revkv.EmbeddedStore) -> None:
-        self.service = Service(store)
+    def __init__(self, service: revkv.Service) -> None:
+        self.service = service
         self.port = free_port()
         config = uvicorn.Config(
             create_app(self.service), port=self.port, log_level="warning", lifespan="off"
@@ -107,7 +106,7 @@ class InProcessServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.service.store.hub.close()  # ends the streams, as `revkv serve` does
+        self.service.stop_watches()  # ends the streams, as `revkv serve` does
         self._server.should_exit = True
         self._thread.join(10)
         self.service.close()

@@ -53,12 +53,12 @@ def some_changes(store: Any, tag: str) -> None:
 
 
 @pytest.fixture
-def store() -> Iterator[revkv.EmbeddedStore]:
+def store() -> Iterator[revkv.Service]:
     with revkv.open() as opened:
         yield opened
 
 
-def test_a_mirror_starts_from_a_snapshot_and_follows_live(store: revkv.EmbeddedStore) -> None:
+def test_a_mirror_starts_from_a_snapshot_and_follows_live(store: revkv.Service) -> None:
     some_changes(store, "old")
     store.put(NS, "p/kept", b"1")
     with revkv.Mirror(store, NS) as mirror:
@@ -71,7 +71,7 @@ def test_a_mirror_starts_from_a_snapshot_and_follows_live(store: revkv.EmbeddedS
         assert identity(events) == identity(store.changes(start, namespace=NS))
 
 
-def test_the_view_reads_like_a_dict(store: revkv.EmbeddedStore) -> None:
+def test_the_view_reads_like_a_dict(store: revkv.Service) -> None:
     store.put(NS, "b", b"2")
     store.put(NS, "a", b"1", author="ann")
     with revkv.Mirror(store, NS) as mirror:
@@ -88,7 +88,7 @@ def test_the_view_reads_like_a_dict(store: revkv.EmbeddedStore) -> None:
             mirror["zz"]
 
 
-def test_a_prefix_mirror_and_a_namespace_not_created_yet(store: revkv.EmbeddedStore) -> None:
+def test_a_prefix_mirror_and_a_namespace_not_created_yet(store: revkv.Service) -> None:
     with revkv.Mirror(store, NS, prefix="p/") as mirror:
         assert len(mirror) == 0
         store.put(NS, "p/1", b"x")
@@ -97,7 +97,7 @@ def test_a_prefix_mirror_and_a_namespace_not_created_yet(store: revkv.EmbeddedSt
         assert mirror.keys() == ["p/1"]
 
 
-def test_wait_for_a_rev_outside_the_filter(store: revkv.EmbeddedStore) -> None:
+def test_wait_for_a_rev_outside_the_filter(store: revkv.Service) -> None:
     with revkv.Mirror(store, NS) as mirror:
         elsewhere = store.put("elsewhere", "k", b"x")
         assert mirror.wait_for(elsewhere.rev, timeout=10)
@@ -119,7 +119,7 @@ def test_a_mirror_behind_the_change_log_resyncs() -> None:
         assert "reset" in [e.type for e in seen]
 
 
-def test_a_failing_callback_does_not_stop_the_mirror(store: revkv.EmbeddedStore) -> None:
+def test_a_failing_callback_does_not_stop_the_mirror(store: revkv.Service) -> None:
     with revkv.Mirror(store, NS) as mirror:
         mirror.on_change(lambda event: 1 / 0)  # logged, then ignored
         store.put(NS, "a", b"1")
@@ -127,7 +127,7 @@ def test_a_failing_callback_does_not_stop_the_mirror(store: revkv.EmbeddedStore)
         assert "a" in mirror
 
 
-def test_closing_stops_following(store: revkv.EmbeddedStore) -> None:
+def test_closing_stops_following(store: revkv.Service) -> None:
     mirror = revkv.Mirror(store, NS)
     mirror.close()
     store.put(NS, "late", b"")

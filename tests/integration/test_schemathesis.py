@@ -31,18 +31,17 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
-import revkv
 from revkv.auth import Auth
 from revkv.config import Settings, Token
 from revkv.http.app import create_app
-from revkv.service import Service
+from revkv.testing import open_service
 
 MAX_EXAMPLES = 25
 POLL = "0.05s"
 STREAM_SECONDS = 0.2
 SECRET = "schemathesis-token-0123456789"
 
-SERVICE = Service(revkv.open(), Auth((Token("fuzzer", SECRET, "read-write"),)))
+SERVICE = open_service(auth=Auth((Token("fuzzer", SECRET, "read-write"),)))
 APP = create_app(SERVICE, Settings(data=None, watch_keepalive=0.05))
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
@@ -177,7 +176,7 @@ def test_every_operation_answers_as_documented(case: Any) -> None:
     ids=lambda value: getattr(value, "__name__", None),
 )
 def test_a_former_bug_is_a_clean_refusal(method: str, path: str, body: bytes, bug: Any) -> None:
-    service = Service(revkv.open(), Auth(()))
+    service = open_service(auth=Auth(()))
     transport = httpx.ASGITransport(app=create_app(service), raise_app_exceptions=False)
 
     async def send() -> list[httpx.Response]:

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-import revkv
 from revkv.service import Service
+from revkv.testing import open_service
 
 
 @pytest.fixture
 def service() -> Iterator[Service]:
-    service = Service(revkv.open())
+    service = open_service()
     yield service
     service.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -59,13 +60,18 @@ def test_set_records_author_comment_and_ttl(tmp_path: Path) -> None:
     assert (second.author, second.comment, second.expires) == ("bob", "", None)
 
 
-def test_set_with_version_is_compare_and_set(tmp_path: Path) -> None:
-    ok(tmp_path, "set", "k", "one", "--version", "1")
-    result = run(tmp_path, "set", "k", "stale", "--version", "1")
+def test_set_with_expect_is_compare_and_set_on_the_version_read(tmp_path: Path) -> None:
+    ok(tmp_path, "set", "k", "one", "--expect", "absent")
+    result = run(tmp_path, "set", "k", "stale", "--expect", "0")
     assert result.exit_code == 3
-    assert "current version is 1" in result.stderr
-    ok(tmp_path, "set", "k", "two", "--version", "2")
+    assert "it is at version 1" in result.stderr
+    assert "pass expect=1" in result.stderr
+    ok(tmp_path, "set", "k", "two", "--expect", "1")
     assert ok(tmp_path, "get", "k").stdout == "two"
+    assert run(tmp_path, "set", "k", "x", "--expect", "exists").exit_code == 0
+    bad = run(tmp_path, "set", "k", "x", "--expect", "two")
+    assert bad.exit_code == 2
+    assert "'two' is not a version" in bad.stderr
 
 
 def test_get_json_gives_meta_and_payload_as_text_or_base64(tmp_path: Path) -> None:
@@ -201,12 +207,12 @@ def test_delete_and_revert_bring_a_key_back(tmp_path: Path) -> None:
     assert ok(tmp_path, "get", "k").stdout == "one"
 
 
-def test_delete_and_revert_with_version_are_compare_and_set(tmp_path: Path) -> None:
+def test_delete_and_revert_with_expect_are_compare_and_set(tmp_path: Path) -> None:
     ok(tmp_path, "set", "k", "one")
-    assert run(tmp_path, "delete", "k", "--version", "3").exit_code == 3
+    assert run(tmp_path, "delete", "k", "--expect", "2").exit_code == 3
     ok(tmp_path, "set", "k", "two")
-    assert run(tmp_path, "revert", "k", "1", "--version", "2").exit_code == 3
-    ok(tmp_path, "revert", "k", "1", "--version", "3", "-m", "undo")
+    assert run(tmp_path, "revert", "k", "1", "--expect", "1").exit_code == 3
+    ok(tmp_path, "revert", "k", "1", "--expect", "2", "-m", "undo")
     assert run(tmp_path, "revert", "k", "7").exit_code == 1
 
 
@@ -220,3 +226,11 @@ def test_the_namespace_can_come_from_the_environment(tmp_path: Path) -> None:
     ok(tmp_path, "set", "k", "v", "-n", "diary")
     result = run(tmp_path, "get", "k", env={"REVKV_NAMESPACE": "diary"})
     assert (result.exit_code, result.stdout) == (0, "v")
+
+
+def test_set_expect_absent_creates_an_expired_key_again(tmp_path: Path) -> None:
+    ok(tmp_path, "set", "k", "old", "--ttl", "0.05")
+    time.sleep(0.1)
+    assert run(tmp_path, "set", "k", "new", "--expect", "1").exit_code == 3
+    ok(tmp_path, "set", "k", "new", "--expect", "absent")
+    assert ok(tmp_path, "get", "k").stdout == "new"

@@ -69,5 +69,5 @@ def test_snapshot_writes_one_that_the_next_open_loads(tmp_path: Path) -> None:
     assert paths.snapshots(tmp_path)[-1][1] == Path(data["path"])
     assert ok(tmp_path, "snapshot").stdout.startswith("snapshot written: ")
     with revkv.open(tmp_path) as store:
-        assert store.system.stats["snapshot_seq"] >= 1
+        assert store.backend.system.stats["snapshot_seq"] >= 1
         assert store.get("default", "k").payload == b"v"

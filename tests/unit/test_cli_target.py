@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from revkv.cli import cli
-from revkv.cli.target import unreachable
+from revkv.client._wire import unreachable
 from tests.servers import free_port
 
 CLEAN: dict[str, str | None] = {"REVKV_URL": None, "REVKV_TOKEN": None, "REVKV_DATA": None}
@@ -140,7 +140,8 @@ def test_network_trouble_reads_as_a_reason() -> None:
     for error, reason in cases:
         error.request = request
         shown = unreachable(url, error)
-        assert (shown.format_message(), shown.exit_code) == (f"cannot reach {url}: {reason}", 4)
+        assert isinstance(shown, ConnectionError)  # revkv.Unreachable, not an httpx error
+        assert str(shown) == f"cannot reach {url}: {reason}"
 
 
 def test_the_help_tells_where_the_commands_go() -> None:

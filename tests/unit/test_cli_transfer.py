@@ -52,7 +52,7 @@ def test_export_then_import_keeps_every_version_as_it_was(tmp_path: Path) -> Non
     assert len(before) == len(after) == 7
     assert all(same(a, b) for a, b in zip(before, after, strict=True))
     with revkv.open(target) as store:
-        config = store.namespace("config")
+        config = store.get_namespace("config")
         assert (config.content_type, config.max_payload) == ("application/json", 1000)
         assert store.get("default", "temp").expires is not None
 

@@ -10,7 +10,7 @@ import revkv
 import revkv.prevalence
 import revkv.testing
 
-TYPING_HELPERS = {"annotations", "Any", "Literal", "TypeVar", "Path", "T"}
+TYPING_HELPERS = {"annotations", "Any", "Literal", "TypeVar", "Path", "T", "TYPE_CHECKING"}
 
 
 @pytest.mark.parametrize("module", [revkv, revkv.prevalence, revkv.testing])

@@ -15,14 +15,13 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-import revkv
 from revkv.auth import ANONYMOUS, Auth, Principal
 from revkv.cli import serve as serve_module
 from revkv.config import Settings, Token
 from revkv.errors import Forbidden, InvalidName, Unauthorized
 from revkv.http.app import create_app
 from revkv.http.openapi import document
-from revkv.service import Service
+from revkv.testing import open_service
 
 READER = Token("reader", "reader-token-0123456789", "read")
 WRITER = Token("writer", "writer-token-0123456789", "read-write", ("app.*",))
@@ -89,10 +88,10 @@ class Server:
     """The app in process with every token configured and one key, app.cfg/k."""
 
     def __init__(self) -> None:
-        self.service = Service(revkv.open(), Auth(TOKENS))
+        self.service = open_service(auth=Auth(TOKENS))
         self.app = create_app(self.service, Settings(data=None, tokens=TOKENS))
         for key in ("k", "gone"):
-            asyncio.run(self.service.put(NS, key, b"v1", author="seed"))
+            self.service.put(NS, key, b"v1", author="seed")
 
     def call(self, call: Call, token: Token | None = None, **headers: str) -> httpx.Response:
         sent = dict(call.headers) | headers

@@ -21,6 +21,7 @@ from revkv.auth import Auth
 from revkv.config import Token
 from revkv.http.app import create_app
 from revkv.service import Service
+from revkv.testing import open_service
 from tests.asgi import asgi_client
 
 pytestmark = pytest.mark.asyncio
@@ -518,13 +519,50 @@ async def test_put_if_none_match_star_only_creates(client: httpx.AsyncClient) ->
     assert again.headers["etag"] == '"3"'
 
 
-async def test_put_with_version_parameter_is_cas_409(client: httpx.AsyncClient) -> None:
-    await client.put("/kv/things/k", content=b"one")
-    conflict = await client.put("/kv/things/k?version=5", content=b"x")
-    assert_json_error(conflict, 409, "VersionConflict")
-    assert (await client.put("/kv/things/k?version=2", content=b"x")).status_code == 200
-    both = await client.put("/kv/things/k?version=3", content=b"x", headers={"If-Match": '"2"'})
+async def test_put_with_expect_is_cas_on_the_version_read_409(
+    client: httpx.AsyncClient,
+) -> None:
+    assert (await client.put("/kv/things/k?expect=0", content=b"one")).status_code == 201
+    conflict = await client.put("/kv/things/k?expect=5", content=b"x")
+    error = assert_json_error(conflict, 409, "VersionConflict")
+    assert (error["expected"], error["current_version"], error["exists"]) == (5, 1, True)
+    assert "pass expect=1" in error["message"]
+    assert (await client.put("/kv/things/k?expect=1", content=b"x")).status_code == 200
+    assert (await client.put("/kv/things/k?expect=exists", content=b"y")).status_code == 200
+    assert_json_error(await client.put("/kv/things/k?expect=absent", content=b"z"), 409)
+    both = await client.put("/kv/things/k?expect=3", content=b"x", headers={"If-Match": '"3"'})
     assert_json_error(both, 400)
+    for bad in ("-1", "two", "1.5", "9" * 5000, "²"):
+        assert_json_error(await client.put(f"/kv/things/k?expect={bad}", content=b"x"), 400)
+
+
+async def test_the_old_version_parameter_says_what_to_pass_instead(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.put("/kv/things/k", content=b"one")
+    error = assert_json_error(await client.put("/kv/things/k?version=2", content=b"x"), 400)
+    assert "?expect=" in error["message"]
+    assert (await client.get("/kv/things/k")).content == b"one"
+
+
+async def test_expired_but_unswept_keys_are_absent_to_every_write_condition(
+    client: httpx.AsyncClient, service: Service
+) -> None:
+    """The regression: If-None-Match: * on an expired key answered 412 (head + 1)."""
+    for key in ("a", "b", "c"):
+        await client.put(f"/kv/things/{key}", content=b"old", headers={"X-Revkv-TTL": "0.05"})
+    await asyncio.sleep(0.1)
+    create_only = {"If-None-Match": "*"}
+    created = await client.put("/kv/things/a", content=b"new", headers=create_only)
+    assert created.status_code == 200, created.text
+    assert created.headers["etag"] == '"3"'  # version 2 is the expiry's tombstone
+    by_param = await client.put("/kv/things/b?expect=0", content=b"new")
+    assert by_param.status_code == 200, by_param.text
+    stale = await client.put("/kv/things/c", content=b"new", headers={"If-Match": '"1"'})
+    error = assert_json_error(stale, 412, "PreconditionFailed")
+    assert error["exists"] is False
+    assert "If-None-Match: *" in error["message"]
+    assert service.get("things", "a").payload == b"new"
 
 
 async def test_delete_writes_a_tombstone(client: httpx.AsyncClient) -> None:
@@ -545,10 +583,10 @@ async def test_delete_writes_a_tombstone(client: httpx.AsyncClient) -> None:
 async def test_delete_compare_and_set(client: httpx.AsyncClient) -> None:
     await client.put("/kv/things/k", content=b"one")
     await client.put("/kv/things/k", content=b"two")
-    assert_json_error(await client.delete("/kv/things/k?version=2"), 409, "VersionConflict")
+    assert_json_error(await client.delete("/kv/things/k?expect=1"), 409, "VersionConflict")
     stale = await client.delete("/kv/things/k", headers={"If-Match": '"1"'})
     assert_json_error(stale, 412, "PreconditionFailed")
-    assert (await client.delete("/kv/things/k?version=3")).status_code == 200
+    assert (await client.delete("/kv/things/k?expect=2")).status_code == 200
     await client.put("/kv/things/j", content=b"one")
     assert (await client.delete("/kv/things/j", headers={"If-Match": '"1"'})).status_code == 200
 
@@ -802,7 +840,7 @@ FAILING = [
     ("POST", "/kv/things/k/1", {"X-Rainer-Author": "a", "X-Rainer-Empty": "?"}, b"", 400),
     ("POST", "/kv/things/k/5", {"X-Rainer-Author": "a"}, b"x", 409),
     ("POST", "/kv/small/k/2", {"X-Rainer-Author": "a"}, b"x" * 2000, 413),
-    ("PUT", "/kv/things/k?version=9", {}, b"x", 409),
+    ("PUT", "/kv/things/k?expect=9", {}, b"x", 409),
     ("PUT", "/kv/things/k", {"If-Match": '"7"'}, b"x", 412),
     ("PUT", "/kv/small/k", {}, b"x" * 2000, 413),
     ("DELETE", "/kv/things/none", {}, b"", 404),
@@ -835,7 +873,7 @@ async def test_every_error_is_json_when_asked(
 async def test_tokens_on_the_kv_door() -> None:
     writer = Token("deploy", "w" * 20, "read-write", ("things",))
     reader = Token("viewer", "r" * 20, "read", ("*",))
-    service = Service(revkv.open(), Auth((writer, reader)))
+    service = open_service(auth=Auth((writer, reader)))
     transport = httpx.ASGITransport(app=create_app(service))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -853,3 +891,18 @@ async def test_tokens_on_the_kv_door() -> None:
             assert elsewhere.status_code == 403
     finally:
         service.close()
+
+
+async def test_rainer_posts_to_an_expired_key_count_its_expiry(client: httpx.AsyncClient) -> None:
+    """Rainer names the version to write: after an unswept expiry of version 1 that is 3."""
+    await client.put("/kv/things/t", content=b"old", headers={"X-Revkv-TTL": "0.05"})
+    await asyncio.sleep(0.1)
+    rainer = {"X-Rainer-Author": "gian"}
+    early = await client.post("/kv/things/t/2", content=b"new", headers=rainer)
+    assert early.status_code == 409
+    assert parse_crlf_json(early)["conflict"] == {
+        "key": "t", "expectedVersion": 3, "providedVersion": 2,
+    }  # fmt: skip
+    written = await client.post("/kv/things/t/3", content=b"new", headers=rainer)
+    assert written.status_code == 200, written.text
+    assert parse_crlf_json(written)["version"] == 3

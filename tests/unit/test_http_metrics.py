@@ -13,12 +13,12 @@ import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.types import Receive, Scope, Send
 
-import revkv
 from revkv.auth import Auth
 from revkv.config import Settings, Token
 from revkv.http.app import create_app
 from revkv.http.metrics import Metrics, MetricsMiddleware, kv_template
 from revkv.service import Service
+from revkv.testing import open_service
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -38,7 +38,7 @@ def requests_of(found: Samples, method: str, route: str, status: int) -> float:
 
 @pytest_asyncio.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    service = Service(revkv.open(), Auth(()))
+    service = open_service(auth=Auth(()))
     transport = httpx.ASGITransport(app=create_app(service), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
@@ -141,7 +141,7 @@ async def test_watchers_gauge_counts_open_watches(client: httpx.AsyncClient) -> 
     assert isinstance(transport, httpx.ASGITransport)
     service: Service = transport.app.state.service  # type: ignore[attr-defined]
     assert (await scrape(client))[("revkv_watchers", frozenset())] == 0
-    watches = [service.watch(None, "diary", None, False) for _ in range(3)]
+    watches = [service.watch(None, namespace="diary", prefix=None, resync=False) for _ in range(3)]
     assert (await scrape(client))[("revkv_watchers", frozenset())] == 3
     for watch in watches:
         watch.close()
@@ -156,7 +156,7 @@ async def test_a_store_in_memory_has_no_journal_metrics(client: httpx.AsyncClien
 
 @pytest.mark.asyncio
 async def test_journal_fsyncs_and_batches_of_a_durable_store(tmp_path: Path) -> None:
-    service = Service(revkv.open(tmp_path / "data", durability="always"), Auth(()))
+    service = open_service(tmp_path / "data", durability="always", auth=Auth(()))
     transport = httpx.ASGITransport(app=create_app(service))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         writes = [client.put(f"/kv/diary/k{i}", content=b"x" * 100) for i in range(20)]
@@ -180,10 +180,10 @@ async def test_an_sse_stream_counts_once_when_it_ends(client: httpx.AsyncClient)
     assert isinstance(transport, httpx.ASGITransport)
     service: Service = transport.app.state.service  # type: ignore[attr-defined]
     stream = asyncio.create_task(client.get("/watch/diary"))
-    while service.store.hub.watchers == 0:
+    while service.watchers == 0:
         await asyncio.sleep(0.01)
     assert requests_of(await scrape(client), "GET", "/watch/{ns}", 200) == 0
-    service.store.hub.close()  # the server going away ends every stream
+    service.stop_watches()  # the server going away ends every stream
     response = await stream
     assert response.status_code == 200
     assert "event: shutdown" in response.text
@@ -196,7 +196,7 @@ async def test_an_sse_stream_counts_once_when_it_ends(client: httpx.AsyncClient)
 
 @pytest.mark.asyncio
 async def test_each_app_has_its_own_registry() -> None:
-    services = [Service(revkv.open(), Auth(())) for _ in range(2)]
+    services = [open_service(auth=Auth(())) for _ in range(2)]
     apps = [create_app(s) for s in services]
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=apps[0]), base_url="http://test"
@@ -226,7 +226,7 @@ async def test_openmetrics_when_the_scraper_asks_for_it(client: httpx.AsyncClien
 @pytest.mark.asyncio
 async def test_metrics_need_a_token_when_tokens_are_configured() -> None:
     token = Token("prometheus", "scrape-0123456789abcdef", "read", ("nothing.*",))
-    service = Service(revkv.open(), Auth((token,)))
+    service = open_service(auth=Auth((token,)))
     transport = httpx.ASGITransport(app=create_app(service, Settings(data=None)))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         refused = await client.get("/metrics")

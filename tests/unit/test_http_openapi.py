@@ -18,13 +18,12 @@ import pytest
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 from starlette.routing import Mount, Route
 
-import revkv
 from revkv.auth import Auth
 from revkv.config import Token
 from revkv.http import kv
 from revkv.http.app import create_app
 from revkv.http.openapi import document
-from revkv.service import Service
+from revkv.testing import open_service
 
 METHODS = ("get", "head", "put", "post", "delete", "patch", "options")
 DOC = document()
@@ -46,7 +45,7 @@ def kv_table() -> set[tuple[str, str]]:
 
 
 def app_routes() -> set[tuple[str, str]]:
-    app = create_app(Service(revkv.open(), Auth(())))
+    app = create_app(open_service(auth=Auth(())))
     found: set[tuple[str, str]] = set()
     for route in app.routes:
         if isinstance(route, Route):
@@ -174,7 +173,7 @@ def test_rainer_reads_document_their_plain_text_errors() -> None:
 
 async def fetch(path: str, **kwargs: Any) -> httpx.Response:
     token = Token("t", "0123456789abcdef-token", "read")
-    service = Service(revkv.open(), Auth((token,)))
+    service = open_service(auth=Auth((token,)))
     transport = httpx.ASGITransport(app=create_app(service))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

@@ -22,12 +22,12 @@ import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
 
-import revkv
 from revkv.config import Settings
 from revkv.http.app import create_app
 from revkv.hub import Watch
 from revkv.model import Check, Put
 from revkv.service import Service
+from revkv.testing import open_service
 from tests.asgi import asgi_client
 
 pytestmark = pytest.mark.asyncio
@@ -157,7 +157,7 @@ def app(service: Service) -> Starlette:
 @pytest.fixture
 def service() -> Iterator[Service]:
     """Expiries are recorded within 50 ms here, so expire events come quickly."""
-    service = Service(revkv.open(sweep_interval=0.05))
+    service = open_service(sweep_interval=0.05)
     yield service
     service.close()
 
@@ -193,7 +193,7 @@ async def open_sse(
 
 
 async def put(service: Service, key: str, value: bytes = b"v", ns: str = "ns") -> int:
-    return (await service.put(ns, key, value)).rev
+    return (await service.aput(ns, key, value)).rev
 
 
 # -- framing and order -------------------------------------------------------------------------
@@ -211,7 +211,7 @@ async def test_events_are_framed_with_id_event_and_json_data(
     commit = frame.data["commit"]
     assert commit == {**commit, "namespace": "ns", "key": "k", "version": 1, "empty": False}
     assert "payload_base64" not in commit
-    deleted = await service.delete("ns", "k")
+    deleted = await service.adelete("ns", "k")
     frame = await stream.event()
     assert (frame.id, frame.event, frame.data["commit"]["empty"]) == (deleted.rev, "delete", True)
 
@@ -227,7 +227,7 @@ async def test_an_expiry_is_an_expire_event(
     app: Starlette, service: Service, streams: list[SSE]
 ) -> None:
     stream = await open_sse(app, streams, "/watch/ns")
-    await service.put("ns", "k", b"x", ttl=0.05)
+    await service.aput("ns", "k", b"x", ttl=0.05)
     assert (await stream.event()).event == "put"
     expired = await stream.event(timeout=10)
     assert expired.event == "expire"
@@ -272,7 +272,7 @@ async def test_a_transaction_is_one_rev_with_the_id_on_its_last_event(
     app: Starlette, service: Service, streams: list[SSE]
 ) -> None:
     stream = await open_sse(app, streams, "/watch/ns")
-    result = await service.txn(
+    result = await service.atxn(
         [Check("ns", "a", None)],
         [Put(namespace="ns", key=k, payload=b"x") for k in ("a", "b", "c")],
     )
@@ -316,7 +316,7 @@ async def test_resume_inside_a_transaction_is_impossible_by_construction(
 ) -> None:
     """A client only learns the rev of a transaction's last event, so it resumes after it."""
     await put(service, "before")
-    await service.txn([], [Put(namespace="ns", key=k, payload=b"x") for k in "abc"])
+    await service.atxn([], [Put(namespace="ns", key=k, payload=b"x") for k in "abc"])
     stream = await open_sse(app, streams, "/watch/ns?since=0")
     frames = await stream.events(4)
     ids = [f.id for f in frames if f.id is not None]
@@ -338,7 +338,7 @@ async def test_a_filtered_watcher_far_behind_gets_its_events_at_once(
     """More than a pull's worth (1000) of others' changes before ours must not make it sleep."""
     app.state.settings = replace(Settings(), watch_keepalive=60)
     for n in range(2500):
-        service.store.put("ns", f"other{n % 10}", b"x")
+        service.put("ns", f"other{n % 10}", b"x")
     mine = await put(service, "mine")
     stream = await open_sse(app, streams, "/watch/ns?prefix=mine&since=0")
     frame = await stream.event(timeout=10)  # not after 3 keep-alive periods
@@ -350,9 +350,9 @@ async def test_a_filtered_watcher_far_behind_gets_its_events_at_once(
 
 @pytest.fixture
 def small_log() -> Iterator[Service]:
-    service = Service(revkv.open(change_log_size=5))
+    service = open_service(change_log_size=5)
     for n in range(20):
-        service.store.put("ns", f"k{n % 3}", f"v{n}".encode())
+        service.put("ns", f"k{n % 3}", f"v{n}".encode())
     yield service
     service.close()
 
@@ -393,7 +393,7 @@ async def test_a_stream_that_falls_behind_the_log_ends_with_an_error_event(
     app = create_app(small_log)
     stream = await open_sse(app, streams, "/watch/ns")
     for n in range(20):  # the stream's task cannot run until this loop yields
-        small_log.store.put("ns", "burst", f"{n}".encode())
+        small_log.put("ns", "burst", f"{n}".encode())
     frame = await stream.event()
     assert frame.event == "error"
     assert frame.data["error"]["code"] == "Compacted"
@@ -447,11 +447,11 @@ async def test_long_poll_pages_cut_between_revs(
     client: httpx.AsyncClient, service: Service
 ) -> None:
     for n in range(998):
-        service.store.put("ns", f"k{n}", b"x")
-    txn = await service.txn([], [Put(namespace="ns", key=f"t{n}", payload=b"x") for n in range(5)])
+        service.put("ns", f"k{n}", b"x")
+    txn = await service.atxn([], [Put(namespace="ns", key=f"t{n}", payload=b"x") for n in range(5)])
     expected = [*range(1, 999), *[txn.rev] * 5, *range(txn.rev + 1, txn.rev + 301)]
     for n in range(300):
-        service.store.put("ns", f"after{n}", b"x")
+        service.put("ns", f"after{n}", b"x")
     seen: list[int] = []
     since = 0
     while True:
@@ -469,7 +469,7 @@ async def test_long_poll_of_a_filtered_watcher_far_behind(
     client: httpx.AsyncClient, service: Service
 ) -> None:
     for n in range(2500):
-        service.store.put("ns", f"other{n % 10}", b"x")
+        service.put("ns", f"other{n % 10}", b"x")
     mine = await put(service, "mine")
     response = await asyncio.wait_for(client.get("/watch/ns?prefix=mine&since=0&wait=60s"), 10)
     assert [e["rev"] for e in response.json()["events"]] == [mine]
@@ -488,7 +488,7 @@ async def test_shutdown_tells_each_stream_and_ends_it(
     app: Starlette, service: Service, streams: list[SSE]
 ) -> None:
     watching = [await open_sse(app, streams, f"/watch/ns?prefix={n}") for n in range(3)]
-    service.store.hub.close()
+    service.stop_watches()
     for stream in watching:
         frame = await stream.frame()
         assert frame is not None
@@ -500,7 +500,7 @@ async def test_shutdown_tells_each_stream_and_ends_it(
 async def test_a_disconnected_stream_stops_watching(
     app: Starlette, service: Service, streams: list[SSE]
 ) -> None:
-    hub = service.store.hub
+    hub = service.hub
     stream = await open_sse(app, streams, "/watch/ns")
     assert hub.watchers == 1
     await stream.close()
@@ -517,7 +517,7 @@ async def test_too_many_watchers_is_503(
     await open_sse(app, streams, "/watch/ns")
     refused = await client.get("/watch/ns?wait=0")
     assert refused.status_code == 503
-    assert refused.json()["error"]["code"] == "TooManyWatchers"
+    assert refused.json()["error"]["code"] == "Busy"
     assert refused.headers["retry-after"]
 
 
@@ -544,7 +544,7 @@ async def test_a_thousand_idle_streams_cost_little_and_a_write_wakes_only_its_ow
 ) -> None:
     app = create_app(service)
     app.state.settings = replace(Settings(), watch_keepalive=600)
-    hub = service.store.hub
+    hub = service.hub
     await open_sse(app, streams, "/watch/ns?prefix=warm-up")  # the loop's dispatcher, imports
     gc.collect()
     tracemalloc.start(3)  # deep enough to tell this file's harness from the app
@@ -609,13 +609,13 @@ async def test_idle_watchers_of_other_prefixes_add_no_wakeups_to_a_write(
 
 async def test_hub_watch_reads_past_pages_of_others_changes(service: Service) -> None:
     for n in range(2500):
-        service.store.put("ns", f"other{n % 10}", b"x")
+        service.put("ns", f"other{n % 10}", b"x")
     mine = await put(service, "mine")
-    with service.watch(0, "ns", "mine", False) as blocking:
+    with service.watch(0, namespace="ns", prefix="mine", resync=False) as blocking:
         found = blocking.next(timeout=0.3)
         assert found is not None
         assert found.rev == mine
-    with service.watch(0, "ns", "mine", False) as watching:
+    with service.watch(0, namespace="ns", prefix="mine", resync=False) as watching:
         event = await watching.anext(timeout=0.3)
         assert event is not None
         assert event.rev == mine
@@ -625,8 +625,8 @@ async def test_shutdown_shows_what_was_durable_before_it(
     app: Starlette, service: Service, streams: list[SSE]
 ) -> None:
     stream = await open_sse(app, streams, "/watch/ns")
-    last = service.store.put("ns", "k", b"x").rev  # the stream cannot run before the close
-    service.store.hub.close()
+    last = service.put("ns", "k", b"x").rev  # the stream cannot run before the close
+    service.stop_watches()
     frame = await stream.frame()
     assert frame is not None
     assert (frame.event, frame.id) == ("put", last)

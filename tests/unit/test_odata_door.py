@@ -59,7 +59,7 @@ async def put_entities(service: Service, keys: Iterable[str], expires: float | N
     for key in keys:
         moment = expires if expires is not None else FUTURE_SECONDS
         payload = msgspec.json.encode({"Value": f"v{key}"})
-        await service.put("KeyValuePairs", key, payload, expires=moment)
+        await service.aput("KeyValuePairs", key, payload, expires=moment)
 
 
 def keys_of(feed: ET.Element) -> list[str]:
@@ -97,8 +97,8 @@ async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
 async def test_service_document_names_each_set_from_the_host_the_client_used(
     client: httpx.AsyncClient, service: Service
 ) -> None:
-    await service.put("diary", "note", b"hello")
-    await service.put("not-an-identifier", "k", b"x")
+    await service.aput("diary", "note", b"hello")
+    await service.aput("not-an-identifier", "k", b"x")
     response = await client.get("/odata/", headers={"Host": "localhost:8123"})
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/atomsvc+xml"
@@ -117,7 +117,7 @@ async def test_service_document_names_each_set_from_the_host_the_client_used(
 async def test_metadata_reads_back_as_the_model_served(
     client: httpx.AsyncClient, service: Service
 ) -> None:
-    await service.put("diary", "note", b"hello")
+    await service.aput("diary", "note", b"hello")
     response = await client.get("/odata/$metadata", headers={"Accept": "application/json"})
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/xml"
@@ -132,13 +132,13 @@ async def test_declared_sets_get_their_namespace_on_the_first_request(
     client: httpx.AsyncClient, service: Service
 ) -> None:
     await client.get("/odata/")
-    namespace = service.namespace("KeyValuePairs")
+    namespace = service.get_namespace("KeyValuePairs")
     assert namespace.json_objects_only
     assert namespace.schema == {"odata_entity_type": "MemCacheSchema.KeyValuePair"}
 
 
 async def test_without_a_schema_every_namespace_is_served_as_commits(service: Service) -> None:
-    await service.put("diary", "note", b"dear diary", author="ann", comment="first")
+    await service.aput("diary", "note", b"dear diary", author="ann", comment="first")
     app = make_app(service, Settings(data=None))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://h") as client:
@@ -263,7 +263,7 @@ async def test_expired_entities_are_gone_at_once(
 async def test_entity_in_atom_and_json_with_its_etag(
     client: httpx.AsyncClient, service: Service
 ) -> None:
-    await service.put("KeyValuePairs", "25", b'{"Value":"Z"}', expires=FUTURE_SECONDS)
+    await service.aput("KeyValuePairs", "25", b'{"Value":"Z"}', expires=FUTURE_SECONDS)
     atom = await client.get(KVP + "('25')")
     assert atom.headers["content-type"] == "application/atom+xml;type=entry"
     assert atom.headers["etag"] == 'W/"1"'
@@ -309,7 +309,7 @@ async def test_property_and_its_raw_value(client: httpx.AsyncClient, service: Se
 
 
 async def test_a_null_property_has_no_raw_value(service: Service) -> None:
-    await service.put("diary", "note", b"text")
+    await service.aput("diary", "note", b"text")
     transport = httpx.ASGITransport(app=make_app(service))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         response = await client.get("/odata/diary('note')/Expires/$value")
@@ -317,8 +317,8 @@ async def test_a_null_property_has_no_raw_value(service: Service) -> None:
 
 
 async def test_binary_values_are_hex_for_pyslet_and_base64_for_others(service: Service) -> None:
-    await service.create_namespace("blobs", True, content_type="application/octet-stream")
-    await service.put("blobs", "b", b"\x00\xffhi")
+    await service.acreate_namespace("blobs", True, content_type="application/octet-stream")
+    await service.aput("blobs", "b", b"\x00\xffhi")
     transport = httpx.ASGITransport(app=make_app(service))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         pyslet = await client.get(

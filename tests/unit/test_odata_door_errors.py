@@ -47,7 +47,7 @@ async def test_unreadable_entities_are_skipped_in_feeds_and_422_alone(
 ) -> None:
     await client.get("/odata/")  # the namespace, as the door creates it
     await put_entities(service, ["a", "c"])
-    await service.put("KeyValuePairs", "b", b'{"Value":5}')
+    await service.aput("KeyValuePairs", "b", b'{"Value":5}')
     feed = await client.get(KVP)
     assert keys_of(ET.fromstring(feed.content)) == ["a", "c"]
     assert feed.headers["x-revkv-skipped"] == "1"
@@ -58,8 +58,8 @@ async def test_unreadable_entities_are_skipped_in_feeds_and_422_alone(
 async def test_text_xml_cannot_carry_is_unreadable_not_a_server_error(
     client: httpx.AsyncClient, service: Service
 ) -> None:
-    await service.put("diary", "ok", b"fine")
-    await service.put("diary", "bell", b"ring \x07")
+    await service.aput("diary", "ok", b"fine")
+    await service.aput("diary", "bell", b"ring \x07")
     feed = await client.get("/odata/diary")
     assert feed.status_code == 200
     assert feed.headers["x-revkv-skipped"] == "1"
@@ -162,7 +162,7 @@ async def test_a_schema_file_that_cannot_be_served_stops_start_up(tmp_path: Path
 
 
 async def test_tokens_guard_reads_and_narrow_the_service_document(service: Service) -> None:
-    await service.put("diary", "note", b"x")
+    await service.aput("diary", "note", b"x")
     service.auth = Auth((Token("kv", "k" * 16, "read", ("KeyValuePairs",)),))
     transport = httpx.ASGITransport(app=make_app(service))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

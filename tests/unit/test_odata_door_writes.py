@@ -181,7 +181,8 @@ async def test_merge_keeps_what_the_body_leaves_out(
 async def test_if_match_makes_writes_compare_and_set(client: httpx.AsyncClient) -> None:
     await post(client, entry("k"))
     stale = {**ATOM_ENTRY, "If-Match": 'W/"7"'}
-    assert_error(await client.put(KVP + "('k')", content=entry("k"), headers=stale), 412, 'W/"1"')
+    stale_put = await client.put(KVP + "('k')", content=entry("k"), headers=stale)
+    assert_error(stale_put, 412, 'send If-Match: W/"1"')
     fresh = {**ATOM_ENTRY, "If-Match": 'W/"1"'}
     assert (await client.put(KVP + "('k')", content=entry("k"), headers=fresh)).status_code == 204
     anything = {**ATOM_ENTRY, "If-Match": "*"}
@@ -208,7 +209,7 @@ async def test_unreadable_entities_can_be_replaced_but_not_merged(
     client: httpx.AsyncClient, service: Service
 ) -> None:
     await client.get("/odata/")
-    await service.put("KeyValuePairs", "bad", b'{"Value":[1]}')
+    await service.aput("KeyValuePairs", "bad", b'{"Value":[1]}')
     merged = await client.request(
         "MERGE", KVP + "('bad')", content=entry("bad", "x", None), headers=ATOM_ENTRY
     )
@@ -242,7 +243,7 @@ async def test_put_one_property_or_its_raw_value(client: httpx.AsyncClient) -> N
 
 
 async def test_a_null_expiry_takes_the_namespace_default_ttl(service: Service) -> None:
-    await service.create_namespace("cache", True, default_ttl=60.0)
+    await service.acreate_namespace("cache", True, default_ttl=60.0)
     transport = httpx.ASGITransport(app=make_app(service))
     body = {"Key": "k", "Value": "v", "Expires": None, "Author": "ann", "Comment": "why"}
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -273,7 +274,7 @@ async def test_the_author_is_the_header_or_the_token_name(service: Service) -> N
 
 
 async def test_payload_limits_apply(service: Service) -> None:
-    await service.create_namespace("KeyValuePairs", True, max_payload=64)
+    await service.acreate_namespace("KeyValuePairs", True, max_payload=64)
     transport = httpx.ASGITransport(app=make_app(service))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         response = await post(client, entry("k", "x" * 100))
@@ -348,7 +349,7 @@ async def test_the_page_size_is_a_setting() -> None:
 
 
 async def test_author_and_comment_describe_each_commit_not_the_entity(service: Service) -> None:
-    await service.put("diary", "note", b"one", author="ann", comment="first")
+    await service.aput("diary", "note", b"one", author="ann", comment="first")
     transport = httpx.ASGITransport(app=make_app(service))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         read = (await client.get("/odata/diary('note')?$format=json")).json()["d"]

@@ -11,12 +11,13 @@ import pytest
 
 import revkv
 from revkv.errors import Compacted
+from revkv.testing import open_service
 
 
 def test_a_reader_never_sees_a_commit_before_it_is_durable(tmp_path: Path) -> None:
     store = revkv.open(tmp_path)
     store.put("ns", "k", b"old")
-    journal = store.system.journal
+    journal = store.backend.system.journal
     real_fsync = journal._fsync
     in_fsync = threading.Event()
     release = threading.Event()
@@ -117,7 +118,7 @@ def test_snapshot_round_trip_keeps_everything(tmp_path: Path) -> None:
     store.snapshot()
     store.close()
     store = revkv.open(tmp_path, change_log_size=10)
-    assert store.system.stats["replayed_records"] == 0
+    assert store.backend.system.stats["replayed_records"] == 0
     after = {
         c.key: (c.version, c.payload, c.expires)
         for c in store.list("kv", include_deleted=True).items
@@ -125,7 +126,7 @@ def test_snapshot_round_trip_keeps_everything(tmp_path: Path) -> None:
     assert after == before
     assert {k: [m.version for m in store.history("kv", k).items] for k in after} == histories
     assert store.rev == rev
-    assert store.namespace("kv").keep_versions == 3
+    assert store.get_namespace("kv").keep_versions == 3
     with pytest.raises(Compacted):
         store.changes(0)
     assert len(store.changes(rev - 5)) == 5
@@ -170,18 +171,17 @@ def test_a_failed_journal_fails_waiting_http_writers_with_503(tmp_path: Path) ->
     import httpx
 
     from revkv.http.app import create_app
-    from revkv.service import Service
 
-    service = Service(revkv.open(tmp_path))
+    service = open_service(tmp_path)
 
     async def scenario() -> tuple[int, int, str]:
         transport = httpx.ASGITransport(app=create_app(service))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             ok = await client.put("/kv/ns/k", content=b"1")
-            os.close(service.store.system.journal._fd)  # the disk goes away
+            os.close(service.backend.system.journal._fd)  # the disk goes away
             failed = await client.put("/kv/ns/k", content=b"2")
             return ok.status_code, failed.status_code, failed.json()["error"]["code"]
 
     assert asyncio.run(scenario()) == (201, 503, "JournalFailed")
-    service.store.system.journal._fd = -1
-    assert service.store.get("ns", "k").payload == b"1"  # the failed write is not visible
+    service.backend.system.journal._fd = -1
+    assert service.get("ns", "k").payload == b"1"  # the failed write is not visible

@@ -14,7 +14,7 @@ from revkv.cli.options import pass_local_store
 from revkv.cli.output import emit_json
 from revkv.cli.target import current_target, local_data
 from revkv.prevalence import repair as repair_mod
-from revkv.store.embedded import EmbeddedStore
+from revkv.service import Service
 
 
 def _data(why: str) -> Path:
@@ -93,7 +93,7 @@ def repair(as_json: bool) -> None:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the snapshot's path and rev as JSON.")
 @pass_local_store("it writes a snapshot file; a server snapshots its own store")
-def snapshot(store: EmbeddedStore, as_json: bool) -> None:
+def snapshot(store: Service, as_json: bool) -> None:
     """Write a snapshot of the store now, so the next start replays less journal.
 
     The store also snapshots by itself every so many commands; this is for before a

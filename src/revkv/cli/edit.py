@@ -142,9 +142,7 @@ def edit(key: str, namespace: str, author: str, comment: str, as_json: bool) -> 
         return
     try:
         with open_store(target, create=True) as store:
-            meta = store.put(
-                namespace, key, edited, version=version + 1, author=author, comment=comment
-            )
+            meta = store.put(namespace, key, edited, expect=version, author=author, comment=comment)
     except CommandError as error:
         raise _kept(error, path) from error
     path.unlink()

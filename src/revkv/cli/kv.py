@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import click
 
 from revkv.cli.options import (
-    CAS_HELP,
     author_options,
+    expect_option,
     json_option,
     namespace_option,
     pass_store,
@@ -35,7 +35,7 @@ from revkv.cli.output import (
     when,
 )
 from revkv.cli.target import CommandStore
-from revkv.model import Commit, Meta
+from revkv.model import Commit, Expect, Meta
 
 
 def read_value(value: str) -> bytes:
@@ -57,7 +57,7 @@ def committed(verb: str, meta: Meta, as_json: bool) -> None:
 @click.argument("value")
 @namespace_option
 @author_options
-@version_option(CAS_HELP)
+@expect_option
 @click.option("--ttl", type=click.FloatRange(min=0, min_open=True), help="Expire after SECONDS.")
 @json_option
 @pass_store(create=True)
@@ -68,7 +68,7 @@ def set_(
     namespace: str,
     author: str,
     comment: str,
-    version: int | None,
+    expect: Expect | None,
     ttl: float | None,
     as_json: bool,
 ) -> None:
@@ -81,12 +81,13 @@ def set_(
     Examples:
       revkv set greeting 'hello world' -m 'first draft'
       revkv set -n config app.json - < app.json
-      revkv set greeting 'hello again' --version 2    # only if greeting is at version 1
+      revkv set greeting 'hello again' --expect 1     # only if greeting is at version 1
+      revkv set lock/job me --expect absent           # only if nobody holds it
       revkv set session/42 token --ttl 3600
     """
     expiry = {} if ttl is None else {"ttl": ttl}
     meta = store.put(
-        namespace, key, read_value(value), version=version, author=author, comment=comment,
+        namespace, key, read_value(value), expect=expect, author=author, comment=comment,
         **expiry,
     )  # fmt: skip
     committed("committed", meta, as_json)
@@ -252,7 +253,7 @@ def _operation(meta: Meta) -> str:
 @click.argument("key")
 @namespace_option
 @author_options
-@version_option(CAS_HELP)
+@expect_option
 @json_option
 @pass_store()
 def delete(
@@ -261,7 +262,7 @@ def delete(
     namespace: str,
     author: str,
     comment: str,
-    version: int | None,
+    expect: Expect | None,
     as_json: bool,
 ) -> None:
     """Delete KEY: commit a tombstone. Its history stays; `revkv revert` brings it back.
@@ -269,11 +270,11 @@ def delete(
     \b
     Examples:
       revkv delete greeting -m 'no longer used'
-      revkv delete greeting --version 4    # only if nobody committed after version 3
+      revkv delete greeting --expect 3    # only if nobody committed after version 3
     """
     committed(
         "deleted",
-        store.delete(namespace, key, version=version, author=author, comment=comment),
+        store.delete(namespace, key, expect=expect, author=author, comment=comment),
         as_json,
     )
 
@@ -283,7 +284,7 @@ def delete(
 @click.argument("to_version", metavar="VERSION", type=click.IntRange(min=1))
 @namespace_option
 @author_options
-@version_option(CAS_HELP)
+@expect_option
 @json_option
 @pass_store()
 def revert(
@@ -293,7 +294,7 @@ def revert(
     namespace: str,
     author: str,
     comment: str,
-    version: int | None,
+    expect: Expect | None,
     as_json: bool,
 ) -> None:
     """Commit the payload of an older VERSION of KEY again, as a new version.
@@ -305,8 +306,9 @@ def revert(
     Examples:
       revkv revert greeting 1
       revkv revert greeting 1 -m 'the second draft was wrong'
+      revkv revert greeting 1 --expect 3    # only if nobody committed after version 3
     """
     meta = store.revert(
-        namespace, key, to_version, version=version, author=author, comment=comment or None
+        namespace, key, to_version, expect=expect, author=author, comment=comment or None
     )
     committed(f"reverted to version {to_version}:", meta, as_json)

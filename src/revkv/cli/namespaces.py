@@ -124,7 +124,7 @@ def show(store: CommandStore, name: str, as_json: bool) -> None:
       revkv ns show default
       revkv ns show default --json
     """
-    fields = {**settings_of(store.namespace(name)), "keys": store.count(name)}
+    fields = {**settings_of(store.get_namespace(name)), "keys": store.count(name)}
     if as_json:
         emit_json(fields)
     else:

@@ -16,7 +16,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 import click
 
 from revkv.cli.target import CommandStore, current_target, local_data, open_embedded, open_store
-from revkv.store.embedded import EmbeddedStore
+from revkv.service import Service
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -49,10 +49,31 @@ def version_option(help: str) -> Callable[[F], F]:
     return click.option("--version", type=click.IntRange(min=1), default=None, help=help)
 
 
-CAS_HELP = (
-    "Compare-and-set: commit only if this is the current version + 1 "
-    "(else exit 3 and change nothing)."
-)
+def expect_option(command: F) -> F:
+    """`--expect N`: compare-and-set on the version you read (etcd's and Consul's way)."""
+    return click.option(
+        "--expect",
+        callback=_expect,
+        default=None,
+        metavar="VERSION",
+        help=(
+            "Compare-and-set: commit only if the key is still at VERSION, the version you "
+            "read (0 or 'absent': only if it does not exist; 'exists': any live version). "
+            "Otherwise exit 3, change nothing, and say the current version."
+        ),
+    )(command)
+
+
+def _expect(ctx: click.Context, param: click.Parameter, value: str | None) -> int | str | None:
+    """A version read (a whole number), `absent` or `exists`."""
+    if value is None or value in ("absent", "exists"):
+        return value
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        raise click.BadParameter(
+            f"{value!r} is not a version (a whole number), 'absent' or 'exists'", ctx, param
+        )
+    return int(text)
 
 
 def author_options(command: F) -> F:
@@ -86,10 +107,10 @@ def pass_store(
 
 def pass_local_store(
     why: str, *, create: bool = False
-) -> Callable[[Callable[Concatenate[EmbeddedStore, P], R]], Callable[P, R]]:
-    """Call the command with the embedded store of --data; `why` it refuses --url (exit 2)."""
+) -> Callable[[Callable[Concatenate[Service, P], R]], Callable[P, R]]:
+    """Call the command with the store of --data; `why` it refuses --url (exit 2)."""
 
-    def decorate(command: Callable[Concatenate[EmbeddedStore, P], R]) -> Callable[P, R]:
+    def decorate(command: Callable[Concatenate[Service, P], R]) -> Callable[P, R]:
         @functools.wraps(command)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
             data = local_data(current_target(), why)

@@ -36,7 +36,7 @@ class _Server(uvicorn.Server):
             app = getattr(app, "app", None)
         service = getattr(getattr(app, "state", None), "service", None)
         if service is not None:
-            service.store.hub.close()
+            service.stop_watches()
         await super().shutdown(sockets)  # type: ignore[arg-type]
 
 

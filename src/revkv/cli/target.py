@@ -1,7 +1,7 @@
 """Where a command's store is: a local data directory, or a revkv server (`--url`).
 
 Commands take a `CommandStore` and do not care which: `open_store` opens an
-`EmbeddedStore` on the directory or a `revkv.Client` on the URL. The rules, decided once
+store (`revkv.open`) on the directory or a `revkv.Client` on the URL. The rules, decided once
 in `choose_target`:
 
 - `--url` (or `$REVKV_URL`) sends every store command to that server; `--data` and
@@ -19,7 +19,6 @@ traceback; so is a refused token (the server's message, exit 4).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,11 +30,11 @@ import httpx
 from click.core import ParameterSource
 
 import revkv
+from revkv.api import StoreAPI
 from revkv.cli.output import CommandError, translate_errors
-from revkv.errors import Unauthorized
-from revkv.model import Event, Meta
-from revkv.store.base import Store
-from revkv.store.embedded import EmbeddedStore
+from revkv.errors import Unauthorized, Unreachable
+from revkv.model import Event
+from revkv.service import Service
 
 URL_EXAMPLE = "http://127.0.0.1:8080"
 
@@ -47,13 +46,10 @@ class Watching(Protocol):
     def close(self) -> None: ...
 
 
-class CommandStore(Store, Protocol):
-    """The Store protocol plus what both `EmbeddedStore` and `revkv.Client` also offer and
-    the commands use: a deleted head from `meta`, and `watch`."""
+class CommandStore(StoreAPI, Protocol):
+    """What both the local store (`revkv.open`) and `revkv.Client` offer: `StoreAPI`
+    plus `watch`."""
 
-    def meta(
-        self, namespace: str, key: str, version: int | None = None, *, include_deleted: bool = False
-    ) -> Meta: ...
     def watch(
         self,
         since_rev: int | None = None,
@@ -142,7 +138,7 @@ def open_store(target: Target, *, create: bool = False) -> Iterator[CommandStore
 
 
 @contextmanager
-def open_embedded(data: Path, *, create: bool = False) -> Iterator[EmbeddedStore]:
+def open_embedded(data: Path, *, create: bool = False) -> Iterator[Service]:
     """The store in `data`, closed afterwards; revkv's errors become exit codes.
 
     Only writes create a store: reading a directory that does not exist is a usage
@@ -166,15 +162,15 @@ def open_client(url: str, token: str | None) -> Iterator[revkv.Client]:
     """A client of the server at `url`, closed afterwards (with its watches).
 
     Nothing is sent until the command's first call, so an unreachable server shows up
-    there: `unreachable` turns it into one line.
+    there, and becomes one line (exit 4).
     """
     client = revkv.Client(url, token)
     try:
         with translate_errors():
             try:
                 yield client
-            except httpx.TransportError as error:
-                raise unreachable(url, error) from error
+            except Unreachable as error:
+                raise CommandError(str(error), 4) from error
             except Unauthorized as error:
                 hint = "pass --token TOKEN or set REVKV_TOKEN"
                 if token is not None:
@@ -182,20 +178,3 @@ def open_client(url: str, token: str | None) -> Iterator[revkv.Client]:
                 raise CommandError(f"{url}: {error}; {hint}", 4) from error
     finally:
         client.close()
-
-
-def unreachable(url: str, error: httpx.TransportError) -> CommandError:
-    """`cannot reach URL: connection refused` (exit 4)."""
-    return CommandError(f"cannot reach {url}: {_reason(error)}", 4)
-
-
-def _reason(error: httpx.TransportError) -> str:
-    if isinstance(error, httpx.ConnectTimeout):
-        return "timed out connecting"
-    if isinstance(error, httpx.TimeoutException):
-        return "timed out waiting for the answer"
-    if isinstance(error, httpx.RemoteProtocolError):
-        return f"the connection broke ({error})"
-    text = str(error) or type(error).__name__
-    text = re.sub(r"^\[Errno -?\d+\]\s*", "", text)  # "[Errno 111] Connection refused"
-    return text[:1].lower() + text[1:]

@@ -13,7 +13,7 @@ then one per version, each key's versions oldest first:
 `mtime` and `expires` are seconds since the epoch (exact, unlike ISO with milliseconds);
 `payload` is text when it is UTF-8, else base64 with `"base64": true`. Import loads the
 versions as they were (versions, authors, comments, mtimes) through
-`EmbeddedStore.import_commits`; each key's versions must continue its history without
+`Service.import_commits`; each key's versions must continue its history without
 a gap, so import into an empty store (or one without those keys). Revs are new.
 """
 
@@ -41,7 +41,7 @@ from revkv.cli.output import (
 from revkv.cli.target import CommandStore
 from revkv.errors import InvalidRequest, RevkvError, VersionConflict
 from revkv.model import Commit
-from revkv.store.embedded import EmbeddedStore
+from revkv.service import Service
 
 BATCH = 1000  # versions per import command (one rev each)
 VERSION_FIELDS = ("namespace", "key", "version", "author", "comment", "mtime", "expires",
@@ -93,7 +93,7 @@ def export(store: CommandStore, file: IO[str], only: tuple[str, ...]) -> None:
       revkv export -n config - | gzip > config.jsonl.gz
     """
     names = list(only) or [n.name for n in store.namespaces()]
-    namespaces = [store.namespace(name) for name in names]
+    namespaces = [store.get_namespace(name) for name in names]
     keys = sum(store.count(n.name, include_deleted=True) for n in namespaces)
     written = 0
     with progress("exporting", keys) as advance:
@@ -151,7 +151,7 @@ def _seconds(value: Any) -> float:
 class Importer:
     """Loads batches of versions, remembering how far it got for the error message."""
 
-    def __init__(self, store: EmbeddedStore) -> None:
+    def __init__(self, store: Service) -> None:
         self.store = store
         self.batch: list[Commit] = []
         self.first_line = 0
@@ -174,7 +174,7 @@ class Importer:
         if not self.batch:
             return
         try:
-            self.loaded += self.store.import_commits(self.batch, batch=len(self.batch))
+            self.loaded += self.store.import_commits(self.batch)
         except RevkvError as error:
             last = self.first_line + len(self.batch) - 1
             lines = f"line {last}" if last == self.first_line else f"lines {self.first_line}-{last}"
@@ -190,7 +190,7 @@ def _reason(error: RevkvError) -> str:
     if not isinstance(error, VersionConflict):
         return str(error)
     return (
-        f"{error.namespace}/{error.key}: the file has version {error.provided_version} but the "
+        f"{error.namespace}/{error.key}: the file has version {int(error.expected) + 1} but the "
         f"store's history of that key ends at version {error.current_version}; import continues "
         "each key's history, so import into a store without these keys"
     )
@@ -203,7 +203,7 @@ def _reason(error: RevkvError) -> str:
     "which has no HTTP route: import into a directory, then serve that",
     create=True,
 )
-def import_(store: EmbeddedStore, file: IO[bytes]) -> None:
+def import_(store: Service, file: IO[bytes]) -> None:
     """Load a file written by `revkv export` (`-` for stdin), keeping every version as it was.
 
     Versions, authors, comments, mtimes, expiry times and deletes are kept; revs

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -43,12 +43,20 @@ from revkv.client._wire import (
     segment,
     with_payload,
 )
-from revkv.errors import InvalidRequest, KeyNotFound, NamespaceExists, VersionNotFound
+from revkv.errors import (
+    InvalidRequest,
+    KeyNotFound,
+    NamespaceExists,
+    NotFound,
+    VersionNotFound,
+)
 from revkv.model import (
     Check,
     Commit,
+    Condition,
     Delete,
     Event,
+    Expect,
     Meta,
     Namespace,
     Page,
@@ -90,7 +98,7 @@ def default_headers(token: str | None) -> dict[str, str]:
     return headers
 
 
-def expect(response: httpx.Response, **context: Any) -> Any:
+def answer(response: httpx.Response, **context: Any) -> Any:
     """The JSON of a 2xx answer; otherwise the revkv error it stands for, raised."""
     if response.is_success:
         return json_body(response.content)
@@ -104,20 +112,20 @@ def _ns_path(name: str) -> str:
     return f"/ns/{segment(check_namespace_name(name))}"
 
 
-def namespace(name: str) -> Flow[Namespace]:
+def get_namespace(name: str) -> Flow[Namespace]:
     response = yield Call("GET", _ns_path(name))
-    return namespace_of(expect(response, namespace=name))
+    return namespace_of(answer(response, namespace=name))
 
 
 def namespaces() -> Flow[list[Namespace]]:
     response = yield Call("GET", "/ns")
-    return [namespace_of(data) for data in expect(response)]
+    return [namespace_of(data) for data in answer(response)]
 
 
 def create_namespace(name: str, exist_ok: bool, settings: dict[str, Any]) -> Flow[Namespace]:
     response = yield Call("GET", _ns_path(name))
     if response.status_code != 404:
-        existing = namespace_of(expect(response, namespace=name))
+        existing = namespace_of(answer(response, namespace=name))
         if not exist_ok:
             raise NamespaceExists(name)
         return existing
@@ -125,7 +133,7 @@ def create_namespace(name: str, exist_ok: bool, settings: dict[str, Any]) -> Flo
 
 
 def update_namespace(name: str, settings: dict[str, Any]) -> Flow[Namespace]:
-    yield from namespace(name)  # NamespaceNotFound: PUT /ns/{ns} would create it
+    yield from get_namespace(name)  # NamespaceNotFound: PUT /ns/{ns} would create it
     return (yield from _put_namespace(name, settings))
 
 
@@ -135,7 +143,7 @@ def _put_namespace(name: str, settings: dict[str, Any]) -> Flow[Namespace]:
     except (TypeError, ValueError) as exc:
         raise InvalidRequest(f"namespace settings must be plain JSON data: {exc}") from None
     response = yield Call("PUT", _ns_path(name), headers=JSON, content=body)
-    return namespace_of(expect(response, namespace=name))
+    return namespace_of(answer(response, namespace=name))
 
 
 # -- reads ---------------------------------------------------------------------------
@@ -152,7 +160,26 @@ def _limit(limit: int) -> str:
     return str(limit)
 
 
-def get(namespace: str, key: str, version: int | None) -> Flow[Commit]:
+class _Missing:
+    def __repr__(self) -> str:
+        return "<no default>"
+
+
+#: `get(default=MISSING)`: raise when absent (None is a default like any other).
+MISSING: Any = _Missing()
+
+
+def get(namespace: str, key: str, version: int | None, default: Any = MISSING) -> Flow[Commit]:
+    try:
+        return (yield from _get(namespace, key, version))
+    except NotFound:
+        if default is MISSING:
+            raise
+        found: Commit = default
+        return found
+
+
+def _get(namespace: str, key: str, version: int | None) -> Flow[Commit]:
     _checked(namespace, key)
     if version is None:
         path = kv_path(namespace, key)
@@ -181,7 +208,7 @@ def meta(namespace: str, key: str, version: int | None, include_deleted: bool) -
         head: Meta = page.items[0]
         return head
     response = yield Call("GET", kv_path(namespace, key, "meta"))
-    latest = expect(response, namespace=namespace, key=key)
+    latest = answer(response, namespace=namespace, key=key)
     if latest.get("empty"):
         raise KeyNotFound(namespace, key)
     exact = response.headers.get("x-revkv-meta")
@@ -205,7 +232,7 @@ def history(namespace: str, key: str, limit: int, before: int | None) -> Flow[Pa
     if before is not None:
         params["before"] = str(check_version(before, "before"))
     response = yield Call("GET", kv_path(namespace, key, "history"), params)
-    body = expect(response, namespace=namespace, key=key)
+    body = answer(response, namespace=namespace, key=key)
     return Page([meta_of(item) for item in body["items"]], body.get("next"))
 
 
@@ -232,7 +259,7 @@ def list_(
         params["start_after"] = start_after
     params["payload_base64"] = "yes"
     response = yield Call("GET", kv_path(namespace), params)
-    body = expect(response, namespace=namespace)
+    body = answer(response, namespace=namespace)
     if not body["items"]:
         yield from _known(namespace)
     return Page([commit_of(item) for item in body["items"]], body.get("next"))
@@ -243,7 +270,7 @@ def keys(namespace: str, prefix: str | None) -> Flow[list[str]]:
     found: list[str] = []
     while True:
         response = yield Call("GET", kv_path(namespace), params)
-        body = expect(response, namespace=namespace)
+        body = answer(response, namespace=namespace)
         found.extend(item["key"] for item in body["items"])
         if body.get("next") is None:
             if not found:
@@ -255,7 +282,7 @@ def keys(namespace: str, prefix: str | None) -> Flow[list[str]]:
 def count(namespace: str, prefix: str | None, include_deleted: bool) -> Flow[int]:
     params = _listing(namespace, prefix, include_deleted, **{"$top": "0"})
     response = yield Call("GET", kv_path(namespace), params)
-    counted = int(expect(response, namespace=namespace)["count"])
+    counted = int(answer(response, namespace=namespace)["count"])
     if not counted:
         yield from _known(namespace)
     return counted
@@ -263,12 +290,12 @@ def count(namespace: str, prefix: str | None, include_deleted: bool) -> Flow[int
 
 def _known(name: str) -> Flow[None]:
     """Raise NamespaceNotFound for an unknown namespace, which a listing shows as empty."""
-    yield from namespace(name)
+    yield from get_namespace(name)
 
 
 def rev() -> Flow[int]:
     response = yield Call("GET", "/health")
-    return int(expect(response)["rev"])
+    return int(answer(response)["rev"])
 
 
 def changes(
@@ -280,7 +307,7 @@ def changes(
     if prefix:
         params["prefix"] = prefix
     response = yield Call("GET", "/changes", params)
-    body = expect(response, requested_rev=since_rev, namespace=namespace)
+    body = answer(response, requested_rev=since_rev, namespace=namespace)
     return [event_of(item) for item in body["events"]]
 
 
@@ -298,17 +325,36 @@ def _signature(author: str | None, comment: str | None) -> dict[bytes, bytes]:
     return headers
 
 
-def _cas(version: int | None, **params: str) -> dict[str, str]:
-    if version is not None:
-        params["version"] = str(check_version(version))
+def _cas(expect: Expect | None, **params: str) -> dict[str, str]:
+    """`?expect=`: the version the caller read (0 or absent: create only; exists)."""
+    condition = Condition.of(expect)
+    if condition is not None:
+        params["expect"] = str(condition.expected)
     return params
+
+
+def as_page(events: list[Event]) -> Page:
+    """A page of changes: full pages go on from their last rev."""
+    full = len(events) >= 1000
+    return Page(events, events[-1].rev if full and events else None)
+
+
+def paged(fetch: Callable[[Any], Page]) -> Iterator[Any]:
+    """Every item of the pages `fetch(cursor)` gives, following `next` (sync clients)."""
+    cursor = None
+    while True:
+        page = fetch(cursor)
+        yield from page.items
+        if page.next is None:
+            return
+        cursor = page.next
 
 
 def put(
     namespace: str,
     key: str,
     payload: bytes | str,
-    version: int | None,
+    expect: Expect | None,
     author: str | None,
     comment: str | None,
     ttl: TTL,
@@ -316,36 +362,36 @@ def put(
 ) -> Flow[Meta]:
     _checked(namespace, key)
     data = check_payload(payload)
-    params = _cas(version)
+    params = _cas(expect)
     headers = _signature(author, comment)
     headers.update(lifetime_headers(ttl, expires))
     response = yield Call("PUT", kv_path(namespace, key), params, headers, data)
-    return meta_of(expect(response, namespace=namespace, key=key, provided_version=version))
+    return meta_of(answer(response, namespace=namespace, key=key, expected=expect))
 
 
 def delete(
-    namespace: str, key: str, version: int | None, author: str | None, comment: str | None
+    namespace: str, key: str, expect: Expect | None, author: str | None, comment: str | None
 ) -> Flow[Meta]:
     _checked(namespace, key)
-    call = Call("DELETE", kv_path(namespace, key), _cas(version), _signature(author, comment))
+    call = Call("DELETE", kv_path(namespace, key), _cas(expect), _signature(author, comment))
     response = yield call
-    return meta_of(expect(response, namespace=namespace, key=key, provided_version=version))
+    return meta_of(answer(response, namespace=namespace, key=key, expected=expect))
 
 
 def revert(
     namespace: str,
     key: str,
     to_version: int,
-    version: int | None,
+    expect: Expect | None,
     author: str | None,
     comment: str | None,
 ) -> Flow[Meta]:
     _checked(namespace, key)
     to = str(check_version(to_version, "the version to revert to"))
     path = kv_path(namespace, key, "revert")
-    response = yield Call("POST", path, _cas(version, to=to), _signature(author, comment))
-    context = {"version": to_version, "provided_version": version}
-    return meta_of(expect(response, namespace=namespace, key=key, **context))
+    response = yield Call("POST", path, _cas(expect, to=to), _signature(author, comment))
+    context = {"version": to_version, "expected": expect}
+    return meta_of(answer(response, namespace=namespace, key=key, **context))
 
 
 def txn(checks: Sequence[Check], writes: Sequence[Put | Delete]) -> Flow[TxnResult]:
@@ -353,7 +399,7 @@ def txn(checks: Sequence[Check], writes: Sequence[Put | Delete]) -> Flow[TxnResu
     if not body["writes"]:
         raise InvalidRequest("a transaction needs at least one write")
     response = yield Call("POST", "/txn", headers=JSON, content=json.dumps(body).encode())
-    result = expect(response)
+    result = answer(response)
     return TxnResult(result["rev"], [meta_of(m) for m in result["commits"]])
 
 

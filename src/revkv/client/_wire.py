@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
+
+import httpx
 
 from revkv import errors
 from revkv.errors import RevkvError
@@ -41,23 +44,10 @@ BY_STATUS: dict[int, type[RevkvError]] = {
     405: errors.InvalidRequest,
     409: errors.Conflict,
     410: errors.Compacted,
-    412: errors.Conflict,
+    412: errors.PreconditionFailed,
     413: errors.PayloadTooLarge,
-    503: errors.StorageError,
+    503: errors.Unavailable,
 }
-
-#: The attributes each class carries (resolved by class hierarchy, most specific first).
-ATTRIBUTES: list[tuple[type[RevkvError], tuple[str, ...]]] = [
-    (errors.KeyNotFound, ("namespace", "key")),
-    (errors.VersionNotFound, ("namespace", "key", "version")),
-    (errors.NamespaceNotFound, ("namespace",)),
-    (errors.VersionConflict, ("namespace", "key", "provided_version", "current_version")),
-    (errors.TxnConflict, ("failed",)),
-    (errors.NamespaceExists, ("namespace",)),
-    (errors.PayloadTooLarge, ("limit",)),
-    (errors.QuerySyntaxError, ("expression", "position")),
-    (errors.Compacted, ("requested_rev", "oldest_rev")),
-]
 
 
 def segment(text: str) -> str:
@@ -162,7 +152,7 @@ def json_body(content: bytes) -> Any:
 
 
 def error_of(status: int, content: bytes, **context: Any) -> RevkvError:
-    """The revkv error an error answer stands for; `context` completes its attributes."""
+    """The revkv error an error answer stands for; `context` completes its fields."""
     info: dict[str, Any] = {}
     try:
         parsed = json.loads(content)
@@ -173,15 +163,21 @@ def error_of(status: int, content: bytes, **context: Any) -> RevkvError:
     text = content.decode("utf-8", errors="replace").strip()[:500]
     message = str(info.get("message") or text or f"the server answered HTTP {status}")
     cls = ERRORS.get(str(info.get("code"))) or BY_STATUS.get(status, RevkvError)
-    error = cls.__new__(cls)
-    RevkvError.__init__(error, message)
-    values = {**context, **info}
-    if "failed" in info:
-        values["failed"] = [
-            (f["namespace"], f["key"], f.get("expected"), f.get("actual")) for f in info["failed"]
-        ]
-    for base, names in ATTRIBUTES:
-        if isinstance(error, base):
-            for name in names:
-                setattr(error, name, values.get(name))
-    return error
+    return cls.from_fields(message, {**context, **info})
+
+
+def transport_reason(error: httpx.TransportError) -> str:
+    """A transport failure as a person reads it: `connection refused`, `timed out ...`."""
+    if isinstance(error, httpx.ConnectTimeout):
+        return "timed out connecting"
+    if isinstance(error, httpx.TimeoutException):
+        return "timed out waiting for the answer"
+    if isinstance(error, httpx.RemoteProtocolError):
+        return f"the connection broke ({error})"
+    text = str(error) or type(error).__name__
+    text = re.sub(r"^\[Errno -?\d+\]\s*", "", text)  # "[Errno 111] Connection refused"
+    return text[:1].lower() + text[1:]
+
+
+def unreachable(url: str, error: httpx.TransportError) -> errors.Unreachable:
+    return errors.Unreachable(url, transport_reason(error))

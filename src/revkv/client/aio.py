@@ -23,8 +23,21 @@ import httpx
 
 from revkv.client import _base
 from revkv.client._watch import STREAM_TIMEOUT, WatchSession
-from revkv.errors import InvalidRequest, StorageError
-from revkv.model import DEFAULT, Check, Commit, Delete, Event, Meta, Namespace, Page, Put, TxnResult
+from revkv.client._wire import unreachable
+from revkv.errors import InvalidRequest, StorageError, Unavailable
+from revkv.model import (
+    DEFAULT,
+    Check,
+    Commit,
+    Delete,
+    Event,
+    Expect,
+    Meta,
+    Namespace,
+    Page,
+    Put,
+    TxnResult,
+)
 from revkv.store.base import TTL, Expires
 
 log = logging.getLogger(__name__)
@@ -60,10 +73,13 @@ class AsyncClient:
         """Run a flow of `_base`: send each call it yields, give it each response."""
         call = next(flow)
         while True:
-            response = await self._http.request(
-                call.method, call.path, params=call.params, headers=call.headers,
-                content=call.content,
-            )  # fmt: skip
+            try:
+                response = await self._http.request(
+                    call.method, call.path, params=call.params, headers=call.headers,
+                    content=call.content,
+                )  # fmt: skip
+            except httpx.TransportError as error:
+                raise unreachable(self.url, error) from error
             try:
                 call = flow.send(response)
             except StopIteration as done:
@@ -80,16 +96,18 @@ class AsyncClient:
     async def update_namespace(self, name: str, **settings: Any) -> Namespace:
         return await self._drive(_base.update_namespace(name, settings))
 
-    async def namespace(self, name: str) -> Namespace:
-        return await self._drive(_base.namespace(name))
+    async def get_namespace(self, name: str) -> Namespace:
+        return await self._drive(_base.get_namespace(name))
 
     async def namespaces(self) -> builtins.list[Namespace]:
         return await self._drive(_base.namespaces())
 
     # -- reads ---------------------------------------------------------------------------
 
-    async def get(self, namespace: str, key: str, version: int | None = None) -> Commit:
-        return await self._drive(_base.get(namespace, key, version))
+    async def get(
+        self, namespace: str, key: str, version: int | None = None, *, default: Any = _base.MISSING
+    ) -> Commit:
+        return await self._drive(_base.get(namespace, key, version, default))
 
     async def meta(
         self,
@@ -119,6 +137,38 @@ class AsyncClient:
             _base.list_(namespace, prefix, start_after, limit, include_deleted)
         )
 
+    async def iter_history(
+        self, namespace: str, key: str, *, page_size: int = 100
+    ) -> AsyncIterator[Meta]:
+        before = None
+        while True:
+            page = await self.history(namespace, key, limit=page_size, before=before)
+            for meta in page.items:
+                yield meta
+            if page.next is None:
+                return
+            before = page.next
+
+    async def iter_list(
+        self,
+        namespace: str,
+        *,
+        prefix: str | None = None,
+        include_deleted: bool = False,
+        page_size: int = 1000,
+    ) -> AsyncIterator[Commit]:
+        after = None
+        while True:
+            page = await self.list(
+                namespace, prefix=prefix, start_after=after, limit=page_size,
+                include_deleted=include_deleted,
+            )  # fmt: skip
+            for commit in page.items:
+                yield commit
+            if page.next is None:
+                return
+            after = page.next
+
     async def keys(self, namespace: str, *, prefix: str | None = None) -> builtins.list[str]:
         return await self._drive(_base.keys(namespace, prefix))
 
@@ -142,6 +192,18 @@ class AsyncClient:
     ) -> builtins.list[Event]:
         return await self._drive(_base.changes(since_rev, namespace, prefix, limit))
 
+    async def iter_changes(
+        self, since_rev: int, *, namespace: str | None = None, prefix: str | None = None
+    ) -> AsyncIterator[Event]:
+        rev = since_rev
+        while True:
+            page = _base.as_page(await self.changes(rev, namespace=namespace, prefix=prefix))
+            for event in page.items:
+                yield event
+            if page.next is None:
+                return
+            rev = page.next
+
     # -- writes --------------------------------------------------------------------------
 
     async def put(
@@ -150,14 +212,14 @@ class AsyncClient:
         key: str,
         payload: bytes | str,
         *,
-        version: int | None = None,
+        expect: Expect | None = None,
         author: str | None = None,
         comment: str | None = None,
         ttl: TTL = DEFAULT,
         expires: Expires = DEFAULT,
     ) -> Meta:
         return await self._drive(
-            _base.put(namespace, key, payload, version, author, comment, ttl, expires)
+            _base.put(namespace, key, payload, expect, author, comment, ttl, expires)
         )
 
     async def delete(
@@ -165,11 +227,11 @@ class AsyncClient:
         namespace: str,
         key: str,
         *,
-        version: int | None = None,
+        expect: Expect | None = None,
         author: str | None = None,
         comment: str | None = None,
     ) -> Meta:
-        return await self._drive(_base.delete(namespace, key, version, author, comment))
+        return await self._drive(_base.delete(namespace, key, expect, author, comment))
 
     async def revert(
         self,
@@ -177,11 +239,11 @@ class AsyncClient:
         key: str,
         to_version: int,
         *,
-        version: int | None = None,
+        expect: Expect | None = None,
         author: str | None = None,
         comment: str | None = None,
     ) -> Meta:
-        return await self._drive(_base.revert(namespace, key, to_version, version, author, comment))
+        return await self._drive(_base.revert(namespace, key, to_version, expect, author, comment))
 
     async def txn(self, checks: Sequence[Check], writes: Sequence[Put | Delete]) -> TxnResult:
         return await self._drive(_base.txn(checks, writes))
@@ -227,7 +289,10 @@ async def _connect(http: httpx.AsyncClient, session: WatchSession) -> httpx.Resp
     request = http.build_request(
         call.method, call.path, params=call.params, headers=call.headers, timeout=STREAM_TIMEOUT
     )
-    response = await http.send(request, stream=True)
+    try:
+        response = await http.send(request, stream=True)
+    except httpx.TransportError as error:
+        raise unreachable(str(http.base_url), error) from error
     if not response.is_success:
         await response.aread()
         await response.aclose()
@@ -282,7 +347,7 @@ class AsyncWatch:
             await asyncio.sleep(self._session.delay())
             try:
                 return await _connect(self._http, self._session)
-            except (httpx.TransportError, StorageError) as exc:  # down, or 503: not yet
+            except (Unavailable, StorageError) as exc:  # down, or 503: not yet
                 log.debug("watch: cannot reconnect yet: %s", exc)
 
     async def anext(self, timeout: float | None = None) -> Event | None:

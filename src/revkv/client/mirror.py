@@ -39,7 +39,7 @@ from revkv.errors import NamespaceNotFound
 from revkv.model import Commit, Event, Page, check_namespace_name
 
 if TYPE_CHECKING:
-    from revkv.store.embedded import EmbeddedStore
+    from revkv.service import Service
 
 log = logging.getLogger(__name__)
 
@@ -320,11 +320,10 @@ def _ended(source: Source) -> bool:
     """Whether the source is closed for good: then the mirror stops following it."""
     if isinstance(source, Client):
         return source.closed
-    system = getattr(source, "system", None)  # the embedded store
-    return bool(getattr(system, "closed", False))
+    return bool(getattr(source, "closed", False))  # the Service of revkv.open()
 
 
 if TYPE_CHECKING:
 
-    def _sources(store: EmbeddedStore, client: Client) -> builtins.list[Source]:
+    def _sources(store: Service, client: Client) -> builtins.list[Source]:
         return [store, client]  # mypy checks that both can be mirrored

@@ -21,12 +21,27 @@ import httpx
 
 from revkv.client import _base
 from revkv.client._watch import STREAM_TIMEOUT, WatchSession
-from revkv.errors import StorageError
-from revkv.model import DEFAULT, Check, Commit, Delete, Event, Meta, Namespace, Page, Put, TxnResult
+from revkv.client._wire import unreachable
+from revkv.errors import StorageError, Unavailable
+from revkv.model import (
+    DEFAULT,
+    Check,
+    Commit,
+    Delete,
+    Event,
+    Expect,
+    Meta,
+    Namespace,
+    Page,
+    Put,
+    TxnResult,
+    check_namespace_name,
+)
 from revkv.store.base import TTL, Expires
+from revkv.view import NamespaceView
 
 if TYPE_CHECKING:
-    from revkv.store.base import Store
+    from revkv.api import StoreAPI
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,10 +75,13 @@ class Client:
         """Run a flow of `_base`: send each call it yields, give it each response."""
         call = next(flow)
         while True:
-            response = self._http.request(
-                call.method, call.path, params=call.params, headers=call.headers,
-                content=call.content,
-            )  # fmt: skip
+            try:
+                response = self._http.request(
+                    call.method, call.path, params=call.params, headers=call.headers,
+                    content=call.content,
+                )  # fmt: skip
+            except httpx.TransportError as error:
+                raise unreachable(self.url, error) from error
             try:
                 call = flow.send(response)
             except StopIteration as done:
@@ -78,16 +96,22 @@ class Client:
     def update_namespace(self, name: str, **settings: Any) -> Namespace:
         return self._drive(_base.update_namespace(name, settings))
 
-    def namespace(self, name: str) -> Namespace:
-        return self._drive(_base.namespace(name))
+    def get_namespace(self, name: str) -> Namespace:
+        return self._drive(_base.get_namespace(name))
 
     def namespaces(self) -> builtins.list[Namespace]:
         return self._drive(_base.namespaces())
 
+    def namespace(self, name: str) -> NamespaceView:
+        """A handle for code that works in one namespace (`cfg["k"]`, `cfg.put(...)`)."""
+        return NamespaceView(self, check_namespace_name(name))
+
     # -- reads ---------------------------------------------------------------------------
 
-    def get(self, namespace: str, key: str, version: int | None = None) -> Commit:
-        return self._drive(_base.get(namespace, key, version))
+    def get(
+        self, namespace: str, key: str, version: int | None = None, *, default: Any = _base.MISSING
+    ) -> Commit:
+        return self._drive(_base.get(namespace, key, version, default))
 
     def meta(
         self,
@@ -115,6 +139,27 @@ class Client:
     ) -> Page:
         return self._drive(_base.list_(namespace, prefix, start_after, limit, include_deleted))
 
+    def iter_history(self, namespace: str, key: str, *, page_size: int = 100) -> Iterator[Meta]:
+        return _base.paged(lambda at: self.history(namespace, key, limit=page_size, before=at))
+
+    def iter_list(
+        self,
+        namespace: str,
+        *,
+        prefix: str | None = None,
+        include_deleted: bool = False,
+        page_size: int = 1000,
+    ) -> Iterator[Commit]:
+        return _base.paged(
+            lambda after: self.list(
+                namespace,
+                prefix=prefix,
+                start_after=after,
+                limit=page_size,
+                include_deleted=include_deleted,
+            )
+        )
+
     def keys(self, namespace: str, *, prefix: str | None = None) -> builtins.list[str]:
         return self._drive(_base.keys(namespace, prefix))
 
@@ -138,6 +183,15 @@ class Client:
     ) -> builtins.list[Event]:
         return self._drive(_base.changes(since_rev, namespace, prefix, limit))
 
+    def iter_changes(
+        self, since_rev: int, *, namespace: str | None = None, prefix: str | None = None
+    ) -> Iterator[Event]:
+        return _base.paged(
+            lambda rev: _base.as_page(
+                self.changes(since_rev if rev is None else rev, namespace=namespace, prefix=prefix)
+            )
+        )
+
     # -- writes --------------------------------------------------------------------------
 
     def put(
@@ -146,14 +200,14 @@ class Client:
         key: str,
         payload: bytes | str,
         *,
-        version: int | None = None,
+        expect: Expect | None = None,
         author: str | None = None,
         comment: str | None = None,
         ttl: TTL = DEFAULT,
         expires: Expires = DEFAULT,
     ) -> Meta:
         return self._drive(
-            _base.put(namespace, key, payload, version, author, comment, ttl, expires)
+            _base.put(namespace, key, payload, expect, author, comment, ttl, expires)
         )
 
     def delete(
@@ -161,11 +215,11 @@ class Client:
         namespace: str,
         key: str,
         *,
-        version: int | None = None,
+        expect: Expect | None = None,
         author: str | None = None,
         comment: str | None = None,
     ) -> Meta:
-        return self._drive(_base.delete(namespace, key, version, author, comment))
+        return self._drive(_base.delete(namespace, key, expect, author, comment))
 
     def revert(
         self,
@@ -173,11 +227,11 @@ class Client:
         key: str,
         to_version: int,
         *,
-        version: int | None = None,
+        expect: Expect | None = None,
         author: str | None = None,
         comment: str | None = None,
     ) -> Meta:
-        return self._drive(_base.revert(namespace, key, to_version, version, author, comment))
+        return self._drive(_base.revert(namespace, key, to_version, expect, author, comment))
 
     def txn(self, checks: Sequence[Check], writes: Sequence[Put | Delete]) -> TxnResult:
         return self._drive(_base.txn(checks, writes))
@@ -226,6 +280,7 @@ class Watch:
 
     def __init__(self, http: httpx.Client, session: WatchSession) -> None:
         self._http = http
+        self._url = str(http.base_url)
         self._session = session
         self._queue: queue.SimpleQueue[Event | BaseException | None] = queue.SimpleQueue()
         self._closed = threading.Event()
@@ -241,7 +296,10 @@ class Watch:
             call.method, call.path, params=call.params, headers=call.headers,
             timeout=STREAM_TIMEOUT,
         )  # fmt: skip
-        response = self._http.send(request, stream=True)
+        try:
+            response = self._http.send(request, stream=True)
+        except httpx.TransportError as error:
+            raise unreachable(self._url, error) from error
         if not response.is_success:
             response.read()
             response.close()
@@ -281,7 +339,7 @@ class Watch:
         while not self._closed.wait(self._session.delay()):
             try:
                 response = self._connect()
-            except (httpx.TransportError, StorageError) as exc:  # down, or 503: not yet
+            except (Unavailable, StorageError) as exc:  # down, or 503: not yet
                 log.debug("watch: cannot reconnect yet: %s", exc)
                 continue
             with self._lock:
@@ -341,5 +399,5 @@ def _interrupt(response: httpx.Response) -> None:
 
 if TYPE_CHECKING:
 
-    def _is_a_store(client: Client) -> Store:
-        return client  # mypy checks that Client has the Store interface
+    def _is_a_store(client: Client) -> StoreAPI:
+        return client  # mypy checks that Client has the interface of revkv.open()

@@ -36,34 +36,33 @@ async def list_namespaces_json(request: Request) -> Response:
 async def get_namespace(request: Request) -> Response:
     name = request.path_params["ns"]
     principal_of(request, name, write=False)
-    return JSONResponse(service_of(request).namespace(name).to_dict())
+    return JSONResponse(service_of(request).get_namespace(name).to_dict())
 
 
 async def put_namespace(request: Request) -> Response:
     """Create a namespace with the settings in the body, or change an existing one's."""
     name = request.path_params["ns"]
-    principal_of(request, name, write=True)
+    principal = principal_of(request, name, write=True)
     settings = await json_of(request) if await request.body() else {}
-    ns = await service_of(request).put_namespace(name, settings)
+    ns = await service_of(request).aput_namespace(name, settings, principal)
     return JSONResponse(ns.to_dict())
 
 
 async def post_txn(request: Request) -> Response:
     """All writes or none: `{"checks": [{namespace, key, version|null}], "writes": [...]}`.
 
-    A write is `{"op": "put", namespace, key, payload | payload_base64, ttl?}` or
+    A check's `version` is the version you read (null: the key must be absent). A write
+    is `{"op": "put", namespace, key, payload | payload_base64, ttl?}` or
     `{"op": "delete", namespace, key}`; both take `author` and `comment`.
     """
+    service = service_of(request)
+    principal = service.principal(request.headers.get("authorization"))
     body = await json_of(request)
     if not isinstance(body, dict):
         raise InvalidRequest("a transaction is a JSON object with checks and writes")
-    service = service_of(request)
-    principal = service.principal(request.headers.get("authorization"))
     checks = [_check(c) for c in _items(body, "checks")]
-    writes = [_write(w, principal.name) for w in _items(body, "writes")]
-    for item in (*checks, *writes):  # all or nothing: one forbidden item refuses the whole
-        service.authorize(principal, item.namespace, write=isinstance(item, (Put, Delete)))
-    result = await service_of(request).txn(checks, writes)
+    writes = [_write(w) for w in _items(body, "writes")]
+    result = await service.atxn(checks, writes, principal)
     commits = [full_meta_dict(m) for m in result.commits]
     return JSONResponse({"rev": result.rev, "commits": commits})
 
@@ -81,13 +80,13 @@ def _check(raw: Any) -> Check:
     return Check(raw["namespace"], raw["key"], raw.get("version"))
 
 
-def _write(raw: Any, author: str) -> Put | Delete:
+def _write(raw: Any) -> Put | Delete:
     if not isinstance(raw, dict) or raw.get("op") not in ("put", "delete"):
         raise InvalidRequest('a write is {"op": "put" or "delete", "namespace", "key", ...}')
-    common = {
+    common: dict[str, Any] = {
         "namespace": raw.get("namespace"),
         "key": raw.get("key"),
-        "author": raw.get("author", author),
+        "author": raw.get("author"),
         "comment": raw.get("comment"),
     }
     if raw["op"] == "delete":
@@ -118,7 +117,8 @@ async def get_changes(request: Request) -> Response:
     payloads = request.query_params.get("payloads") in ("1", "true", "yes")
     service = service_of(request)
     rev_before = service.rev
-    events = service.changes(since, namespace, request.query_params.get("prefix"), limit)
+    prefix = request.query_params.get("prefix")
+    events = service.changes(since, namespace=namespace, prefix=prefix, limit=limit)
     last = events[-1].rev if events else since
     rev = last if len(events) >= limit else max(rev_before, last)
     body = {"rev": rev, "events": [event_dict(e, payloads) for e in events]}

@@ -29,7 +29,7 @@ from revkv.http.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from revkv.http.odata import odata_mount
 from revkv.http.openapi import openapi_endpoint
 from revkv.service import Service
-from revkv.store.embedded import EmbeddedStore
+from revkv.store import open_backend
 
 
 async def health(request: Request) -> Response:
@@ -75,7 +75,7 @@ def app_for(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = EmbeddedStore(
+        store = open_backend(
             settings.data,
             durability=settings.durability,
             auto_create_namespaces=settings.auto_create_namespaces,

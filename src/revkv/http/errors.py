@@ -18,59 +18,54 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 
 from revkv.errors import (
+    Busy,
     Compacted,
     Conflict,
     Forbidden,
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
-    PrevalenceError,
-    QuerySyntaxError,
-    ReadOnly,
+    PreconditionFailed,
     RevkvError,
     StorageError,
-    TxnConflict,
     Unauthorized,
-    VersionConflict,
+    Unavailable,
 )
 
 log = logging.getLogger(__name__)
 
-STATUS: list[tuple[type[BaseException], int]] = [
-    (NotFound, 404),
-    (VersionConflict, 409),
-    (TxnConflict, 409),
-    (Conflict, 409),
-    (PayloadTooLarge, 413),
-    (QuerySyntaxError, 400),
-    (InvalidRequest, 400),
-    (Compacted, 410),
-    (Unauthorized, 401),
-    (Forbidden, 403),
-    (ReadOnly, 503),
-    (StorageError, 503),
-    (PrevalenceError, 500),
-    (RevkvError, 500),
-]
+#: HTTP status by error class; an error takes the entry of the nearest class in its MRO
+#: (as Starlette finds exception handlers), so a new subclass inherits its parent's.
+STATUS: dict[type[BaseException], int] = {
+    RevkvError: 500,
+    NotFound: 404,
+    Conflict: 409,
+    PreconditionFailed: 412,
+    InvalidRequest: 400,
+    PayloadTooLarge: 413,
+    Compacted: 410,
+    Unauthorized: 401,
+    Forbidden: 403,
+    Unavailable: 503,
+    StorageError: 503,
+}
 
 
-def status_for(error: BaseException) -> int:
-    for cls, status in STATUS:
-        if isinstance(error, cls):
+def status_for(error: BaseException, table: dict[type[BaseException], int] = STATUS) -> int:
+    """The status of the nearest class of `error` in `table` (500 if none)."""
+    for cls in type(error).__mro__:
+        status = table.get(cls)
+        if status is not None:
             return status
     return 500
 
 
 def error_data(error: RevkvError) -> dict[str, Any]:
+    """`{"code", "message", ...fields}`: the class's declared fields, None ones left out."""
     data: dict[str, Any] = {"code": type(error).__name__, "message": error.message}
-    for name in ("current_version", "expected_version", "oldest_rev", "position", "limit"):
-        value = getattr(error, name, None)
+    for name, value in error.wire_fields().items():
         if value is not None:
-            data[name] = value
-    if isinstance(error, TxnConflict):
-        data["failed"] = [
-            {"namespace": ns, "key": k, "expected": e, "actual": a} for ns, k, e, a in error.failed
-        ]
+            data[name] = value if isinstance(value, (int, float, str, bool, list)) else str(value)
     return data
 
 
@@ -83,10 +78,12 @@ CHALLENGE = {"WWW-Authenticate": 'Bearer realm="revkv"'}
 
 def error_response(error: RevkvError, headers: dict[str, str] | None = None) -> Response:
     status = status_for(error)
-    if status >= 500:
+    if status >= 500 and not isinstance(error, Unavailable):
         log.error("request failed: %s", error)
     if isinstance(error, Unauthorized):
         headers = {**CHALLENGE, **(headers or {})}
+    elif isinstance(error, Busy):
+        headers = {"Retry-After": str(max(1, round(error.retry_after))), **(headers or {})}
     return JSONResponse({"error": error_data(error)}, status, headers=headers)
 
 

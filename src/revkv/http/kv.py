@@ -10,8 +10,8 @@ key travels as `%2F` and stays part of the key (Starlette's decoded path would s
     GET  /kv/{ns}/{key}/{version}         Rainer: that version's payload
     GET  /kv/{ns}/{key}/{version}/meta    Rainer: that version's meta
     POST /kv/{ns}/{key}/{version}         Rainer: commit version (compare-and-set), 409 if not next
-    PUT  /kv/{ns}/{key}                   revkv: commit the next version (If-Match for CAS)
-    DELETE /kv/{ns}/{key}                 revkv: tombstone (If-Match or ?version= for CAS)
+    PUT  /kv/{ns}/{key}                   revkv: commit the next version (?expect=, If-Match)
+    DELETE /kv/{ns}/{key}                 revkv: tombstone (?expect=, If-Match)
     GET  /kv/{ns}/{key}/history           revkv: versions newest first, paged
     POST /kv/{ns}/{key}/revert?to=N       revkv: commit version N's payload again
     GET  /kv/{ns}/{key}/diff?from=&to=    revkv: unified diff between two versions
@@ -19,15 +19,15 @@ key travels as `%2F` and stays part of the key (Starlette's decoded path would s
 Errors on Rainer's own requests keep Rainer's bodies, byte for byte: plain text such as
 `Key not found` or `Missing header: X-Rainer-Author`, and the `{"conflict": ...}` object of
 a version conflict. revkv's verbs, and every request sent with `Accept: application/json`,
-get revkv's JSON errors. A failed `If-Match` or `If-None-Match` is 412.
+get revkv's JSON errors. Compare-and-set on revkv's verbs names the version read
+(`?expect=N`, `If-Match: "N"`, `If-None-Match: *`; see `conditions.py`); Rainer's POST
+names the version to write, and becomes the condition "at version N - 1".
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote
 
@@ -42,19 +42,20 @@ from revkv.errors import (
     KeyNotFound,
     NamespaceNotFound,
     NotFound,
+    PreconditionFailed,
     RevkvError,
     Unauthorized,
     VersionConflict,
 )
 from revkv.http import rainer
 from revkv.http.admin import list_namespaces_json
+from revkv.http.conditions import preconditions, write_condition
 from revkv.http.errors import error_response, json_error, status_for, wants_json
 from revkv.http.listing import EXTENDED, list_namespace
 from revkv.http.requests import (
     author_and_comment,
     etag,
     header,
-    if_match_version,
     if_none_match,
     int_param,
     lifetime_of,
@@ -63,8 +64,7 @@ from revkv.http.requests import (
     read_body,
     service_of,
 )
-from revkv.model import Commit, Meta
-from revkv.service import Service
+from revkv.model import Commit, Condition, Meta
 
 ACTIONS = ("meta", "history", "revert", "diff")
 
@@ -78,14 +78,13 @@ class KVDoor:
             return
         request = Request(scope, receive)
         rainer_style = False
+        parts: list[str] = []
         try:
             parts = _segments(request)
             rainer_style = _is_rainer_request(request, parts)
             response = await self.dispatch(request, parts)
-        except PreconditionFailed as exc:
-            response = json_error(412, "PreconditionFailed", exc.message, **exc.data)
         except RevkvError as exc:
-            response = _error(request, exc, rainer_style)
+            response = _error(request, exc, rainer_style, parts)
         await response(scope, receive, send)
 
     async def dispatch(self, request: Request, parts: list[str]) -> Response:
@@ -208,7 +207,7 @@ def history(request: Request, namespace: str, key: str) -> Response:
     principal_of(request, namespace, write=False)
     limit = int_param(request, "limit", 100, low=1)
     before = int_param(request, "before", None, low=1)
-    page = service_of(request).history(namespace, key, limit, before)
+    page = service_of(request).history(namespace, key, limit=limit, before=before)
     body = {"items": [rainer.full_meta_dict(m) for m in page.items], "next": page.next}
     return Response(rainer.json_body(body), 200, media_type=rainer.JSON_TYPE)
 
@@ -236,7 +235,7 @@ async def post_rainer(request: Request, namespace: str, key: str, version: int) 
     The headers are checked in the order Rainer's servlet checks them, so a request
     with several faults gets the same message.
     """
-    principal_of(request, namespace, write=True)
+    principal = principal_of(request, namespace, write=True)
     _check_echoed(
         header(request, "x-rainer-key"), key, header(request, "x-rainer-version"), version
     )
@@ -251,40 +250,32 @@ async def post_rainer(request: Request, namespace: str, key: str, version: int) 
     body = await read_body(request, payload_limit(service, namespace))
     if empty and body:
         raise InvalidRequest("Empty payload required with X-Rainer-Empty")
+    at = Condition("version", version - 1)  # Rainer names the version to write
     if empty:
-        commit = await service.delete(
-            namespace, key, version=version, author=author, comment=comment, mtime=mtime
-        )
+        commit = await service.adelete(
+            namespace, key, expect=at, author=author, comment=comment, mtime=mtime,
+            principal=principal,
+        )  # fmt: skip
     else:
-        commit = await service.put(
-            namespace,
-            key,
-            body,
-            version=version,
-            author=author,
-            comment=comment,
-            mtime=mtime,
-            **lifetime,
-        )
+        commit = await service.aput(
+            namespace, key, body, expect=at, author=author, comment=comment, mtime=mtime,
+            principal=principal, **lifetime,
+        )  # fmt: skip
     return Response(rainer.json_body(rainer.meta_dict(commit)), 200, media_type=rainer.JSON_TYPE)
 
 
 async def put_next(request: Request, namespace: str, key: str) -> Response:
     principal = principal_of(request, namespace, write=True)
     service = service_of(request)
-    author, comment = author_and_comment(request, principal)
+    author, comment = author_and_comment(request)
     lifetime = lifetime_of(request)
-    create_only = (header(request, "if-none-match") or "").strip() == "*"
-    version = (
-        _absent_version(service, namespace, key)
-        if create_only
-        else _cas_version(request, service, namespace, key)
-    )
+    condition = write_condition(request)
     body = await read_body(request, payload_limit(service, namespace))
-    with _precondition(request, create_only):
-        commit = await service.put(
-            namespace, key, body, version=version, author=author, comment=comment, **lifetime
-        )
+    async with preconditions(condition):
+        commit = await service.aput(
+            namespace, key, body, expect=condition.expect, author=author, comment=comment,
+            principal=principal, **lifetime,
+        )  # fmt: skip
     status = 201 if commit.version == 1 else 200
     return _meta_response(commit, status)
 
@@ -292,12 +283,13 @@ async def put_next(request: Request, namespace: str, key: str) -> Response:
 async def delete_key(request: Request, namespace: str, key: str) -> Response:
     principal = principal_of(request, namespace, write=True)
     service = service_of(request)
-    author, comment = author_and_comment(request, principal)
-    version = _cas_version(request, service, namespace, key)
-    with _precondition(request):
-        commit = await service.delete(
-            namespace, key, version=version, author=author, comment=comment
-        )
+    author, comment = author_and_comment(request)
+    condition = write_condition(request, create_header=False)
+    async with preconditions(condition):
+        commit = await service.adelete(
+            namespace, key, expect=condition.expect, author=author, comment=comment,
+            principal=principal,
+        )  # fmt: skip
     return _meta_response(commit, 200)
 
 
@@ -307,72 +299,14 @@ async def revert(request: Request, namespace: str, key: str) -> Response:
     to = int_param(request, "to", None, low=1)
     if to is None:
         raise InvalidRequest("say which version to revert to: ?to=N")
-    author, comment = author_and_comment(request, principal)
-    version = _cas_version(request, service, namespace, key)
-    with _precondition(request):
-        commit = await service.revert(
-            namespace, key, to, version=version, author=author, comment=comment
-        )
+    author, comment = author_and_comment(request)
+    condition = write_condition(request, create_header=False)
+    async with preconditions(condition):
+        commit = await service.arevert(
+            namespace, key, to, expect=condition.expect, author=author, comment=comment,
+            principal=principal,
+        )  # fmt: skip
     return _meta_response(commit, 200)
-
-
-def _cas_version(request: Request, service: Service, namespace: str, key: str) -> int | None:
-    """The version a write must create: from `?version=N` or `If-Match: "N-1"`."""
-    explicit: int | None = int_param(request, "version", None, low=1)
-    expected = if_match_version(request)
-    if expected is None:
-        return explicit
-    if explicit is not None:
-        raise InvalidRequest("give either ?version= or If-Match, not both")
-    if expected == "*":
-        try:
-            head = service.head(namespace, key)
-        except (KeyNotFound, NamespaceNotFound):
-            head = None
-        if head is None or head.deleted or head.is_expired(time.time()):
-            raise PreconditionFailed(
-                f"If-Match: * but key {key!r} in namespace {namespace!r} does not exist"
-            )
-        return head.version + 1
-    assert isinstance(expected, int)
-    return expected + 1
-
-
-def _absent_version(service: Service, namespace: str, key: str) -> int:
-    """For `If-None-Match: *`: the version that creates the key, 412 if it is live."""
-    try:
-        head = service.head(namespace, key)
-    except (KeyNotFound, NamespaceNotFound):
-        return 1
-    if not head.deleted and not head.is_expired(time.time()):
-        raise PreconditionFailed(
-            f"If-None-Match: * but key {key!r} in namespace {namespace!r} exists "
-            f"(version {head.version})",
-            current_version=head.version,
-        )
-    return head.version + 1
-
-
-class PreconditionFailed(Exception):
-    """An If-Match or If-None-Match that does not hold: 412, with what was found."""
-
-    def __init__(self, message: str, **data: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.data = data
-
-
-@contextmanager
-def _precondition(request: Request, create_only: bool = False) -> Iterator[None]:
-    """A failed compare-and-set is 412 when a precondition header asked for it, else 409."""
-    try:
-        yield
-    except VersionConflict as exc:
-        if header(request, "if-match") is None and not create_only:
-            raise
-        raise PreconditionFailed(
-            exc.message, current_version=exc.current_version, expected_version=exc.provided_version
-        ) from exc
 
 
 def _meta_response(meta: Meta, status: int) -> Response:
@@ -409,7 +343,7 @@ def _is_rainer_request(request: Request, parts: list[str]) -> bool:
 
 
 def _version(segment: str) -> int:
-    if not segment.isdigit() or not segment.isascii():
+    if not segment.isdigit() or not segment.isascii() or len(segment) > 18:
         raise InvalidRequest(
             f"{segment!r} is not a version number (nor meta, history, revert, diff)"
         )
@@ -444,7 +378,7 @@ def _check_echoed(
         raise InvalidRequest("X-Rainer-Version must match URL version, or be omitted")
 
 
-def _error(request: Request, exc: RevkvError, rainer_style: bool) -> Response:
+def _error(request: Request, exc: RevkvError, rainer_style: bool, parts: list[str]) -> Response:
     """Rainer's body for Rainer's requests (unless JSON is asked for), else revkv's JSON.
 
     Rainer has no tokens: a 401 or 403 is always revkv's JSON (with its challenge).
@@ -457,8 +391,9 @@ def _error(request: Request, exc: RevkvError, rainer_style: bool) -> Response:
         or isinstance(exc, (Unauthorized, Forbidden))
     ):
         return error_response(exc)
-    if isinstance(exc, VersionConflict):
-        body = rainer.conflict_body(exc.key, exc.current_version, exc.provided_version)
+    if isinstance(exc, VersionConflict) and not isinstance(exc, PreconditionFailed):
+        posted = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 0
+        body = rainer.conflict_body(exc.key, exc.current_version, posted)
         return Response(body, 409, media_type=rainer.JSON_TYPE)
     text = rainer.NOT_FOUND if isinstance(exc, NotFound) else exc.message
     return PlainTextResponse(text, status)

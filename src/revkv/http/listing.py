@@ -13,10 +13,23 @@ from revkv.errors import InvalidRequest, NamespaceNotFound
 from revkv.http import rainer
 from revkv.http.requests import int_param, principal_of, service_of
 from revkv.model import Commit
-from revkv.service import META_PROPERTIES, Query, meta_record
+from revkv.query import EdmType, parse_filter, parse_orderby
+from revkv.store.base import Column, Select, Window
 
 EXTENDED = ("limit", "start_after", "$filter", "$orderby", "$top", "$skip")
 MAX_PAGE = 10_000
+
+#: The properties a REST `$filter`/`$orderby` sees for each key, and where they live.
+META_COLUMNS = {
+    "Key": Column(EdmType.STRING, "key"),
+    "Version": Column(EdmType.INT64, "version"),
+    "Rev": Column(EdmType.INT64, "rev"),
+    "Author": Column(EdmType.STRING, "author"),
+    "Comment": Column(EdmType.STRING, "comment"),
+    "Mtime": Column(EdmType.DATETIMEOFFSET, "mtime"),
+    "Expires": Column(EdmType.DATETIMEOFFSET, "expires"),
+    "Size": Column(EdmType.INT64, "size"),
+}
 
 
 async def list_namespace(request: Request, namespace: str) -> Response:
@@ -65,14 +78,21 @@ def _extended(
     if _queried(request):
         if "start_after" in params:
             raise InvalidRequest("use $skip, not start_after, together with $filter/$orderby/$top")
-        query = Query.compile(params.get("$filter"), params.get("$orderby"), META_PROPERTIES)
+        filter_text, orderby_text = params.get("$filter") or "", params.get("$orderby") or ""
+        query = Select(
+            filter=parse_filter(filter_text) if filter_text else None,
+            orderby=tuple(parse_orderby(orderby_text)) if orderby_text else (),
+            columns=META_COLUMNS, prefix=prefix, include_deleted=include_all,
+            filter_text=filter_text, orderby_text=orderby_text,
+        )  # fmt: skip
         top = int_param(request, "$top", None, low=0)
         skip = int_param(request, "$skip", 0, low=0)
-        items, matched = service.select(
-            namespace, query, service.memoized(meta_record), prefix=prefix, skip=skip,
-            top=min(top if top is not None else MAX_PAGE, MAX_PAGE), include_deleted=include_all,
-        )  # fmt: skip
-        return {"items": [_item(c, utf8, b64) for c in items], "count": matched}
+        window = Window(skip=skip, top=min(top if top is not None else MAX_PAGE, MAX_PAGE))
+        selection = service.select(namespace, query, window)
+        return {
+            "items": [_item(c, utf8, b64) for c in selection.commits],
+            "count": selection.matched,
+        }
     limit = min(int_param(request, "limit", 1000, low=1), MAX_PAGE)
     page = service.list(
         namespace,

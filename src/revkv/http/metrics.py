@@ -9,7 +9,7 @@ would refuse the second). Two kinds of metric:
   the raw path, and unknown methods count as `other`, so the number of series stays
   bounded whatever clients send.
 - The store, read at scrape time by `StoreCollector` from what it counts anyway (the
-  journal's `JournalStats`, the hub's open watches, the rev): nothing is added to the
+  backend's `StoreStats`, the hub's open watches, the rev): nothing is added to the
   write path.
 
     revkv_http_requests_total{method,route,status}           counter
@@ -29,7 +29,7 @@ no journal and exports none of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from time import perf_counter
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -48,7 +48,6 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from revkv.prevalence.journal import JournalStats
 from revkv.service import Service
 
 #: Seconds; the top buckets are for watch streams and long polls.
@@ -184,37 +183,42 @@ class StoreCollector(Collector):
         service = self.service()
         if service is None:  # before start-up
             return
-        store = service.store
+        stats = service.stats()
         yield GaugeMetricFamily(
-            "revkv_rev", "The newest durable rev: one per commit or transaction.", store.rev
+            "revkv_rev", "The newest durable rev: one per commit or transaction.", stats.rev
         )
-        yield GaugeMetricFamily("revkv_watchers", "Open watches.", store.hub.watchers)
-        stats = store.system.journal.stats
-        if isinstance(stats, JournalStats):
-            yield from journal_metrics(stats)
+        yield GaugeMetricFamily("revkv_watchers", "Open watches.", stats.gauges["watchers"])
+        yield from journal_metrics(stats.counters)
 
 
-def journal_metrics(stats: JournalStats) -> Iterable[Metric]:
+def journal_metrics(counters: Mapping[str, float]) -> Iterable[Metric]:
+    """The embedded journal's counters (a backend without a journal has none)."""
+    if "journal_records" not in counters:
+        return
     yield CounterMetricFamily(
-        "revkv_journal_records", "Records appended to the journal.", stats.records
+        "revkv_journal_records", "Records appended to the journal.", counters["journal_records"]
     )
     yield SummaryMetricFamily(
         "revkv_journal_batch_records",
         "Records written per group commit (count: batches; sum: records).",
-        count_value=stats.batches,
-        sum_value=stats.records,
+        count_value=int(counters["journal_batches"]),
+        sum_value=counters["journal_records"],
     )
     yield SummaryMetricFamily(
         "revkv_journal_fsync_seconds",
         "Time spent in the journal's fsync (count: fsyncs; sum: seconds).",
-        count_value=stats.fsyncs,
-        sum_value=stats.fsync_seconds,
+        count_value=int(counters["journal_fsyncs"]),
+        sum_value=counters["journal_fsync_seconds"],
     )
     yield CounterMetricFamily(
-        "revkv_journal_written_bytes", "Bytes written to journal segments.", stats.bytes_written
+        "revkv_journal_written_bytes",
+        "Bytes written to journal segments.",
+        counters["journal_written_bytes"],
     )
     yield CounterMetricFamily(
-        "revkv_journal_segments_created", "Journal segment files created.", stats.segments
+        "revkv_journal_segments_created",
+        "Journal segment files created.",
+        counters["journal_segments_created"],
     )
 
 

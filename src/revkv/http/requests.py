@@ -52,7 +52,7 @@ def principal_of(request: Request, namespace: str | None, write: bool) -> Princi
 
 def payload_limit(service: Service, namespace: str) -> int:
     try:
-        return service.namespace(namespace).max_payload
+        return service.get_namespace(namespace).max_payload
     except KeyError:
         return DEFAULT_MAX_PAYLOAD
 
@@ -79,10 +79,11 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def author_and_comment(request: Request, principal: Principal) -> tuple[str, str | None]:
+def author_and_comment(request: Request) -> tuple[str | None, str | None]:
+    """`X-Revkv-Author`/`-Comment` (or Rainer's); absent ones are the Service's to fill."""
     author = from_header(header(request, "x-revkv-author") or header(request, "x-rainer-author"))
     comment = from_header(header(request, "x-revkv-comment") or header(request, "x-rainer-comment"))
-    return (author if author is not None else principal.name), comment
+    return author, comment
 
 
 def ttl_of(request: Request) -> float | Default | None:
@@ -142,20 +143,6 @@ def int_param(request: Request, name: str, default: int | None = None, low: int 
     if value < low:
         raise InvalidRequest(f"parameter {name!r} must be at least {low}, not {value}")
     return value
-
-
-def if_match_version(request: Request) -> int | str | None:
-    """The version an `If-Match: "N"` header expects; "*" for any; None without one."""
-    raw = header(request, "if-match")
-    if raw is None:
-        return None
-    raw = raw.strip()
-    if raw == "*":
-        return "*"
-    tag = raw.removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise InvalidRequest(f'If-Match must be a version ETag such as "3", not {raw!r}')
-    return int(tag)
 
 
 def if_none_match(request: Request, tag: str) -> bool:

@@ -29,9 +29,9 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from revkv.errors import InvalidRequest, RevkvError
+from revkv.errors import Busy, InvalidRequest, RevkvError
 from revkv.http.admin import event_dict
-from revkv.http.errors import error_data, json_error
+from revkv.http.errors import error_data
 from revkv.http.rainer import parse_bool
 from revkv.http.requests import principal_of, service_of
 from revkv.hub import Watch
@@ -72,20 +72,16 @@ async def watch(request: Request) -> Response:
     payloads = parse_bool(params.get("payloads"), "payloads")
     service = service_of(request)
     settings = request.app.state.settings
-    if service.store.hub.watchers >= settings.max_watchers:
-        response = json_error(
-            503, "TooManyWatchers", f"this server already serves {settings.max_watchers} watches"
-        )
-        response.headers["Retry-After"] = "5"
-        return response
+    if service.watchers >= settings.max_watchers:
+        raise Busy(f"this server already serves {settings.max_watchers} watches; retry later")
     since = _since(request)
     prefix = params.get("prefix") or None
     if "wait" in params:
         wait = parse_wait(params["wait"])
         start = service.rev if since is None else since
-        stream = service.watch(start, namespace, prefix, resync)
+        stream = service.watch(start, namespace=namespace, prefix=prefix, resync=resync)
         return await _long_poll(stream, start, wait, payloads)
-    stream = service.watch(since, namespace, prefix, resync)
+    stream = service.watch(since, namespace=namespace, prefix=prefix, resync=resync)
     return StreamingResponse(
         _events(stream, settings.watch_keepalive, payloads),
         media_type="text/event-stream",
@@ -100,7 +96,7 @@ async def _next_event(stream: Watch, timeout: float) -> Event | None:
     for it, so first read on while durable changes are left: a filtered watcher far
     behind must not sleep with its events already there.
     """
-    while stream.cursor < stream.hub.source.durable_rev:
+    while stream.behind:
         before = stream.cursor
         event = await stream.anext(timeout=0)
         if event is not None:
@@ -118,7 +114,7 @@ async def _events(stream: Watch, keepalive: float, payloads: bool) -> AsyncItera
             if event is not None:
                 async for chunk in _frames(stream, event, payloads):
                     yield chunk
-            elif stream.hub.closed:
+            elif stream.ended:
                 yield SHUTDOWN
                 return
             else:

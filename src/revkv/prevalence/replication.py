@@ -201,6 +201,7 @@ class _Replica:
         self.system.obj = self.system.codec.decode_state(state, self.system.cls)
         self.system.adopt(seq)
         self.system.read_only = True
+        self.system.primary = f"{host}:{port}"
         self.sock.settimeout(None)
         threading.Thread(target=self._follow, name="revkv-replica", daemon=True).start()
 

@@ -78,6 +78,7 @@ class System:
         self.lock = threading.RLock()
         self.clock = CommandClock(time.time())
         self.read_only = False
+        self.primary: str | None = None  # host:port of the primary a replica follows
         self.stats: dict[str, Any] = {}
         self._initial = obj
         self._local = threading.local()
@@ -280,7 +281,8 @@ class System:
         if self.read_only:
             raise ReadOnlySystem(
                 f"{name}() changes state but this system is a read-only replica; "
-                "send writes to the primary"
+                "send writes to the primary",
+                self.primary,
             )
         # the wall clock may step back; command time never does
         ts = max(time.time(), self._last_ts)

@@ -9,6 +9,7 @@ that a crash could take back, even while its writer waits for the fsync.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import json
 import time
@@ -24,13 +25,12 @@ from revkv.errors import (
     NamespaceNotFound,
     VersionNotFound,
 )
-from revkv.hub import Hub, Watch, matches
 from revkv.model import (
     DEFAULT,
     Check,
     Commit,
+    Condition,
     Delete,
-    Event,
     Meta,
     Namespace,
     Page,
@@ -43,6 +43,7 @@ from revkv.model import (
     check_version,
 )
 from revkv.prevalence import DEFAULT_SEGMENT_SIZE, System, control, open_system
+from revkv.prevalence.journal import JournalStats
 from revkv.store.arguments import (
     check_limit,
     check_row,
@@ -51,17 +52,23 @@ from revkv.store.arguments import (
     load_row,
     mtime_arg,
 )
-from revkv.store.base import TTL, Expires
+from revkv.store.base import TTL, Expires, Pending, Select, Selection, StoreStats, Sweep, Window
+from revkv.store.durable import DurableWaits, JournalPending
 from revkv.store.keyspace import Keyspace
 from revkv.store.namespaces import check_settings
+from revkv.store.select import Selector
 from revkv.store.state import StoreState
-from revkv.store.sweeper import Sweeper
 
+PRUNE_EVERY = 60.0  # seconds between applications of age retention
 SNAPSHOT_ON_CLOSE_AFTER = 10_000  # commands since the last snapshot
 
 
 class EmbeddedStore:
-    """A store in a directory (or in memory). Thread-safe; see `revkv.open`."""
+    """A store in a directory (or in memory): the `Store` protocol on `StoreState`.
+
+    Thread-safe. Users reach it through the Service (`revkv.open`), which adds the
+    watch hub, the TTL sweeper and the conveniences of the Python API.
+    """
 
     def __init__(
         self,
@@ -71,7 +78,6 @@ class EmbeddedStore:
         auto_create_namespaces: bool = True,
         snapshot_every: int | None = 200_000,
         change_log_size: int = 1_000_000,
-        sweep_interval: float = 1.0,
         progress: bool | None = None,
         segment_size: int | None = None,
     ) -> None:
@@ -91,14 +97,14 @@ class EmbeddedStore:
         self._state: StoreState = self._system.obj
         self._namespaces = self._state.namespaces  # the same dict for the store's life
         self._state.durable_rev = self._system.journal.durable_seq
-        self.hub = Hub(self)
         self._system.add_durable_listener(self._on_durable)
-        self._sweeper = Sweeper(self, sweep_interval)
+        self._waits: dict[asyncio.AbstractEventLoop, DurableWaits] = {}
+        self._selector = Selector(self)
+        self._last_prune = time.monotonic()
 
     def _on_durable(self, seq: int) -> None:
         # a command's rev is its journal seq, so everything up to `seq` is durable
         self._state.durable_rev = max(self._state.durable_rev, seq)
-        self.hub.notify(seq)
 
     # -- the change source for watches -----------------------------------------------
 
@@ -111,14 +117,16 @@ class EmbeddedStore:
         """The newest durable rev."""
         return min(self._state.rev, self._state.durable_rev)
 
-    def commits_after(self, rev: int, upto: int, limit: int) -> list[Commit]:
+    def commits_after(self, rev: int, upto: int, limit: int) -> builtins.list[Commit]:
         log = self._state.log
         with self._system.lock:
             if log.is_compacted(rev):
                 raise Compacted(rev, log.compacted_through)
             return log.since(rev, limit, min(upto, self._state.durable_rev))
 
-    def current_state(self, namespace: str | None, prefix: str | None) -> tuple[int, list[Commit]]:
+    def current_state(
+        self, namespace: str | None, prefix: str | None
+    ) -> tuple[int, builtins.list[Commit]]:
         with self._system.lock:
             rev = self._state.durable_rev
             now = time.time()
@@ -150,18 +158,18 @@ class EmbeddedStore:
         return result
 
     def update_namespace(self, name: str, **settings: Any) -> Namespace:
-        self.namespace(name)
+        self.get_namespace(name)
         result: Namespace = self._execute("update_namespace", (name, check_settings(settings)))
         return result
 
-    def namespace(self, name: str) -> Namespace:
+    def get_namespace(self, name: str) -> Namespace:
         ks = self._state.namespaces.get(name) if isinstance(name, str) else None
         if ks is None:
             check_namespace_name(name)
             raise NamespaceNotFound(name)
         return ks.settings
 
-    def namespaces(self) -> list[Namespace]:
+    def namespaces(self) -> builtins.list[Namespace]:
         with self._system.lock:
             return [ks.settings for _, ks in sorted(self._state.namespaces.items())]
 
@@ -195,7 +203,7 @@ class EmbeddedStore:
         self, namespace: str, key: str, version: int | None, ks: Keyspace | None
     ) -> Commit:
         if ks is None:
-            self.namespace(namespace)
+            self.get_namespace(namespace)
         if version is not None:
             return self._version(namespace, key, version)
         raise KeyNotFound(namespace, check_key(key))
@@ -213,20 +221,11 @@ class EmbeddedStore:
                 raise VersionNotFound(namespace, key, version)
             return commit
 
-    def meta(
-        self,
-        namespace: str,
-        key: str,
-        version: int | None = None,
-        *,
-        include_deleted: bool = False,
-    ) -> Meta:
-        """A version's metadata; `include_deleted` also returns a tombstone or expired head."""
-        if version is not None or not include_deleted:
-            return self.get(namespace, key, version).meta
-        ks = self._state.namespaces.get(namespace)
+    def head(self, namespace: str, key: str) -> Meta:
+        """The newest version's meta, a tombstone or an expired version included."""
+        ks = self._state.namespaces.get(namespace) if isinstance(namespace, str) else None
         if ks is None:
-            self.namespace(namespace)
+            self.get_namespace(namespace)
             raise AssertionError  # pragma: no cover
         check_key(key)
         with self._system.lock:
@@ -268,9 +267,6 @@ class EmbeddedStore:
         items = items[:limit]
         return Page(items, items[-1].key if more else None)
 
-    def keys(self, namespace: str, *, prefix: str | None = None) -> builtins.list[str]:
-        return [c.key for c in self._scan(namespace, prefix, None, False, None)]
-
     def count(
         self, namespace: str, *, prefix: str | None = None, include_deleted: bool = False
     ) -> int:
@@ -304,152 +300,109 @@ class EmbeddedStore:
     def _keyspace(self, namespace: str) -> Any:
         ks = self._state.namespaces.get(namespace) if isinstance(namespace, str) else None
         if ks is None:
-            self.namespace(namespace)
+            self.get_namespace(namespace)
         return ks
+
+    def select(self, namespace: str, query: Select, window: Window) -> Selection:
+        """Evaluated in Python with `revkv.query` (see `revkv.store.select`)."""
+        return self._selector.select(namespace, query, window)
 
     # -- writes ------------------------------------------------------------------------
 
-    def put(
+    def begin_put(
         self,
         namespace: str,
         key: str,
         payload: bytes | str,
         *,
-        version: int | None = None,
-        author: str | None = None,
-        comment: str | None = None,
-        ttl: TTL = DEFAULT,
-        expires: Expires = DEFAULT,
-    ) -> Commit:
-        """Commit a new version; `version` makes it a compare-and-set (current + 1)."""
-        name, args, precheck = self.prepare_put(
-            namespace, key, payload, version, author, comment, ttl, expires
-        )
-        result: Commit = self._execute(name, args, precheck)
-        return result
-
-    def prepare_put(
-        self,
-        namespace: str,
-        key: str,
-        payload: bytes | str,
-        version: int | None = None,
-        author: str | None = None,
-        comment: str | None = None,
+        condition: Condition | None = None,
+        author: str = "",
+        comment: str = "",
         ttl: TTL = DEFAULT,
         expires: Expires = DEFAULT,
         mtime: float | None = None,
-    ) -> tuple[str, tuple[Any, ...], Callable[[float], object]]:
-        """Validate a put; (command, args, precheck) for `execute` or `submit`.
-
-        `mtime` records a time the client vouches for (Rainer's X-Rainer-Modified-Time)
-        instead of the time of the commit.
-        """
+    ) -> Pending[Commit]:
+        """Validate, check under the lock, run in memory; durable when the pending says."""
         check_namespace_name(namespace)
         check_key(key)
         data = check_payload(payload)
-        if version is not None:
-            check_version(version)
         author, comment = check_author(author, comment)
         expiry = expiry_arg(ttl, expires)
         self._check_json(namespace, data)
         create = self.auto_create_namespaces
         state = self._state
-        args = (namespace, key, data, version, author, comment, expiry, create, mtime_arg(mtime))
-        return (
+        row = None if condition is None else condition.to_row()
+        args = (namespace, key, data, None, author, comment, expiry, create, mtime_arg(mtime), row)
+        return self._submit(
             "put",
             args,
-            lambda now: state.plan_write(namespace, key, version, len(data), create, now),
+            lambda now: state.plan_write(namespace, key, condition, len(data), create, now),
         )
 
-    def delete(
+    def begin_delete(
         self,
         namespace: str,
         key: str,
         *,
-        version: int | None = None,
-        author: str | None = None,
-        comment: str | None = None,
-    ) -> Commit:
-        """Commit a tombstone; the history stays readable and the key can come back."""
-        name, args, precheck = self.prepare_delete(namespace, key, version, author, comment)
-        result: Commit = self._execute(name, args, precheck)
-        return result
-
-    def prepare_delete(
-        self,
-        namespace: str,
-        key: str,
-        version: int | None = None,
-        author: str | None = None,
-        comment: str | None = None,
+        condition: Condition | None = None,
+        author: str = "",
+        comment: str = "",
         mtime: float | None = None,
-    ) -> tuple[str, tuple[Any, ...], Callable[[float], object]]:
+    ) -> Pending[Commit]:
         check_namespace_name(namespace)
-        if version is None:
+        if condition is None or condition.kind != "version":
             self._keyspace(namespace)
         check_key(key)
-        if version is not None:
-            check_version(version)
         author, comment = check_author(author, comment)
         state = self._state
         create = self.auto_create_namespaces
-        args = (namespace, key, version, author, comment, mtime_arg(mtime), create)
-        return "delete", args, lambda now: state.plan_delete(namespace, key, version, now, create)
+        row = None if condition is None else condition.to_row()
+        args = (namespace, key, None, author, comment, mtime_arg(mtime), create, row)
+        return self._submit(
+            "delete", args, lambda now: state.plan_delete(namespace, key, condition, now, create)
+        )
 
-    def revert(
+    def begin_revert(
         self,
         namespace: str,
         key: str,
         to_version: int,
         *,
-        version: int | None = None,
-        author: str | None = None,
-        comment: str | None = None,
-    ) -> Commit:
-        """Commit the payload of `to_version` again, as a new version."""
-        name, args, precheck = self.prepare_revert(
-            namespace, key, to_version, version, author, comment
-        )
-        result: Commit = self._execute(name, args, precheck)
-        return result
-
-    def prepare_revert(
-        self,
-        namespace: str,
-        key: str,
-        to_version: int,
-        version: int | None = None,
-        author: str | None = None,
-        comment: str | None = None,
-    ) -> tuple[str, tuple[Any, ...], Callable[[float], object]]:
+        condition: Condition | None = None,
+        author: str = "",
+        comment: str = "",
+    ) -> Pending[Commit]:
         self._keyspace(namespace)
         check_key(key)
         check_version(to_version, "the version to revert to")
-        if version is not None:
-            check_version(version)
         author, comment = check_author(author, comment or f"revert to version {to_version}")
         state = self._state
-        args = (namespace, key, to_version, version, author, comment, ["default"])
-        return (
+        row = None if condition is None else condition.to_row()
+        args = (namespace, key, to_version, None, author, comment, ["default"], row)
+        return self._submit(
             "revert",
             args,
-            lambda now: state.plan_revert(namespace, key, to_version, version, now),
+            lambda now: state.plan_revert(namespace, key, to_version, condition, now),
         )
 
-    def txn(self, checks: Sequence[Check], writes: Sequence[Put | Delete]) -> TxnResult:
+    def begin_txn(
+        self, checks: Sequence[Check], writes: Sequence[Put | Delete]
+    ) -> Pending[TxnResult]:
         """Apply all `writes` or none, if every check holds; one rev for all of them."""
         check_rows = [check_row(c) for c in checks]
         write_rows = [self._write_row(w) for w in writes]
         if not write_rows:
             raise InvalidRequest("a transaction needs at least one write")
         state = self._state
-        commits: builtins.list[Commit] = self._execute(
+        commits: builtins.list[Commit]
+        commits, rev = self._system.execute(
             "txn",
             (check_rows, write_rows),
-            lambda now: state.plan_txn(check_rows, write_rows, now),
+            {},
+            precheck=lambda now: state.plan_txn(check_rows, write_rows, now),
+            wait=False,
         )
-        return TxnResult(commits[-1].rev, [c.meta for c in commits])
+        return JournalPending(TxnResult(commits[-1].rev, [c.meta for c in commits]), rev, self)
 
     def _write_row(self, write: Put | Delete) -> builtins.list[Any]:
         check_namespace_name(write.namespace)
@@ -488,21 +441,34 @@ class EmbeddedStore:
     ) -> Any:
         return self._system.execute(name, args, {}, precheck=precheck)[0]
 
-    def submit(
+    def _submit(
         self,
         name: str,
         args: tuple[Any, ...],
         precheck: Callable[[float], object] | None = None,
-    ) -> tuple[Any, int]:
-        """Run a prepared write without waiting for its fsync: (result, its rev).
-
-        For an event loop: the lock is held only while the command runs in memory. The
-        journal's background thread makes it durable soon; the result must not be shown
-        before `durable_rev` reaches the rev (see `revkv.service.DurableWaits`).
-        """
+    ) -> JournalPending[Any]:
+        """Run a write in memory (the lock held only meanwhile), durable later."""
         result, seq = self._system.execute(name, args, {}, precheck=precheck, wait=False)
-        self._system.journal.flush_soon(seq)
-        return result, seq
+        return JournalPending(result, seq, self)
+
+    # -- durability (see revkv.store.durable) ------------------------------------------
+
+    def sync(self, rev: int) -> None:
+        """Block until `rev` is durable, leading a group commit if nobody is."""
+        self._system.journal.sync(rev)
+
+    def flush_soon(self, rev: int) -> None:
+        self._system.journal.flush_soon(rev)
+
+    def waits(self) -> DurableWaits:
+        """The durable waits of the running event loop."""
+        loop = asyncio.get_running_loop()
+        waits = self._waits.get(loop)
+        if waits is None:
+            waits = self._waits[loop] = DurableWaits(
+                loop, self.durable_rev, self.add_durable_listener
+            )
+        return waits
 
     def add_durable_listener(
         self,
@@ -515,7 +481,7 @@ class EmbeddedStore:
         if on_failure is not None:
             self._system.add_failure_listener(on_failure)
 
-    def import_commits(self, commits: Iterable[Commit], batch: int = 1000) -> int:
+    def load(self, commits: Iterable[Commit], batch: int = 1000) -> int:
         """Load exported versions as they were: versions, mtimes, authors, comments.
 
         Each key's versions must continue its history here without a gap (import into
@@ -536,66 +502,51 @@ class EmbeddedStore:
         result: int = self._execute("load", (rows,), lambda now: state.plan_load(rows))
         return result
 
-    # -- changes -----------------------------------------------------------------------
-
-    def changes(
-        self,
-        since_rev: int,
-        *,
-        namespace: str | None = None,
-        prefix: str | None = None,
-        limit: int = 1000,
-    ) -> builtins.list[Event]:
-        """Durable changes after `since_rev`, in rev order (Compacted when too old).
-
-        About `limit` of them: a transaction's events (one rev) are never split, so a
-        caller can resume from the last event's rev.
-        """
-        if namespace is not None:
-            check_namespace_name(namespace)
-        limit = check_limit(limit)
-        events: builtins.list[Event] = []
-        cursor = since_rev
-        while len(events) < limit:
-            commits = self.commits_after(cursor, self.durable_rev, limit)
-            if not commits:
-                break
-            events.extend(Event.of(c) for c in commits if matches(c, namespace, prefix))
-            cursor = commits[-1].rev
-        cut = limit
-        while cut < len(events) and events[cut].rev == events[cut - 1].rev:
-            cut += 1
-        return events[:cut]
-
-    def watch(
-        self,
-        since_rev: int | None = None,
-        *,
-        namespace: str | None = None,
-        prefix: str | None = None,
-        resync: bool = False,
-    ) -> Watch:
-        """Follow changes live (iterate, or `async for`); from now when `since_rev` is None."""
-        if namespace is not None:
-            check_namespace_name(namespace)
-        return self.hub.watch(since_rev, namespace=namespace, prefix=prefix, resync=resync)
-
     # -- housekeeping ----------------------------------------------------------------
 
-    def snapshot(self) -> Path | None:
-        return self._system.take_snapshot()
+    def sweep(self) -> Sweep:
+        """Record the expiries that are due, and age retention once a minute; runs the
+        `sweep` command only when one of them has something to do."""
+        state = self._state
+        due = state.expiry.next_due()
+        prune = time.monotonic() - self._last_prune >= PRUNE_EVERY and any(
+            ks.settings.keep_seconds is not None for ks in list(state.namespaces.values())
+        )
+        expired = 0
+        if (due is not None and due <= time.time()) or prune:
+            expired = self._execute("sweep", (prune,))
+            if prune:
+                self._last_prune = time.monotonic()
+        return Sweep(expired, state.expiry.next_due())
+
+    def stats(self) -> StoreStats:
+        journal = self._system.journal.stats
+        counters: dict[str, float] = {}
+        if isinstance(journal, JournalStats):
+            counters = {
+                "journal_records": journal.records,
+                "journal_batches": journal.batches,
+                "journal_fsyncs": journal.fsyncs,
+                "journal_fsync_seconds": journal.fsync_seconds,
+                "journal_written_bytes": journal.bytes_written,
+                "journal_segments_created": journal.segments,
+            }
+        gauges = {"namespaces": len(self._state.namespaces), "change_log": len(self._state.log)}
+        return StoreStats("embedded", self.rev, counters, gauges)
+
+    def snapshot(self) -> str | None:
+        path = self._system.take_snapshot()
+        return None if path is None else str(path)
 
     @property
     def system(self) -> System:
-        """The prevalence engine underneath (stats, journal, snapshots)."""
+        """The prevalence engine underneath (journal, snapshots): for tests and tools."""
         return self._system
 
     def close(self) -> None:
-        """Stop the sweeper, end watches, snapshot if it speeds the next start, close."""
+        """Snapshot if it speeds the next start, then close the journal."""
         if self._system.closed:
             return
-        self._sweeper.stop()
-        self.hub.close()
         behind = self._system.journal.last_seq - max(self._system.stats.get("snapshot_seq", 0), 0)
         self._system.close(snapshot=self.path is not None and behind > SNAPSHOT_ON_CLOSE_AFTER)
 

@@ -30,7 +30,7 @@ from revkv.errors import (
     VersionConflict,
     VersionNotFound,
 )
-from revkv.model import SETTINGS, Commit, Namespace
+from revkv.model import SETTINGS, Commit, Condition, Namespace
 from revkv.store.changelog import ChangeLog
 from revkv.store.expiry import ExpiryQueue
 from revkv.store.image import capture_image, decode_image, encode_image
@@ -40,6 +40,13 @@ EXPIRED_AUTHOR = "revkv"
 EXPIRED_COMMENT = "expired"
 
 Expiry = list[Any]  # ["default"] | ["never"] | ["ttl", seconds] | ["at", epoch seconds]
+
+
+def condition_of(version: int | None, row: list[Any] | None) -> Condition | None:
+    """A journaled command's condition: `row`, or the older `version` to write."""
+    if row is not None:
+        return Condition.from_row(row)
+    return None if version is None else Condition("version", version - 1)
 
 
 class StringTable:
@@ -109,7 +116,13 @@ class StoreState:
         return ks
 
     def plan_write(
-        self, namespace: str, key: str, version: int | None, size: int, create: bool, now: float
+        self,
+        namespace: str,
+        key: str,
+        condition: Condition | None,
+        size: int,
+        create: bool,
+        now: float,
     ) -> int:
         """Check a put or revert; returns the current version."""
         ks = self.keyspace(namespace, create)
@@ -119,27 +132,39 @@ class StoreState:
                 f"namespace {namespace!r}",
                 ks.settings.max_payload,
             )
-        current, _, _ = self.current(ks, key, now)
-        if version is not None and version != current + 1:
-            raise VersionConflict(namespace, key, version, current)
+        current, live, _ = self.current(ks, key, now)
+        if condition is not None:
+            condition.check(namespace, key, current, live is not None)
         return current
 
     def plan_delete(
-        self, namespace: str, key: str, version: int | None, now: float, create: bool = False
+        self,
+        namespace: str,
+        key: str,
+        condition: Condition | None,
+        now: float,
+        create: bool = False,
     ) -> None:
-        """A delete needs a live key, unless it names its version: then it is the
-        tombstone at that version whatever came before (Rainer's empty commit), and like
-        a put it may create its namespace."""
-        ks = self.keyspace(namespace, create and version is not None)
+        """A delete needs a live key, unless its condition names a version: then it is
+        the tombstone after that version whatever came before (Rainer's empty commit),
+        and like a put it may create its namespace."""
+        by_version = condition is not None and condition.kind == "version"
+        ks = self.keyspace(namespace, create and by_version)
         current, live, _ = self.current(ks, key, now)
-        if version is not None:
-            if version != current + 1:
-                raise VersionConflict(namespace, key, version, current)
-        elif live is None:
+        if condition is not None:
+            if condition.kind == "absent":
+                raise InvalidRequest("a delete cannot expect its key to be absent")
+            condition.check(namespace, key, current, live is not None)
+        if live is None and not by_version:
             raise KeyNotFound(namespace, key)
 
     def plan_revert(
-        self, namespace: str, key: str, to_version: int, version: int | None, now: float
+        self,
+        namespace: str,
+        key: str,
+        to_version: int,
+        condition: Condition | None,
+        now: float,
     ) -> Commit:
         ks = self.keyspace(namespace)
         old = ks.version(key, to_version)
@@ -147,7 +172,7 @@ class StoreState:
             if ks.latest(key) is None:
                 raise KeyNotFound(namespace, key)
             raise VersionNotFound(namespace, key, to_version)
-        self.plan_write(namespace, key, version, len(old.payload), False, now)
+        self.plan_write(namespace, key, condition, len(old.payload), False, now)
         return old
 
     def plan_txn(self, checks: list[list[Any]], writes: list[list[Any]], now: float) -> None:
@@ -206,10 +231,16 @@ class StoreState:
         expiry: Expiry,
         create: bool,
         mtime: float | None = None,
+        condition: list[Any] | None = None,
     ) -> Commit:
-        """Commit the next version; `mtime` is the client's claim of when (Rainer's)."""
+        """Commit the next version; `mtime` is the client's claim of when (Rainer's).
+
+        `version` is the journal's older form of a condition (the version to write);
+        newer records carry `condition` (`Condition.to_row`) and no version.
+        """
         now, rev = self._clock.time(), self._clock.seq  # type: ignore[attr-defined]
-        self.plan_write(namespace, key, version, len(payload), create, now)
+        cond = condition_of(version, condition)
+        self.plan_write(namespace, key, cond, len(payload), create, now)
         ks = self._ensure(namespace)
         expires = self._expires(ks, expiry, now)
         return self._write(ks, key, payload, author, comment, expires, False, now, rev, mtime)
@@ -223,9 +254,10 @@ class StoreState:
         comment: str,
         mtime: float | None = None,
         create: bool = False,
+        condition: list[Any] | None = None,
     ) -> Commit:
         now, rev = self._clock.time(), self._clock.seq  # type: ignore[attr-defined]
-        self.plan_delete(namespace, key, version, now, create)
+        self.plan_delete(namespace, key, condition_of(version, condition), now, create)
         ks = self._ensure(namespace)
         return self._write(ks, key, b"", author, comment, None, True, now, rev, mtime)
 
@@ -238,9 +270,10 @@ class StoreState:
         author: str,
         comment: str,
         expiry: Expiry,
+        condition: list[Any] | None = None,
     ) -> Commit:
         now, rev = self._clock.time(), self._clock.seq  # type: ignore[attr-defined]
-        old = self.plan_revert(namespace, key, to_version, version, now)
+        old = self.plan_revert(namespace, key, to_version, condition_of(version, condition), now)
         ks = self.namespaces[namespace]
         expires = None if old.deleted else self._expires(ks, expiry, now)
         return self._write(ks, key, old.payload, author, comment, expires, old.deleted, now, rev)
@@ -279,7 +312,7 @@ class StoreState:
                 latest = ks.latest(key) if ks is not None else None
                 expected = latest.version + 1 if latest is not None else version
             if version != expected:
-                raise VersionConflict(namespace, key, version, expected - 1)
+                raise VersionConflict(namespace, key, version - 1, expected - 1)
             next_version[(namespace, key)] = version + 1
 
     def load(self, rows: list[list[Any]]) -> int:

@@ -11,7 +11,8 @@ store and returns it opened again. Opt out of a capability explicitly, never sil
             with revkv.open(tmp_path) as s:
                 yield s
 
-The suite uses only the Store protocol, so the HTTP client runs it unchanged.
+The suite uses only the interface users program against (`revkv.StoreAPI`: what
+`revkv.open()` returns, a Service over a backend), so the HTTP client runs it unchanged.
 """
 
 from __future__ import annotations
@@ -99,25 +100,52 @@ class StoreTests:
             store.put(NS, key, key.encode())
             assert store.get(NS, key).payload == key.encode()
 
-    # -- compare-and-set ----------------------------------------------------------------
+    # -- compare-and-set: expect= is the version you read -------------------------------
 
-    def test_cas_accepts_current_plus_one(self, store: Any) -> None:
-        assert store.put(NS, "k", b"a", version=1).version == 1
-        assert store.put(NS, "k", b"b", version=2).version == 2
+    def test_cas_takes_the_version_read(self, store: Any) -> None:
+        assert store.put(NS, "k", b"a", expect=0).version == 1
+        assert store.put(NS, "k", b"b", expect=1).version == 2
+        read = store.get(NS, "k")
+        assert store.put(NS, "k", b"c", expect=read.version).version == 3
 
-    @pytest.mark.parametrize("wrong", [1, 2, 4, 10])
+    @pytest.mark.parametrize("wrong", [1, 3, 4, 10])
     def test_cas_refuses_any_other_version(self, store: Any, wrong: int) -> None:
         store.put(NS, "k", b"a")
         store.put(NS, "k", b"b")
         with pytest.raises(VersionConflict) as info:
-            store.put(NS, "k", b"c", version=wrong)
-        assert info.value.current_version == 2
+            store.put(NS, "k", b"c", expect=wrong)
+        conflict = info.value
+        assert (conflict.current_version, conflict.expected, conflict.exists) == (2, wrong, True)
+        assert "pass expect=2" in str(conflict)
         assert store.get(NS, "k").payload == b"b"  # nothing written
 
-    def test_cas_on_a_new_key_needs_version_one(self, store: Any) -> None:
+    def test_expect_absent_creates_only(self, store: Any) -> None:
+        for absent in (0, "absent"):
+            key = f"new{absent}"
+            assert store.put(NS, key, b"x", expect=absent).version == 1
+            with pytest.raises(VersionConflict) as info:
+                store.put(NS, key, b"y", expect=absent)
+            assert (info.value.current_version, info.value.exists) == (1, True)
+        store.delete(NS, "new0")
+        assert store.put(NS, "new0", b"back", expect="absent").version == 3
+
+    def test_expect_exists_needs_a_live_version(self, store: Any) -> None:
         with pytest.raises(VersionConflict) as info:
-            store.put(NS, "new", b"x", version=2)
-        assert info.value.current_version == 0
+            store.put(NS, "k", b"x", expect="exists")
+        assert (info.value.current_version, info.value.exists) == (0, False)
+        assert "expect=0" in str(info.value)
+        store.put(NS, "k", b"a")
+        assert store.put(NS, "k", b"b", expect="exists").version == 2
+
+    def test_a_version_read_of_a_new_key_conflicts(self, store: Any) -> None:
+        with pytest.raises(VersionConflict) as info:
+            store.put(NS, "new", b"x", expect=1)
+        assert (info.value.current_version, info.value.exists) == (0, False)
+
+    @pytest.mark.parametrize("bad", [-1, 1.5, "1", True, "maybe"])
+    def test_expect_must_be_a_version_absent_or_exists(self, store: Any, bad: Any) -> None:
+        with pytest.raises(InvalidVersion):
+            store.put(NS, "k", b"x", expect=bad)
 
     def test_concurrent_cas_lets_exactly_one_win(self, store: Any) -> None:
         store.put(NS, "k", b"0")
@@ -126,7 +154,7 @@ class StoreTests:
 
         def attempt(n: int) -> None:
             try:
-                store.put(NS, "k", str(n).encode(), version=2)
+                store.put(NS, "k", str(n).encode(), expect=1)
                 wins.append(n)
             except VersionConflict:
                 conflicts.append(n)
@@ -139,6 +167,46 @@ class StoreTests:
         assert len(wins) == 1
         assert len(conflicts) == 7
         assert store.get(NS, "k").payload == str(wins[0]).encode()
+
+    # -- the API as people use it -----------------------------------------------------
+
+    def test_get_with_a_default_returns_it_when_absent(self, store: Any) -> None:
+        assert store.get(NS, "nope", default=None) is None
+        store.put(NS, "k", b"v")
+        assert store.get(NS, "k", default=None).payload == b"v"
+        assert store.get("never-made", "k", default="d") == "d"
+
+    def test_a_namespace_handle_reads_and_writes_in_one_namespace(self, store: Any) -> None:
+        cfg = store.namespace("cfg")
+        assert len(cfg) == 0
+        assert list(cfg) == []
+        cfg["db/url"] = b"postgres://a"
+        meta = cfg.put("db/url", "postgres://b", expect=1, author="ann")
+        assert (meta.version, meta.author) == (2, "ann")
+        assert cfg["db/url"] == b"postgres://b"
+        assert "db/url" in cfg
+        assert "nope" not in cfg
+        assert list(cfg) == ["db/url"]
+        assert len(cfg) == 1
+        assert [m.version for m in cfg.iter_history("db/url")] == [2, 1]
+        del cfg["db/url"]
+        with pytest.raises(KeyError):
+            cfg["db/url"]
+        assert cfg.settings.name == "cfg"
+
+    def test_pages_iterate_and_iterators_follow_every_page(self, store: Any) -> None:
+        for n in range(7):
+            store.put(NS, f"k{n}", b"x")
+        store.put(NS, "k0", b"y")
+        page = store.list(NS, limit=3)
+        assert [c.key for c in page] == ["k0", "k1", "k2"]
+        assert len(page) == 3
+        everything = store.iter_list(NS, page_size=2)
+        assert [c.key for c in everything] == [f"k{n}" for n in range(7)]
+        assert [m.version for m in store.iter_history(NS, "k0", page_size=1)] == [2, 1]
+        first = store.history(NS, "k0").items[-1].rev
+        keys = [e.commit.key for e in store.iter_changes(first - 1, namespace=NS)]
+        assert keys == [*(f"k{n}" for n in range(7)), "k0"]
 
     # -- delete, revert, history ---------------------------------------------------------
 
@@ -157,8 +225,8 @@ class StoreTests:
     def test_delete_with_cas_and_of_a_missing_key(self, store: Any) -> None:
         store.put(NS, "k", b"a")
         with pytest.raises(VersionConflict):
-            store.delete(NS, "k", version=3)
-        store.delete(NS, "k", version=2)
+            store.delete(NS, "k", expect=2)
+        store.delete(NS, "k", expect=1)
         with pytest.raises(KeyNotFound):
             store.delete(NS, "k")
         with pytest.raises(KeyNotFound):
@@ -174,7 +242,8 @@ class StoreTests:
         with pytest.raises(VersionNotFound):
             store.revert(NS, "k", 9)
         with pytest.raises(VersionConflict):
-            store.revert(NS, "k", 1, version=3)
+            store.revert(NS, "k", 1, expect=2)
+        assert store.revert(NS, "k", 1, expect=3).version == 4
 
     def test_revert_brings_back_a_deleted_key(self, store: Any) -> None:
         store.put(NS, "k", b"one")
@@ -255,7 +324,7 @@ class StoreTests:
         updated = store.update_namespace("small", max_payload=100)
         assert updated.max_payload == 100
         store.put("small", "k", b"x" * 50)
-        assert store.namespace("small").max_payload == 100
+        assert store.get_namespace("small").max_payload == 100
 
     def test_unknown_namespace(self, store: Any) -> None:
         with pytest.raises(NamespaceNotFound):
@@ -263,7 +332,7 @@ class StoreTests:
         with pytest.raises(NamespaceNotFound):
             store.list("nothing")
         with pytest.raises(NamespaceNotFound):
-            store.namespace("nothing")
+            store.get_namespace("nothing")
 
     def test_json_objects_only(self, store: Any) -> None:
         store.create_namespace("docs", json_objects_only=True)
@@ -325,8 +394,19 @@ class StoreTests:
     def test_writing_an_expired_key_starts_after_its_tombstone(self, store: Any) -> None:
         store.put(NS, "t", b"x", ttl=0.2)
         time.sleep(0.2 + self.ttl_grace)
-        meta = store.put(NS, "t", b"y", version=3)  # v2 is the expiry tombstone
+        meta = store.put(NS, "t", b"y", expect=2)  # v2 is the expiry tombstone
         assert meta.version == 3
+        assert store.get(NS, "t").payload == b"y"
+
+    def test_an_expired_key_is_absent_to_compare_and_set(self, store: Any) -> None:
+        """Expired but perhaps not yet swept: create-only succeeds, the version read
+        before the expiry conflicts and says the key is absent."""
+        store.put(NS, "t", b"x", ttl=0.2)
+        time.sleep(0.2 + self.ttl_grace)
+        with pytest.raises(VersionConflict) as info:
+            store.put(NS, "t", b"y", expect=1)
+        assert info.value.exists is False
+        assert store.put(NS, "t", b"y", expect="absent").version == 3
         assert store.get(NS, "t").payload == b"y"
 
     def test_namespace_default_ttl_and_its_override(self, store: Any) -> None:
@@ -389,8 +469,9 @@ class StoreTests:
 
     @pytest.mark.parametrize("version", [0, -1, True, "2", 1.5])
     def test_bad_versions_are_refused(self, store: Any, version: Any) -> None:
+        store.put(NS, "k", b"x")
         with pytest.raises(InvalidVersion):
-            store.put(NS, "k", b"x", version=version)
+            store.get(NS, "k", version)
 
     @pytest.mark.parametrize("payload", [5, None, ["list"], {"a": 1}, 1.5])
     def test_non_bytes_payloads_are_refused(self, store: Any, payload: Any) -> None:
@@ -416,7 +497,7 @@ class StoreTests:
         store.put(NS, "k", b"x")
         rev = store.rev
         with pytest.raises(VersionConflict):
-            store.put(NS, "k", b"y", version=5)
+            store.put(NS, "k", b"y", expect=5)
         with pytest.raises(InvalidKey):
             store.put(NS, "", b"y")
         with pytest.raises(KeyNotFound):
@@ -440,7 +521,7 @@ class StoreTests:
         rev = store.rev
         store = reopen()
         assert store.rev == rev
-        assert store.namespace("kept").keep_versions == 5
+        assert store.get_namespace("kept").keep_versions == 5
         assert [m.version for m in store.history("kept", "k").items] == [3, 2, 1]
         assert store.get("kept", "k", 1).author == "ann"
         assert store.get("kept", "other").expires is None

@@ -46,18 +46,18 @@ class StoreMachine(RuleBasedStateMachine):
 
     @rule(ns=NAMESPACES, key=KEYS, payload=PAYLOADS, author=AUTHORS, cas=st.booleans())
     def put(self, ns: str, key: str, payload: bytes, author: str, cas: bool) -> None:
-        version = self._current(ns, key) + 1 if cas else None
-        meta = self.store.put(ns, key, payload, version=version, author=author)
+        expect = self._current(ns, key) if cas else None  # the version read
+        meta = self.store.put(ns, key, payload, expect=expect, author=author)
         self.model.setdefault((ns, key), []).append((payload, False, author))
         assert meta.version == self._current(ns, key)
 
     @rule(ns=NAMESPACES, key=KEYS, off=st.sampled_from([-1, 1, 2]))
     def put_with_a_wrong_version(self, ns: str, key: str, off: int) -> None:
-        wrong = self._current(ns, key) + 1 + off
+        wrong = self._current(ns, key) + off
         if wrong < 1:
             return
         with pytest.raises(VersionConflict) as info:
-            self.store.put(ns, key, b"never", version=wrong)
+            self.store.put(ns, key, b"never", expect=wrong)
         assert info.value.current_version == self._current(ns, key)
 
     @rule(ns=NAMESPACES, key=KEYS, author=AUTHORS)

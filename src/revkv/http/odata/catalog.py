@@ -198,7 +198,7 @@ def _is_binary(namespace: Namespace) -> bool:
 
 async def _ensure_namespace(service: Service, entity_set: EntitySet) -> None:
     try:
-        service.namespace(entity_set.name)
+        service.get_namespace(entity_set.name)
         return
     except NotFound:
         pass
@@ -207,6 +207,6 @@ async def _ensure_namespace(service: Service, entity_set: EntitySet) -> None:
     if entity_type.stores_json and entity_type.payload_properties:
         settings.update(content_type="application/json", json_objects_only=True)
     try:
-        await service.create_namespace(entity_set.name, True, **settings)
+        await service.acreate_namespace(entity_set.name, True, **settings)
     except RevkvError as error:  # a read-only follower, say: writes will say why
         log.warning("cannot create namespace %r for OData: %s", entity_set.name, error)

@@ -17,23 +17,19 @@ over (``FeedPage.skipped``), so the door can say so in a header.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
 from dataclasses import dataclass
-from typing import Any
 
 from revkv.errors import NamespaceNotFound, QuerySyntaxError
 from revkv.http.odata.catalog import Record, Records
 from revkv.http.odata.entities import Entity
-from revkv.http.odata.schema import EntitySet
+from revkv.http.odata.schema import EntitySet, EntityType
 from revkv.http.odata.urls import QueryOptionError, QueryOptions, next_link
 from revkv.model import Commit
-from revkv.query import Predicate, compile_filter, compile_orderby
-from revkv.service import Query, Service
+from revkv.service import Service
+from revkv.store.base import Column, Select, Selection, Window
 
-__all__ = ["FeedPage", "Matcher", "compile_query", "count_matches", "read_page"]
-"""Keys read from the store per call (and so per hold of its lock) in a keyset scan."""
-
-Order = Callable[[list[Any]], list[Any]]
+__all__ = ["FeedPage", "columns_of", "count_matches", "read_page"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,73 +40,64 @@ class FeedPage:
     skipped: int = 0
 
 
-class Matcher:
-    """A request's predicate over records: a record matches when it fits the entity type
-    and the filter. Records that do not fit are counted in ``skipped``."""
-
-    __slots__ = ("predicate", "skipped")
-
-    def __init__(self, predicate: Predicate | None) -> None:
-        self.predicate = predicate
-        self.skipped = 0
-
-    def __call__(self, record: Record) -> bool:
-        if record is None:
-            self.skipped += 1
-            return False
-        return self.predicate is None or self.predicate(record)
+@functools.lru_cache(maxsize=256)
+def columns_of(entity_type: EntityType) -> dict[str, Column]:
+    """Where each property of `entity_type` lives: a commit field, or a JSON member."""
+    return {
+        prop.name: (
+            Column(prop.type, field=prop.commit_field.value)
+            if prop.commit_field is not None
+            else Column(prop.type, path=(prop.name,))
+        )
+        for prop in entity_type.properties
+    }
 
 
-def compile_query(entity_set: EntitySet, options: QueryOptions) -> tuple[Predicate | None, Any]:
-    """The compiled ``$filter`` and ``$orderby`` of a request (None where not given).
-    A property the entity type lacks, or a filter that cannot be boolean, is a
-    QueryOptionError naming the option and the position in it."""
-    names = [p.name for p in entity_set.entity_type.properties]
-    predicate = order = None
+def _query(entity_set: EntitySet, records: Records, options: QueryOptions) -> Select:
+    return Select(
+        filter=options.filter,
+        orderby=tuple(options.orderby or ()),
+        columns=columns_of(entity_set.entity_type),
+        record=records,
+        filter_text=options.filter_text or "",
+        orderby_text=options.orderby_text or "",
+    )
+
+
+def _select(service: Service, namespace: str, query: Select, window: Window) -> Selection:
+    """`service.select`, a bad property named as the option it came from."""
     try:
-        if options.filter is not None:
-            predicate = compile_filter(options.filter, names, source=options.filter_text or "")
+        return service.select(namespace, query, window)
     except QuerySyntaxError as error:
-        raise QueryOptionError("$filter", error.message) from None
-    try:
-        if options.orderby:
-            order = compile_orderby(options.orderby, names, source=options.orderby_text or "")
-    except QuerySyntaxError as error:
-        raise QueryOptionError("$orderby", error.message) from None
-    return predicate, order
+        option = "$filter"
+        if query.orderby and error.expression == query.orderby_text:
+            option = "$orderby" if error.expression != query.filter_text else option
+        raise QueryOptionError(option, error.message) from None
 
 
 def read_page(
     service: Service, entity_set: EntitySet, records: Records, options: QueryOptions, size: int
 ) -> FeedPage:
     """The page of ``entity_set`` a request asks for, with its next link and count."""
-    predicate, order = compile_query(entity_set, options)
-    matcher = Matcher(predicate)
+    query = _query(entity_set, records, options)
+    ordered = bool(query.orderby)
     want = size if options.top is None else min(size, options.top)
     namespace = entity_set.name
     count: int | None = None
+    skipped = 0
     try:
-        if order is None:
+        if not ordered:
             start = 0
             commits: list[Commit] = []
             if want:
-                commits, _ = service.select(
-                    namespace,
-                    Query(matcher, None),
-                    records,
-                    start_after=options.skiptoken,
-                    skip=options.skip or 0,
-                    top=want + 1,
-                    count=False,
-                )
+                window = Window(options.skiptoken, options.skip or 0, want + 1, count=False)
+                commits, _, skipped = _select(service, namespace, query, window)
             if options.inlinecount:
-                count = _count(service, namespace, predicate, records)
+                count = _count(service, namespace, query)
         else:
             start = _offset(options.skiptoken) + (options.skip or 0)
-            query = Query(matcher, order)
-            commits, count = service.select(
-                namespace, query, records, skip=start, top=want + 1, count=options.inlinecount
-            )
+            window = Window(None, start, want + 1, count=options.inlinecount)
+            commits, count, skipped = _select(service, namespace, query, window)
     except NamespaceNotFound:
         return FeedPage([], count=0 if options.inlinecount else None)
     more = len(commits) > want
@@ -118,27 +105,31 @@ def read_page(
     remaining = None if options.top is None else options.top - len(commits)
     link = None
     if more and commits and (remaining is None or remaining > 0):
-        token = commits[-1].key if order is None else str(start + len(commits))
+        token = commits[-1].key if not ordered else str(start + len(commits))
         link = next_link(entity_set.path, options, token, top=remaining)
     entities = [_entity(entity_set, records, commit) for commit in commits]
-    return FeedPage(entities, link, count, matcher.skipped)
+    return FeedPage(entities, link, count, skipped)
 
 
 def count_matches(
     service: Service, entity_set: EntitySet, records: Records, options: QueryOptions
 ) -> int:
     """``Set/$count``: how many entities match ``$filter``, after ``$skip`` and ``$top``."""
-    predicate, _ = compile_query(entity_set, options)
+    query = _query(entity_set, records, options)
     try:
-        total = _count(service, entity_set.name, predicate, records)
+        total = _count(service, entity_set.name, query)
     except NamespaceNotFound:
         return 0
     total = max(0, total - (options.skip or 0))
     return total if options.top is None else min(total, options.top)
 
 
-def _count(service: Service, namespace: str, predicate: Predicate | None, records: Records) -> int:
-    _, total = service.select(namespace, Query(Matcher(predicate), None), records, top=0)
+def _count(service: Service, namespace: str, query: Select) -> int:
+    unordered = Select(
+        filter=query.filter, columns=query.columns, record=query.record,
+        filter_text=query.filter_text,
+    )  # fmt: skip
+    total = _select(service, namespace, unordered, Window(top=0)).matched
     assert total is not None
     return total
 
@@ -146,7 +137,7 @@ def _count(service: Service, namespace: str, predicate: Predicate | None, record
 def _offset(token: str | None) -> int:
     if token is None:
         return 0
-    if not token.isascii() or not token.isdigit():
+    if not token.isascii() or not token.isdigit() or len(token) > 18:
         raise QueryOptionError(
             "$skiptoken", f"{token!r} is not a token this server gave for an ordered feed"
         )
@@ -154,6 +145,6 @@ def _offset(token: str | None) -> int:
 
 
 def _entity(entity_set: EntitySet, records: Records, commit: Commit) -> Entity:
-    values = records(commit)
+    values: Record = records(commit)
     assert values is not None  # it matched
     return Entity(entity_set, values, commit.version, commit.mtime, commit.author)

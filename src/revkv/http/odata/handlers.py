@@ -93,8 +93,8 @@ class Call:
     page_size: int
 
     def writer(self) -> Writer:
-        author, comment = author_and_comment(self.request, self.principal)
-        return Writer(self.service, author, comment)
+        author, comment = author_and_comment(self.request)
+        return Writer(self.service, self.principal, author, comment)
 
     @property
     def if_match(self) -> str | None:

@@ -14,8 +14,14 @@ from collections.abc import Mapping
 
 from starlette.responses import Response
 
-from revkv.errors import NotFound, RevkvError, Unauthorized, VersionConflict
-from revkv.http.errors import status_for
+from revkv.errors import (
+    NotFound,
+    PreconditionFailed,
+    RevkvError,
+    Unauthorized,
+    VersionConflict,
+)
+from revkv.http.errors import STATUS, status_for
 from revkv.http.odata.atom import error_xml
 from revkv.http.odata.jsonfmt import error_json
 from revkv.http.odata.urls import Format
@@ -26,7 +32,6 @@ __all__ = [
     "EntityUnreadable",
     "MethodNotAllowed",
     "NotSupported",
-    "PreconditionFailed",
     "document",
     "error_response",
     "format_of",
@@ -44,11 +49,9 @@ TEXT = "text/plain; charset=utf-8"
 VERSION_HEADER = {"DataServiceVersion": "2.0"}
 
 
-class PreconditionFailed(RevkvError):
-    """An ``If-Match`` named another version than the entity's (or the entity is gone)."""
-
-
 class MethodNotAllowed(RevkvError):
+    """A method the addressed resource does not take."""
+
     def __init__(self, method: str, what: str, allowed: tuple[str, ...]) -> None:
         super().__init__(f"{method} is not allowed on {what}; use {', '.join(allowed)}")
         self.allowed = allowed
@@ -63,19 +66,17 @@ class EntityUnreadable(RevkvError):
     not (written through /kv, or before the schema changed)."""
 
 
-_STATUS: list[tuple[type[BaseException], int]] = [
-    (PreconditionFailed, 412),
-    (MethodNotAllowed, 405),
-    (NotSupported, 501),
-    (EntityUnreadable, 422),
-]
+#: revkv's table (``revkv.http.errors.STATUS``) with the door's own errors added.
+_STATUS: dict[type[BaseException], int] = {
+    **STATUS,
+    MethodNotAllowed: 405,
+    NotSupported: 501,
+    EntityUnreadable: 422,
+}
 
 
 def status_of(error: BaseException) -> int:
-    for cls, status in _STATUS:
-        if isinstance(error, cls):
-            return status
-    return status_for(error)
+    return status_for(error, _STATUS)
 
 
 def format_of(requested: Format | None, accept: str) -> Format:
@@ -124,6 +125,6 @@ def error_response(error: BaseException, fmt: Format) -> Response:
 def _code(error: RevkvError) -> str:
     if isinstance(error, NotFound):
         return "ResourceNotFound"
-    if isinstance(error, VersionConflict):
+    if isinstance(error, VersionConflict) and not isinstance(error, PreconditionFailed):
         return "Conflict"
     return type(error).__name__

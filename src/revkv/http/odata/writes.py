@@ -1,10 +1,10 @@
 """Writing entities: POST creates, PUT replaces, MERGE merges, DELETE tombstones.
 
-Every write is one commit made with compare-and-set against the version the door read,
-so two clients never overwrite each other unseen: a concurrent change between the read
-and the write answers 409 (412 when the client sent ``If-Match``, which is checked
-against the version read first). A POST whose key is live answers 409; a key that was
-deleted or has expired is created again as its next version, with its history kept.
+Every write is one commit made through the Service with one condition: the version the
+client names in ``If-Match`` (412 when it no longer holds), else the version the door
+read, so two clients never overwrite each other unseen (409 on a concurrent change). A
+POST expects the key absent (409 when it is live); a key that was deleted or has
+expired is created again as its next version, with its history kept.
 
 The expiry property is the commit's ``expires``; null or absent means the namespace's
 default TTL (``DEFAULT``, which is "never" unless the namespace sets one). Author and
@@ -14,71 +14,73 @@ from ``X-Revkv-Author``/``X-Revkv-Comment``, else the token's name and what was 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from revkv.auth import Principal
 from revkv.errors import Conflict, NotFound, SchemaViolation, VersionConflict
+from revkv.http.conditions import WriteCondition, if_match, preconditions
 from revkv.http.odata.entities import (
     Entity,
     check_entity,
     entity_from_commit,
-    version_of_etag,
     write_of,
 )
 from revkv.http.odata.literals import uri_literal
-from revkv.http.odata.replies import EntityUnreadable, PreconditionFailed
+from revkv.http.odata.replies import EntityUnreadable
 from revkv.http.odata.schema import CommitField, EntitySet
 from revkv.http.odata.values import key_from_text
 from revkv.model import DEFAULT, Commit
 from revkv.service import Service
 
-__all__ = ["Writer", "check_if_match", "current_commit", "read_entity"]
+__all__ = ["Writer", "current_commit", "read_entity"]
 
-_CREATE_ATTEMPTS = 3
+ETAG = 'W/"{}"'
+"""How the door writes a version as an ETag (weak: the entity's representation varies)."""
+
 _OF_COMMIT = frozenset({CommitField.AUTHOR, CommitField.COMMENT})
 """Properties that describe one commit: a merge does not carry them to the next."""
 
 
 @dataclass(frozen=True, slots=True)
 class Writer:
-    """Who writes, and through which service. ``comment`` None means the door says what
-    it did (``odata: create``, ...)."""
+    """Who writes, and through which service. ``author`` None means the token's name;
+    ``comment`` None means the door says what it did (``odata: create``, ...)."""
 
     service: Service
-    author: str
+    principal: Principal
+    author: str | None = None
     comment: str | None = None
 
     async def create(self, entity_set: EntitySet, values: Mapping[str, Any]) -> Entity:
         """A new entity (POST); Conflict when its key is live."""
         clean = check_entity(entity_set.entity_type, values, complete=True)
         write = write_of(entity_set.entity_type, clean)
-        for _ in range(_CREATE_ATTEMPTS):
-            version = self._next_if_absent(entity_set, write.key)
-            try:
-                commit = await self._commit(entity_set, clean, version, "create")
-            except VersionConflict:
-                continue  # written, deleted or expired meanwhile: look again
-            return entity_from_commit(entity_set, commit)
-        raise Conflict(f"key {write.key!r} of {entity_set.path} kept changing; try again")
+        try:
+            commit = await self._commit(entity_set, clean, WriteCondition("absent"), "create")
+        except VersionConflict:
+            raise Conflict(
+                f"Duplicate key: {entity_set.path} already has the key {write.key!r}"
+            ) from None
+        return entity_from_commit(entity_set, commit)
 
     async def replace(
-        self, entity_set: EntitySet, key: str, values: Mapping[str, Any], if_match: str | None
+        self, entity_set: EntitySet, key: str, values: Mapping[str, Any], raw_if_match: str | None
     ) -> Commit:
         """PUT: the entity becomes ``values`` (its key taken from the URL)."""
         current = current_commit(self.service, entity_set, key)
-        check_if_match(if_match, current.version)
+        condition = _condition(raw_if_match, current)
         fresh = _without_echoes(entity_set, values, current)
         clean = check_entity(entity_set.entity_type, fresh, complete=True)
-        return await self._update(entity_set, clean, current.version, if_match, "replace")
+        return await self._commit(entity_set, clean, condition, "replace")
 
     async def merge(
-        self, entity_set: EntitySet, key: str, values: Mapping[str, Any], if_match: str | None
+        self, entity_set: EntitySet, key: str, values: Mapping[str, Any], raw_if_match: str | None
     ) -> Commit:
         """MERGE (and a PUT of one property): the old values, overwritten by ``values``."""
         current = current_commit(self.service, entity_set, key)
-        check_if_match(if_match, current.version)
+        condition = _condition(raw_if_match, current)
         entity_type = entity_set.entity_type
         old = _readable(entity_set, current)
         kept = {
@@ -88,62 +90,50 @@ class Writer:
         }
         fresh = _without_echoes(entity_set, values, current)
         clean = check_entity(entity_type, {**kept, **fresh}, complete=True)
-        return await self._update(entity_set, clean, current.version, if_match, "merge")
+        return await self._commit(entity_set, clean, condition, "merge")
 
-    async def delete(self, entity_set: EntitySet, key: str, if_match: str | None) -> None:
+    async def delete(self, entity_set: EntitySet, key: str, raw_if_match: str | None) -> None:
         current = current_commit(self.service, entity_set, key)
-        check_if_match(if_match, current.version)
-        try:
-            await self.service.delete(
+        condition = _condition(raw_if_match, current)
+        async with preconditions(condition, ETAG):
+            await self.service.adelete(
                 entity_set.name,
                 key,
-                version=current.version + 1,
+                expect=condition.expect,
                 author=self.author,
                 comment=self.comment if self.comment is not None else "odata: delete",
+                principal=self.principal,
             )
-        except VersionConflict as error:
-            raise _lost_race(error, if_match) from None
 
-    def _next_if_absent(self, entity_set: EntitySet, key: str) -> int:
-        """The version that creates ``key``: 1, or the one after its tombstone (an
-        expiry not yet recorded counts as the tombstone it will be)."""
-        try:
-            head = self.service.head(entity_set.name, key)
-        except NotFound:
-            return 1
-        if head.deleted:
-            return head.version + 1
-        if head.is_expired(time.time()):
-            return head.version + 2
-        raise Conflict(f"Duplicate key: {entity_set.path} already has the key {key!r}")
-
-    async def _update(
+    async def _commit(
         self,
         entity_set: EntitySet,
         clean: Mapping[str, Any],
-        version: int,
-        if_match: str | None,
+        condition: WriteCondition,
         verb: str,
-    ) -> Commit:
-        try:
-            return await self._commit(entity_set, clean, version + 1, verb)
-        except VersionConflict as error:
-            raise _lost_race(error, if_match) from None
-
-    async def _commit(
-        self, entity_set: EntitySet, clean: Mapping[str, Any], version: int, verb: str
     ) -> Commit:
         write = write_of(entity_set.entity_type, clean)
         comment = self.comment if self.comment is not None else f"odata: {verb}"
-        return await self.service.put(
-            entity_set.name,
-            write.key,
-            write.payload,
-            version=version,
-            author=write.author if write.author is not None else self.author,
-            comment=write.comment if write.comment is not None else comment,
-            expires=DEFAULT if write.expires is None else write.expires,
-        )
+        async with preconditions(condition, ETAG):
+            return await self.service.aput(
+                entity_set.name,
+                write.key,
+                write.payload,
+                expect=condition.expect,
+                author=write.author if write.author is not None else self.author,
+                comment=write.comment if write.comment is not None else comment,
+                expires=DEFAULT if write.expires is None else write.expires,
+                principal=self.principal,
+            )
+
+
+def _condition(raw_if_match: str | None, current: Commit) -> WriteCondition:
+    """The client's ``If-Match`` version, or else the version the door just read (an
+    ``If-Match: *`` too: the door's own read is what the write is based on)."""
+    expected = if_match(raw_if_match)
+    if isinstance(expected, int):
+        return WriteCondition(expected, header=True)
+    return WriteCondition(current.version, header=raw_if_match is not None)
 
 
 def current_commit(service: Service, entity_set: EntitySet, key: str) -> Commit:
@@ -189,25 +179,3 @@ def _readable(entity_set: EntitySet, commit: Commit) -> Entity:
         raise EntityUnreadable(
             f"{error.message}; replace it with PUT, or fix it through /kv"
         ) from None
-
-
-def check_if_match(if_match: str | None, version: int) -> None:
-    """412 unless ``If-Match`` is absent, ``*``, or lists the ETag of ``version``."""
-    if if_match is None:
-        return
-    tags = [tag.strip() for tag in if_match.split(",")]
-    if "*" in tags or version in {version_of_etag(tag) for tag in tags}:
-        return
-    raise PreconditionFailed(
-        f'If-Match {if_match} does not match the entity\'s ETag W/"{version}"; '
-        "read it again and retry"
-    )
-
-
-def _lost_race(error: VersionConflict, if_match: str | None) -> Exception:
-    if if_match is not None:
-        return PreconditionFailed(
-            f"the entity changed while being written (it is now at version "
-            f"{error.current_version}); read it again and retry"
-        )
-    return error
