@@ -49,7 +49,7 @@ def test_the_shell_tour(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert "exit 3: someone wrote version 3 first" in out
+    assert "exit 3: someone committed after version 2" in out
     assert "\nhello\n" in out  # the revert brought version 1 back
     assert "b'{\"replicas\": 5}'" in out  # pyrainer's commit, read back
     assert "[('put', 'web'), ('put', 'web')]" in out

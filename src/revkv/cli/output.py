@@ -26,18 +26,19 @@ from rich.table import Table
 from revkv.errors import Conflict, InvalidRequest, NotFound, RevkvError
 from revkv.model import Meta, iso_time
 
-#: Exit codes, resolved by class hierarchy (the first matching base wins).
-EXIT_CODES: list[tuple[type[BaseException], int]] = [
-    (NotFound, 1),
-    (InvalidRequest, 2),
-    (Conflict, 3),
-    (RevkvError, 4),
-]
+#: Exit codes by class; an error takes the nearest class of its MRO (as HTTP statuses).
+EXIT_CODES: dict[type[BaseException], int] = {
+    NotFound: 1,
+    InvalidRequest: 2,
+    Conflict: 3,
+    RevkvError: 4,
+}
 
 
 def exit_code_for(error: BaseException) -> int:
-    for cls, code in EXIT_CODES:
-        if isinstance(error, cls):
+    for cls in type(error).__mro__:
+        code = EXIT_CODES.get(cls)
+        if code is not None:
             return code
     return 4
 

@@ -116,12 +116,18 @@ KEY_ = param("path", "key", KEY, "A key, percent-encoded (a `/` in it as `%2F`).
 VERSION = param("path", "version", POSITIVE, "A version of the key.")
 IF_NONE_MATCH = param("header", "If-None-Match", TEXT, "ETags the client holds: 304 if current.")
 CAS = [
-    param("query", "version", POSITIVE, "Compare-and-set: the version this write creates."),
+    param(
+        "query",
+        "expect",
+        {"type": "string", "pattern": "^([0-9]{1,18}|absent|exists)$"},
+        "Compare-and-set: the version you read (0 or `absent`: create only; `exists`).",
+    ),
     param(
         "header",
         "If-Match",
-        {"type": "string", "pattern": '^(\\*|(W/)?"?[0-9]+"?)$'},
-        'Compare-and-set: the current version\'s ETag ("3"), or * for "exists".',
+        {"type": "string", "pattern": '^(\\*|(W/)?"?[0-9]{1,18}"?)$'},
+        'Compare-and-set: the ETag of the version you read ("3"), or * for "exists"; '
+        "412 when it no longer holds.",
     ),
     param("header", "X-Revkv-Author", AUTHOR, "The author (default: the token's name)."),
     param("header", "X-Revkv-Comment", TEXT, "A comment."),
@@ -441,12 +447,20 @@ TARGET = {"namespace": NAME, "key": KEY}
 
 
 def schemas() -> dict[str, Schema]:
-    error_data = {
+    error_data = {  # the fields of revkv.errors classes (RevkvError.fields)
+        "namespace": TEXT,
+        "key": TEXT,
+        "version": INT,
+        "expected": {"anyOf": [INT, TEXT]},
         "current_version": INT,
-        "expected_version": INT,
+        "exists": {"type": "boolean"},
+        "requested_rev": INT,
         "oldest_rev": INT,
+        "expression": TEXT,
         "position": INT,
         "limit": INT,
+        "primary": TEXT,
+        "retry_after": {"type": "number"},
     }
     failed = array(obj({**TARGET, "expected": nullable(INT), "actual": nullable(INT)}))
     settings = {
