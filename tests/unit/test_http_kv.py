@@ -906,3 +906,19 @@ async def test_rainer_posts_to_an_expired_key_count_its_expiry(client: httpx.Asy
     written = await client.post("/kv/things/t/3", content=b"new", headers=rainer)
     assert written.status_code == 200, written.text
     assert parse_crlf_json(written)["version"] == 3
+
+
+async def test_if_none_match_on_delete_and_revert_is_a_condition_too(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.put("/kv/things/k", content=b"one")
+    absent = {"If-None-Match": "*"}
+    refused = await client.delete("/kv/things/k", headers=absent)
+    assert_json_error(refused, 400)
+    reverted = await client.post("/kv/things/k/revert?to=1", headers=absent)
+    assert_json_error(reverted, 412, "PreconditionFailed")
+    assert (await client.get("/kv/things/k/meta")).headers["etag"] == '"1"'
+    await client.delete("/kv/things/k")
+    back = await client.post("/kv/things/k/revert?to=1", headers=absent)
+    assert back.status_code == 200
+    assert back.headers["etag"] == '"3"'

@@ -61,7 +61,7 @@ def if_match(raw: str | None) -> Expect | None:
     return int(tag)
 
 
-def write_condition(request: Request, *, create_header: bool = True) -> WriteCondition:
+def write_condition(request: Request) -> WriteCondition:
     """The condition of a /kv write: `?expect=`, `If-Match` or `If-None-Match: *`."""
     if param(request, "version") is not None:
         raise InvalidRequest(
@@ -70,7 +70,7 @@ def write_condition(request: Request, *, create_header: bool = True) -> WriteCon
         )
     raw_expect = param(request, "expect")
     matched = if_match(header(request, "if-match"))
-    none_match = (header(request, "if-none-match") or "").strip() if create_header else ""
+    none_match = (header(request, "if-none-match") or "").strip()
     if none_match and none_match != "*":
         raise InvalidRequest("on a write, If-None-Match takes only * (create only)")
     given = [g for g in (raw_expect, matched, none_match or None) if g is not None]

@@ -284,7 +284,7 @@ async def delete_key(request: Request, namespace: str, key: str) -> Response:
     principal = principal_of(request, namespace, write=True)
     service = service_of(request)
     author, comment = author_and_comment(request)
-    condition = write_condition(request, create_header=False)
+    condition = write_condition(request)
     async with preconditions(condition):
         commit = await service.adelete(
             namespace, key, expect=condition.expect, author=author, comment=comment,
@@ -300,7 +300,7 @@ async def revert(request: Request, namespace: str, key: str) -> Response:
     if to is None:
         raise InvalidRequest("say which version to revert to: ?to=N")
     author, comment = author_and_comment(request)
-    condition = write_condition(request, create_header=False)
+    condition = write_condition(request)
     async with preconditions(condition):
         commit = await service.arevert(
             namespace, key, to, expect=condition.expect, author=author, comment=comment,

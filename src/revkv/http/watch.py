@@ -73,7 +73,10 @@ async def watch(request: Request) -> Response:
     service = service_of(request)
     settings = request.app.state.settings
     if service.watchers >= settings.max_watchers:
-        raise Busy(f"this server already serves {settings.max_watchers} watches; retry later")
+        raise Busy(
+            f"this server already serves its limit of {settings.max_watchers} watch streams "
+            "(max_watchers); retry later"
+        )
     since = _since(request)
     prefix = params.get("prefix") or None
     if "wait" in params:
