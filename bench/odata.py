@@ -55,10 +55,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 import revkv  # noqa: E402
-from revkv.http.odata.catalog import Catalog, read_schema  # noqa: E402
-from revkv.http.odata.feeds import columns_of  # noqa: E402
-from revkv.http.odata.urls import parse_query_options  # noqa: E402
-from revkv.service import Service  # noqa: E402
+from revkv._service import Service  # noqa: E402
+from revkv.http._odata.catalog import Catalog, read_schema  # noqa: E402
+from revkv.http._odata.feeds import columns_of  # noqa: E402
+from revkv.http._odata.urls import parse_query_options  # noqa: E402
 from revkv.store.base import Select, Window  # noqa: E402
 from revkv.testing import open_service  # noqa: E402
 

@@ -43,7 +43,7 @@ import _common as c  # also takes this folder off sys.path (see there)
 
 try:
     import revkv
-    from revkv.store import embedded
+    from revkv.store import _embedded as embedded
 except ImportError as error:  # pragma: no cover - a usage error
     sys.exit(
         f"revkv could not be imported ({error}).\n"

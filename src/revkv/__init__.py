@@ -5,7 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from revkv.api import StoreAPI
+from revkv._api import StoreAPI
+from revkv._hub import Watch
+from revkv._model import (
+    DEFAULT,
+    Check,
+    Commit,
+    Condition,
+    Delete,
+    Event,
+    Meta,
+    Namespace,
+    Page,
+    Put,
+    TxnResult,
+)
+from revkv._service import Service
+from revkv._view import NamespaceView
 from revkv.client import AsyncClient, Client, Mirror
 from revkv.errors import (
     Busy,
@@ -39,23 +55,7 @@ from revkv.errors import (
     VersionConflict,
     VersionNotFound,
 )
-from revkv.hub import Watch
-from revkv.model import (
-    DEFAULT,
-    Check,
-    Commit,
-    Condition,
-    Delete,
-    Event,
-    Meta,
-    Namespace,
-    Page,
-    Put,
-    TxnResult,
-)
-from revkv.service import Service
 from revkv.store.base import Store
-from revkv.view import NamespaceView
 
 __version__ = "0.1.0"
 

@@ -1,7 +1,7 @@
 """The one error hierarchy of revkv.
 
 Every door maps these classes to its transport in one table resolved by class hierarchy
-(HTTP statuses in ``revkv.http.errors``, CLI exit codes in ``revkv.cli.output``; AMQP
+(HTTP statuses in ``revkv.http._errors``, CLI exit codes in ``revkv.cli._output``; AMQP
 return codes will use the same shape), so a new subclass inherits the right answer.
 Each message says what was wrong and what to do about it. Each class declares the
 attributes it carries in ``fields``: they travel on the wire next to the message, and

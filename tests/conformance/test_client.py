@@ -29,8 +29,8 @@ import httpx
 import pytest
 
 import revkv
-from revkv.http.app import create_app
-from revkv.model import Event
+from revkv._model import Event
+from revkv.http import create_app
 from revkv.testing import open_service
 from revkv.testing.conformance import StoreTests
 from tests.servers import RevkvServer

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 import revkv
+from revkv._model import DEFAULT
 from revkv.client import _wire
-from revkv.model import DEFAULT
 
 
 def public(cls: type) -> dict[str, object]:

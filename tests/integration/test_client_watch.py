@@ -21,9 +21,9 @@ import pytest
 import uvicorn
 
 import revkv
+from revkv._model import Check, Event, Put
 from revkv.client._watch import WatchSession
-from revkv.http.app import create_app
-from revkv.model import Check, Event, Put
+from revkv.http import create_app
 from tests.servers import RevkvServer, free_port
 
 NS = "w"

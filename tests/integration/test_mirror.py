@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import revkv
-from revkv.model import Check, Delete, Event, Put
+from revkv._model import Check, Delete, Event, Put
 from tests.servers import RevkvServer
 
 NS = "m"

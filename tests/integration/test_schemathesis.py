@@ -31,9 +31,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
-from revkv.auth import Auth
-from revkv.config import Settings, Token
-from revkv.http.app import create_app
+from revkv._auth import Auth
+from revkv._config import Settings, Token
+from revkv.http import create_app
 from revkv.testing import open_service
 
 MAX_EXAMPLES = 25

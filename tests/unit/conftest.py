@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from revkv.service import Service
+from revkv._service import Service
 from revkv.testing import open_service
 
 

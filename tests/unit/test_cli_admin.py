@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from revkv import paths
+from revkv import _paths as paths
 from revkv.cli import cli
 from revkv.prevalence import open_system
 from tests.domains import Counter

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from revkv.cli.edit import unified_diff
+from revkv.cli._edit import unified_diff
 from tests.unit.test_cli_kv import ok, run
 
 

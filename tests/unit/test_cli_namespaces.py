@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import revkv
-from revkv import paths
+from revkv import _paths as paths
 from tests.unit.test_cli_kv import ok, run
 
 SETTINGS = {"name", "max_payload", "default_ttl", "keep_versions", "keep_seconds", "content_type",

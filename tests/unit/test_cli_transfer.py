@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import revkv
-from revkv.model import Commit
+from revkv._model import Commit
 from tests.unit.test_cli_kv import ok, run
 
 VERSION_FIELDS = {"kind", "namespace", "key", "version", "author", "comment", "mtime", "expires",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from revkv.config import Settings, Token, load_settings
+from revkv._config import Settings, Token, load_settings
 from revkv.errors import InvalidRequest
 
 ENV = ("REVKV_DATA", "REVKV_HOST", "REVKV_PORT", "REVKV_DURABILITY")

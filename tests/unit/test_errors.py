@@ -9,7 +9,7 @@ import pytest
 
 from revkv import errors
 from revkv.client._wire import error_of
-from revkv.http.errors import error_response, status_for
+from revkv.http._errors import error_response, status_for
 
 CLASSES = [getattr(errors, name) for name in errors.__all__]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from revkv.prevalence.frames import (
+from revkv.prevalence._frames import (
     ALIGN,
     FRAME_HEADER_LEN,
     SEGMENT_HEADER_LEN,

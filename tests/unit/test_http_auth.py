@@ -15,12 +15,12 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from revkv.auth import ANONYMOUS, Auth, Principal
-from revkv.cli import serve as serve_module
-from revkv.config import Settings, Token
+from revkv._auth import ANONYMOUS, Auth, Principal
+from revkv._config import Settings, Token
+from revkv.cli import _serve as serve_module
 from revkv.errors import Forbidden, InvalidName, Unauthorized
-from revkv.http.app import create_app
-from revkv.http.openapi import document
+from revkv.http import create_app
+from revkv.http._openapi import document
 from revkv.testing import open_service
 
 READER = Token("reader", "reader-token-0123456789", "read")

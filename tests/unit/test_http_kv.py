@@ -17,10 +17,10 @@ import pytest
 import pytest_asyncio
 
 import revkv
-from revkv.auth import Auth
-from revkv.config import Token
-from revkv.http.app import create_app
-from revkv.service import Service
+from revkv._auth import Auth
+from revkv._config import Token
+from revkv._service import Service
+from revkv.http import create_app
 from revkv.testing import open_service
 from tests.asgi import asgi_client
 
@@ -820,7 +820,7 @@ async def test_413_for_a_chunked_body_stops_reading_at_the_limit(
 
 
 async def test_unknown_namespace_uses_the_default_limit(client: httpx.AsyncClient) -> None:
-    too_big = (revkv.model.DEFAULT_MAX_PAYLOAD + 1) * b"x"
+    too_big = (revkv._model.DEFAULT_MAX_PAYLOAD + 1) * b"x"
     assert_json_error(await client.put("/kv/fresh/k", content=too_big), 413)
 
 

@@ -13,11 +13,11 @@ import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.types import Receive, Scope, Send
 
-from revkv.auth import Auth
-from revkv.config import Settings, Token
-from revkv.http.app import create_app
-from revkv.http.metrics import Metrics, MetricsMiddleware, kv_template
-from revkv.service import Service
+from revkv._auth import Auth
+from revkv._config import Settings, Token
+from revkv._service import Service
+from revkv.http import create_app
+from revkv.http._metrics import Metrics, MetricsMiddleware, kv_template
 from revkv.testing import open_service
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

@@ -18,11 +18,11 @@ import pytest
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 from starlette.routing import Mount, Route
 
-from revkv.auth import Auth
-from revkv.config import Token
-from revkv.http import kv
-from revkv.http.app import create_app
-from revkv.http.openapi import document
+from revkv._auth import Auth
+from revkv._config import Token
+from revkv.http import _kv as kv
+from revkv.http import create_app
+from revkv.http._openapi import document
 from revkv.testing import open_service
 
 METHODS = ("get", "head", "put", "post", "delete", "patch", "options")

@@ -22,11 +22,11 @@ import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
 
-from revkv.config import Settings
-from revkv.http.app import create_app
-from revkv.hub import Watch
-from revkv.model import Check, Put
-from revkv.service import Service
+from revkv._config import Settings
+from revkv._hub import Watch
+from revkv._model import Check, Put
+from revkv._service import Service
+from revkv.http import create_app
 from revkv.testing import open_service
 from tests.asgi import asgi_client
 

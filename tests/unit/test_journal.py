@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from revkv import paths
+from revkv import _paths as paths
 from revkv.errors import JournalFailed
-from revkv.prevalence.journal import Journal
-from revkv.prevalence.reader import JournalReader
+from revkv.prevalence._journal import Journal
+from revkv.prevalence._reader import JournalReader
 
 
 def read_all(directory: Path) -> list[tuple[int, bytes]]:

@@ -1,4 +1,4 @@
-"""revkv.http.odata.atom: the Atom/AtomPub documents, and parsing entries clients send.
+"""revkv.http._odata.atom: the Atom/AtomPub documents, and parsing entries clients send.
 
 The request bodies below are verbatim what Pyslet 0.7.20170805's client sent, and the
 entry what its server wrote (captured on the wire, /work/notes/pyslet/wire-log.txt)."""
@@ -16,9 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from revkv.errors import SchemaViolation
-from revkv.http.odata import atom
-from revkv.http.odata.entities import Entity
-from revkv.http.odata.schema import (
+from revkv.http._odata import atom
+from revkv.http._odata.entities import Entity
+from revkv.http._odata.schema import (
     CommitField,
     EntitySet,
     EntityType,
@@ -26,7 +26,7 @@ from revkv.http.odata.schema import (
     default_entity_type,
     service_model,
 )
-from revkv.http.odata.xmlns import XmlError
+from revkv.http._odata.xmlns import XmlError
 from revkv.query import EdmType
 
 UTC = dt.UTC

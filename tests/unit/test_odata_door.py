@@ -16,10 +16,10 @@ import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
 
-from revkv.config import Settings
-from revkv.http.app import create_app
-from revkv.http.odata.edmx import load_edmx
-from revkv.service import Service
+from revkv._config import Settings
+from revkv._service import Service
+from revkv.http import create_app
+from revkv.http._odata.edmx import load_edmx
 from tests.asgi import asgi_client
 
 pytestmark = pytest.mark.asyncio

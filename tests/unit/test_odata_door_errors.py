@@ -13,12 +13,12 @@ import pytest
 import pytest_asyncio
 
 import revkv
-from revkv.auth import Auth
-from revkv.config import Settings, Token
-from revkv.http.odata import odata_mount
-from revkv.http.odata.catalog import Catalog
-from revkv.http.odata.edmx import load_edmx
-from revkv.service import Service
+from revkv._auth import Auth
+from revkv._config import Settings, Token
+from revkv._service import Service
+from revkv.http._odata import odata_mount
+from revkv.http._odata.catalog import Catalog
+from revkv.http._odata.edmx import load_edmx
 from tests.asgi import asgi_client
 from tests.unit.test_odata_door import (
     KVP,

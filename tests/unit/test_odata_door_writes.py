@@ -14,10 +14,10 @@ import pytest
 import pytest_asyncio
 
 import revkv
-from revkv.auth import Auth
-from revkv.config import Settings, Token
-from revkv.http.odata import ODataDoor, odata_mount
-from revkv.service import Service
+from revkv._auth import Auth
+from revkv._config import Settings, Token
+from revkv._service import Service
+from revkv.http._odata import ODataDoor, odata_mount
 from tests.asgi import asgi_client
 from tests.unit.test_odata_door import (
     ATOM,

@@ -1,4 +1,4 @@
-"""revkv.http.odata.entities: entities from commits, and commit parts from entities."""
+"""revkv.http._odata.entities: entities from commits, and commit parts from entities."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from revkv._model import DEFAULT, Commit
 from revkv.errors import SchemaViolation
-from revkv.http.odata.entities import (
+from revkv.http._odata.entities import (
     Entity,
     Write,
     check_entity,
@@ -18,14 +19,13 @@ from revkv.http.odata.entities import (
     version_of_etag,
     write_of,
 )
-from revkv.http.odata.schema import (
+from revkv.http._odata.schema import (
     CommitField,
     EntitySet,
     EntityType,
     Property,
     default_entity_type,
 )
-from revkv.model import DEFAULT, Commit
 from revkv.query import EdmType, compile_filter, parse_filter
 
 UTC = dt.UTC

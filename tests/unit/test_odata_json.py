@@ -1,4 +1,4 @@
-"""revkv.http.odata.jsonfmt: OData 2 verbose JSON documents and request bodies."""
+"""revkv.http._odata.jsonfmt: OData 2 verbose JSON documents and request bodies."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from revkv.errors import SchemaViolation
-from revkv.http.odata import jsonfmt
-from revkv.http.odata.entities import Entity
-from revkv.http.odata.schema import (
+from revkv.http._odata import jsonfmt
+from revkv.http._odata.entities import Entity
+from revkv.http._odata.schema import (
     CommitField,
     EntitySet,
     EntityType,
@@ -22,7 +22,7 @@ from revkv.http.odata.schema import (
     default_entity_type,
     service_model,
 )
-from revkv.http.odata.xmlns import XML_INVALID
+from revkv.http._odata.xmlns import XML_INVALID
 from revkv.query import EdmType
 
 UTC = dt.UTC

@@ -1,4 +1,4 @@
-"""revkv.http.odata.schema and .edmx: loading EDMX into a model, and writing $metadata."""
+"""revkv.http._odata.schema and .edmx: loading EDMX into a model, and writing $metadata."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from revkv.errors import InvalidRequest
-from revkv.http.odata.edmx import load_edmx, metadata_xml
-from revkv.http.odata.schema import (
+from revkv.http._odata.edmx import load_edmx, metadata_xml
+from revkv.http._odata.schema import (
     REVKV_SCHEMA,
     CommitField,
     EntitySet,

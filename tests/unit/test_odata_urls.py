@@ -1,4 +1,4 @@
-"""revkv.http.odata.urls: resource paths, system query options, entity paths, next links."""
+"""revkv.http._odata.urls: resource paths, system query options, entity paths, next links."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from revkv.errors import InvalidRequest, QuerySyntaxError
-from revkv.http.odata.schema import EntitySet, EntityType, Property, default_entity_type
-from revkv.http.odata.urls import (
+from revkv.http._odata.schema import EntitySet, EntityType, Property, default_entity_type
+from revkv.http._odata.urls import (
     KeyPredicate,
     PathError,
     QueryOptionError,

@@ -1,4 +1,4 @@
-"""revkv.http.odata.values and .literals: native, stored, Atom text, JSON and URL forms."""
+"""revkv.http._odata.values and .literals: native, stored, Atom text, JSON and URL forms."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from revkv.errors import SchemaViolation
-from revkv.http.odata import literals, values
-from revkv.http.odata.schema import Property
-from revkv.http.odata.xmlns import XML_INVALID
+from revkv.http._odata import literals, values
+from revkv.http._odata.schema import Property
+from revkv.http._odata.xmlns import XML_INVALID
 from revkv.query import EdmType
-from revkv.query.lex import Kind, tokenize
+from revkv.query._lex import Kind, tokenize
 
 UTC = dt.UTC
 

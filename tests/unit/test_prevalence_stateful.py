@@ -11,7 +11,7 @@ import hypothesis.strategies as st
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from revkv import paths
+from revkv import _paths as paths
 from revkv.prevalence import control, open_system
 from tests.domains import Counter
 

@@ -1,4 +1,4 @@
-"""revkv.query.evaluate and revkv.query.order: compiled filters and sorts over records."""
+"""revkv.query._evaluate and revkv.query._order: compiled filters and sorts over records."""
 
 from __future__ import annotations
 

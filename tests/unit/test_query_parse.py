@@ -1,4 +1,4 @@
-"""revkv.query.parse: OData 2 $filter and $orderby text to the tree of revkv.query.ast."""
+"""revkv.query._parse: OData 2 $filter and $orderby text to the tree of revkv.query._ast."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ from revkv.query import (
     parse_orderby,
     walk,
 )
-from revkv.query.ast import FUNCTION_ARITY
-from revkv.query.parse import MAX_DEPTH
+from revkv.query._ast import FUNCTION_ARITY
+from revkv.query._parse import MAX_DEPTH
 
 UTC = dt.UTC
 

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from revkv import paths
+from revkv import _paths as paths
 from revkv.errors import JournalCorrupted
 from revkv.prevalence import control, open_system
-from revkv.prevalence.frames import (
+from revkv.prevalence._frames import (
     FRAME_HEADER_LEN,
     LENGTH_MASK,
     SEGMENT_HEADER_LEN,
     size_without_trailing_zeros,
 )
-from revkv.prevalence.repair import check, repair
+from revkv.prevalence._repair import check, repair
 from tests.domains import Counter
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from revkv.errors import PrevalenceError, ReadOnlySystem
 from revkv.prevalence import control, init_system, open_system
-from revkv.prevalence.replication import open_replica, serve_replicas
+from revkv.prevalence._replication import open_replica, serve_replicas
 from tests.domains import Counter
 
 

@@ -170,7 +170,7 @@ def test_a_failed_journal_fails_waiting_http_writers_with_503(tmp_path: Path) ->
 
     import httpx
 
-    from revkv.http.app import create_app
+    from revkv.http import create_app
 
     service = open_service(tmp_path)
 

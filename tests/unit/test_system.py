@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from revkv import paths
+from revkv import _paths as paths
 from revkv.errors import (
     ClockMisuse,
     DirectoryLocked,

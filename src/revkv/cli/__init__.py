@@ -5,6 +5,6 @@ Exit codes: 0 ok, 1 not found, 2 usage, 3 conflict, 4 any other error.
 
 from __future__ import annotations
 
-from revkv.cli.main import cli, main
+from revkv.cli._main import cli, main
 
 __all__ = ["cli", "main"]

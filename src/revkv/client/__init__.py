@@ -6,8 +6,8 @@ httpx; `mirror.py` keeps a local copy of a namespace from a watch.
 
 from __future__ import annotations
 
-from revkv.client.aio import AsyncClient, AsyncWatch
-from revkv.client.mirror import Mirror
-from revkv.client.sync import Client, Watch
+from revkv.client._aio import AsyncClient, AsyncWatch
+from revkv.client._mirror import Mirror
+from revkv.client._sync import Client, Watch
 
 __all__ = ["AsyncClient", "AsyncWatch", "Client", "Mirror", "Watch"]

@@ -30,6 +30,24 @@ from typing import Any, TypeVar
 import httpx
 
 import revkv
+from revkv._model import (
+    Check,
+    Commit,
+    Condition,
+    Delete,
+    Event,
+    Expect,
+    Meta,
+    Namespace,
+    Page,
+    Put,
+    TxnResult,
+    check_author,
+    check_key,
+    check_namespace_name,
+    check_payload,
+    check_version,
+)
 from revkv.client._wire import (
     commit_of,
     error_of,
@@ -49,24 +67,6 @@ from revkv.errors import (
     NamespaceExists,
     NotFound,
     VersionNotFound,
-)
-from revkv.model import (
-    Check,
-    Commit,
-    Condition,
-    Delete,
-    Event,
-    Expect,
-    Meta,
-    Namespace,
-    Page,
-    Put,
-    TxnResult,
-    check_author,
-    check_key,
-    check_namespace_name,
-    check_payload,
-    check_version,
 )
 from revkv.store.base import TTL, Expires
 

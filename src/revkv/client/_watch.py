@@ -21,7 +21,7 @@ connection, so the consumer never misses nor sees twice an event:
 Only the `data:` of an event is read: it holds the rev (the server writes `id:` on the
 last event of each rev only, for EventSource clients that resume by `Last-Event-ID`).
 
-`revkv.client.sync.Watch` and `revkv.client.aio.AsyncWatch` only read lines, feed
+`revkv.client._sync.Watch` and `revkv.client._aio.AsyncWatch` only read lines, feed
 them here, and reconnect after `delay()` seconds.
 """
 
@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import httpx
 
+from revkv._model import Event, check_namespace_name
 from revkv.client._base import Call
 from revkv.client._wire import error_of, event_of, json_body, segment
 from revkv.errors import InvalidRequest
-from revkv.model import Event, check_namespace_name
 
 RETRY_FIRST = 0.05
 RETRY_MAX = 2.0

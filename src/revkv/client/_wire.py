@@ -24,8 +24,8 @@ from urllib.parse import quote
 import httpx
 
 from revkv import errors
+from revkv._model import Commit, Default, Event, Meta, Namespace, check_time, check_ttl
 from revkv.errors import RevkvError
-from revkv.model import Commit, Default, Event, Meta, Namespace, check_time, check_ttl
 from revkv.store.base import TTL, Expires
 
 #: revkv's error classes by the name the server puts in `code`.

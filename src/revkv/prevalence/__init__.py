@@ -17,11 +17,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from revkv.prevalence.codec import Codec, MsgpackCodec, PickleCodec
-from revkv.prevalence.decorators import abort_exception, readonly, unlocked
-from revkv.prevalence.journal import DEFAULT_SEGMENT_SIZE, Durability
-from revkv.prevalence.proxy import Proxy, control
-from revkv.prevalence.system import Settings, System
+from revkv.prevalence._codec import Codec, MsgpackCodec, PickleCodec
+from revkv.prevalence._decorators import abort_exception, readonly, unlocked
+from revkv.prevalence._journal import DEFAULT_SEGMENT_SIZE, Durability
+from revkv.prevalence._proxy import Proxy, control
+from revkv.prevalence._system import Settings, System
 
 __all__ = [
     "DEFAULT_SEGMENT_SIZE",
@@ -112,12 +112,12 @@ def init_system(
     if snapshot_time:
         settings.setdefault("snapshot_interval", snapshot_time)
     if replication:
-        from revkv.prevalence.replication import open_replica
+        from revkv.prevalence._replication import open_replica
 
         return open_replica(obj, basedir, host=host, port=port, password=password, **settings)
     proxy = init_persistent_system(obj, basedir, **settings)
     if master:
-        from revkv.prevalence.replication import serve_replicas
+        from revkv.prevalence._replication import serve_replicas
 
         serve_replicas(control(proxy), host=host, port=port, password=password)
     return proxy

@@ -1,7 +1,7 @@
 """OData 2 ``$filter`` and ``$orderby``: text to a typed tree, tree to Python.
 
 The REST listing, the OData door and the SQL store all share this package: the parser
-gives a tree (``revkv.query.ast``) that each back end compiles in its own way. Here,
+gives a tree (``revkv.query._ast``) that each back end compiles in its own way. Here,
 ``compile_filter`` makes a predicate over records (mappings of property names to plain
 Python values) and ``compile_orderby`` a sort::
 
@@ -14,7 +14,7 @@ Errors in the text are ``revkv.errors.QuerySyntaxError`` with a 0-based ``positi
 
 from __future__ import annotations
 
-from revkv.query.ast import (
+from revkv.query._ast import (
     Binary,
     BinaryOp,
     Call,
@@ -28,9 +28,9 @@ from revkv.query.ast import (
     UnaryOp,
     walk,
 )
-from revkv.query.evaluate import Predicate, Record, compile_expression, compile_filter
-from revkv.query.order import compile_orderby, sort_records
-from revkv.query.parse import parse_filter, parse_orderby
+from revkv.query._evaluate import Predicate, Record, compile_expression, compile_filter
+from revkv.query._order import compile_orderby, sort_records
+from revkv.query._parse import parse_filter, parse_orderby
 
 __all__ = [
     "Binary",

@@ -10,11 +10,34 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from revkv.store.base import Store
+from revkv.store.base import (
+    Column,
+    Pending,
+    Resolved,
+    Select,
+    Selection,
+    Store,
+    StoreStats,
+    Sweep,
+    Window,
+)
+
+__all__ = [
+    "Column",
+    "Pending",
+    "Resolved",
+    "Select",
+    "Selection",
+    "Store",
+    "StoreStats",
+    "Sweep",
+    "Window",
+    "open_backend",
+]
 
 
 def open_backend(location: str | Path | None = None, **options: Any) -> Store:
     """The backend at `location`: a data directory (None: in memory)."""
-    from revkv.store.embedded import EmbeddedStore
+    from revkv.store._embedded import EmbeddedStore
 
     return EmbeddedStore(location, **options)

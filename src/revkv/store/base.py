@@ -7,7 +7,7 @@ keeps, which `revkv.testing.conformance.StoreTests` checks through the Service:
 
 - every write is a commit with a per-key version (1, 2, ...) and a store-wide rev; a
   transaction's commits share one rev;
-- a write's condition (`revkv.model.Condition`: the version the writer read, "absent"
+- a write's condition (`revkv._model.Condition`: the version the writer read, "absent"
   or "exists") is checked atomically with the write, and a failed one is a
   `VersionConflict` that changes nothing;
 - a delete is a tombstone commit; history survives it; `revert` writes a new commit;
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar, runtime_checkable
 
-from revkv.model import (
+from revkv._model import (
     Check,
     Commit,
     Condition,
@@ -40,7 +40,7 @@ from revkv.model import (
     Put,
     TxnResult,
 )
-from revkv.query.ast import EdmType, Node, OrderBy
+from revkv.query._ast import EdmType, Node, OrderBy
 
 Expires = float | datetime | None | Default
 TTL = float | None | Default
@@ -168,7 +168,7 @@ class Store(Protocol):
     # -- namespaces --------------------------------------------------------------------
 
     def create_namespace(self, name: str, *, exist_ok: bool = False, **settings: Any) -> Namespace:
-        """Create with `settings` (`revkv.model.SETTINGS`); `NamespaceExists` unless
+        """Create with `settings` (`revkv._model.SETTINGS`); `NamespaceExists` unless
         `exist_ok`, which returns the existing one unchanged (and journals nothing)."""
         ...
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from revkv.testing.clocks import TestSystemMixin, enable_clock, mock_clock
+from revkv.testing._clocks import TestSystemMixin, enable_clock, mock_clock
 
 if TYPE_CHECKING:
-    from revkv.auth import Auth
-    from revkv.service import Service
+    from revkv._auth import Auth
+    from revkv._service import Service
 
 __all__ = ["TestSystemMixin", "enable_clock", "mock_clock", "open_service"]
 
@@ -28,7 +28,7 @@ def open_service(
     **settings: Any,
 ) -> Service:
     """A Service over the backend at `path` (in memory by default), with `auth`."""
-    from revkv.service import Service
+    from revkv._service import Service
     from revkv.store import open_backend
 
     return Service(open_backend(path, **settings), auth, sweep_interval=sweep_interval)

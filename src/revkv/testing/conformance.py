@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from revkv._model import Check, Delete, Put
 from revkv.errors import (
     InvalidKey,
     InvalidName,
@@ -37,7 +38,6 @@ from revkv.errors import (
     VersionConflict,
     VersionNotFound,
 )
-from revkv.model import Check, Delete, Put
 
 NS = "conf"
 

@@ -1,0 +1,141 @@
+"""Namespaces, transactions and the change feed over HTTP (JSON in, JSON out)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from revkv._model import Check, Delete, Event, Put
+from revkv.errors import InvalidRequest
+from revkv.http._rainer import full_meta_dict
+from revkv.http._requests import int_param, principal_of, read_body, service_of
+
+MAX_JSON_BODY = 64 * 1024 * 1024
+
+
+async def json_of(request: Request) -> Any:
+    body = await read_body(request, MAX_JSON_BODY)
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise InvalidRequest(f"the body is not JSON: {exc}") from None
+
+
+async def list_namespaces_json(request: Request) -> Response:
+    """The namespaces this request's token may read (all of them without tokens)."""
+    service = service_of(request)
+    principal = service.principal(request.headers.get("authorization"))
+    names = service.namespaces()
+    return JSONResponse([ns.to_dict() for ns in names if principal.may(ns.name, False)])
+
+
+async def get_namespace(request: Request) -> Response:
+    name = request.path_params["ns"]
+    principal_of(request, name, write=False)
+    return JSONResponse(service_of(request).get_namespace(name).to_dict())
+
+
+async def put_namespace(request: Request) -> Response:
+    """Create a namespace with the settings in the body, or change an existing one's."""
+    name = request.path_params["ns"]
+    principal = principal_of(request, name, write=True)
+    settings = await json_of(request) if await request.body() else {}
+    ns = await service_of(request).aput_namespace(name, settings, principal)
+    return JSONResponse(ns.to_dict())
+
+
+async def post_txn(request: Request) -> Response:
+    """All writes or none: `{"checks": [{namespace, key, version|null}], "writes": [...]}`.
+
+    A check's `version` is the version you read (null: the key must be absent). A write
+    is `{"op": "put", namespace, key, payload | payload_base64, ttl?}` or
+    `{"op": "delete", namespace, key}`; both take `author` and `comment`.
+    """
+    service = service_of(request)
+    principal = service.principal(request.headers.get("authorization"))
+    body = await json_of(request)
+    if not isinstance(body, dict):
+        raise InvalidRequest("a transaction is a JSON object with checks and writes")
+    checks = [_check(c) for c in _items(body, "checks")]
+    writes = [_write(w) for w in _items(body, "writes")]
+    result = await service.atxn(checks, writes, principal)
+    commits = [full_meta_dict(m) for m in result.commits]
+    return JSONResponse({"rev": result.rev, "commits": commits})
+
+
+def _items(body: dict[str, Any], name: str) -> list[Any]:
+    items = body.get(name, [])
+    if not isinstance(items, list):
+        raise InvalidRequest(f"a transaction's {name} is a JSON array")
+    return items
+
+
+def _check(raw: Any) -> Check:
+    if not isinstance(raw, dict) or not {"namespace", "key"} <= raw.keys():
+        raise InvalidRequest('a check is {"namespace", "key", "version": N or null}')
+    return Check(raw["namespace"], raw["key"], raw.get("version"))
+
+
+def _write(raw: Any) -> Put | Delete:
+    if not isinstance(raw, dict) or raw.get("op") not in ("put", "delete"):
+        raise InvalidRequest('a write is {"op": "put" or "delete", "namespace", "key", ...}')
+    common: dict[str, Any] = {
+        "namespace": raw.get("namespace"),
+        "key": raw.get("key"),
+        "author": raw.get("author"),
+        "comment": raw.get("comment"),
+    }
+    if raw["op"] == "delete":
+        return Delete(**common)
+    if "payload_base64" in raw:
+        encoded = raw["payload_base64"]
+        if not isinstance(encoded, str):
+            raise InvalidRequest("payload_base64 is a base64 string")
+        try:
+            payload: bytes | str = base64.b64decode(encoded, validate=True)
+        except ValueError:
+            raise InvalidRequest("payload_base64 is not valid base64") from None
+    else:
+        payload = raw.get("payload", "")
+    return Put(**common, payload=payload, ttl=raw.get("ttl"))
+
+
+async def get_changes(request: Request) -> Response:
+    """Durable changes after `?since=REV` (optionally `namespace`, `prefix`, `limit`).
+
+    `rev` is where to resume: the last event's rev when the page is full, else the
+    store's rev as it was before reading (so nothing committed meanwhile is skipped).
+    """
+    namespace = request.query_params.get("namespace")
+    principal_of(request, namespace, write=False)
+    since = int_param(request, "since", 0)
+    limit = int_param(request, "limit", 1000, low=1)
+    payloads = request.query_params.get("payloads") in ("1", "true", "yes")
+    service = service_of(request)
+    rev_before = service.rev
+    prefix = request.query_params.get("prefix")
+    events = service.changes(since, namespace=namespace, prefix=prefix, limit=limit)
+    last = events[-1].rev if events else since
+    rev = last if len(events) >= limit else max(rev_before, last)
+    body = {"rev": rev, "events": [event_dict(e, payloads) for e in events]}
+    return JSONResponse(body)
+
+
+def event_dict(event: Event, payloads: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {"type": event.type, "rev": event.rev}
+    if event.commit is not None:
+        data["commit"] = commit_dict(event.commit, payloads)
+    if event.state is not None:
+        data["state"] = [commit_dict(c, payloads) for c in event.state]
+    return data
+
+
+def commit_dict(commit: Any, payload: bool) -> dict[str, Any]:
+    data = full_meta_dict(commit)
+    if payload:
+        data["payload_base64"] = base64.b64encode(commit.payload).decode()
+    return data

@@ -1,0 +1,109 @@
+"""The keys of one namespace, sorted, each with its versions (etcd's key_index, in Python).
+
+A key's history is stored as a bare Commit while it has one version and as a list once
+it has more: most keys of a large store have one version, and a list would cost each of
+them 72 bytes. Versions in a history are contiguous (retention only drops the oldest),
+so version v sits at index `v - first.version`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sortedcontainers import SortedDict
+
+from revkv._model import Commit, Namespace
+
+History = Commit | list[Commit]
+
+
+def versions_of(history: History) -> list[Commit]:
+    return [history] if isinstance(history, Commit) else history
+
+
+def newest(history: History) -> Commit:
+    return history if isinstance(history, Commit) else history[-1]
+
+
+class Keyspace:
+    """A namespace's settings and its keys; knows versions, not durability or time."""
+
+    __slots__ = ("keys", "settings")
+
+    def __init__(self, settings: Namespace) -> None:
+        self.settings = settings
+        self.keys: SortedDict = SortedDict()
+
+    def latest(self, key: str) -> Commit | None:
+        history: History | None = self.keys.get(key)
+        return None if history is None else newest(history)
+
+    def visible(self, key: str, durable_rev: int) -> Commit | None:
+        """The newest version of `key` that is durable."""
+        history: History | None = self.keys.get(key)
+        if history is None:
+            return None
+        if isinstance(history, Commit):
+            return history if history.rev <= durable_rev else None
+        for commit in reversed(history):
+            if commit.rev <= durable_rev:
+                return commit
+        return None
+
+    def version(self, key: str, version: int) -> Commit | None:
+        history = self.keys.get(key)
+        if history is None:
+            return None
+        versions = versions_of(history)
+        index = version - versions[0].version
+        return versions[index] if 0 <= index < len(versions) else None
+
+    def history(self, key: str) -> list[Commit]:
+        history = self.keys.get(key)
+        return [] if history is None else versions_of(history)
+
+    def append(self, commit: Commit) -> None:
+        """Add the next version of a key, then drop versions retention no longer keeps."""
+        key = commit.key
+        history = self.keys.get(key)
+        if history is None:
+            self.keys[key] = commit
+            return
+        if type(history) is Commit:
+            versions = self.keys[key] = [history, commit]
+        else:
+            versions = history
+            versions.append(commit)
+        keep = self.settings.keep_versions
+        if keep is not None and len(versions) > keep:
+            del versions[: len(versions) - keep]
+
+    def prune_older_than(self, cutoff: float) -> int:
+        """Drop versions older than `cutoff` except each key's newest; returns how many."""
+        dropped = 0
+        for key, history in self.keys.items():
+            if type(history) is list:
+                old = 0
+                while old < len(history) - 1 and history[old].mtime < cutoff:
+                    old += 1
+                if old:
+                    del history[:old]
+                    dropped += old
+                    if len(history) == 1:
+                        self.keys[key] = history[0]
+        return dropped
+
+    def scan(self, prefix: str | None = None, start_after: str | None = None) -> Iterator[str]:
+        """Keys in order, from just after `start_after`, while they start with `prefix`."""
+        low = prefix or None
+        if start_after is not None and (low is None or start_after >= low):
+            keys = self.keys.irange(minimum=start_after, inclusive=(False, True))
+        else:
+            keys = self.keys.irange(minimum=low)
+        if not prefix:
+            yield from keys
+            return
+        for key in keys:
+            if not key.startswith(prefix):
+                return
+            yield key
