@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from revkv._auth import Auth, Principal
+from revkv._auth import ANONYMOUS, Auth, Principal
 from revkv._hub import Hub, Watch, matches
 from revkv._model import (
     DEFAULT,
@@ -105,7 +105,8 @@ class Service:
     ) -> str | None:
         if principal is None:
             return author
-        self.auth.authorize(principal, namespace, True)
+        if principal is not ANONYMOUS:  # no tokens: everyone may, and signs as nobody
+            self.auth.authorize(principal, namespace, True)
         return principal.name if author is None else author
 
     # -- namespaces --------------------------------------------------------------------
@@ -343,7 +344,7 @@ class Service:
             ttl=ttl, expires=expires,
         ).result()  # fmt: skip
 
-    async def aput(
+    def aput(
         self,
         namespace: str,
         key: str,
@@ -356,9 +357,10 @@ class Service:
         expires: Expires = DEFAULT,
         mtime: float | None = None,
         principal: Principal | None = None,
-    ) -> Commit:
-        """`put` on an event loop; `mtime` is a time the client vouches for (Rainer)."""
-        return await self.begin_put(
+    ) -> Pending[Commit]:
+        """`put` for an event loop: await it. `mtime` is a time the client vouches for
+        (Rainer's); `principal` the door's caller, checked and signing the commit."""
+        return self.begin_put(
             namespace, key, payload, expect=expect, author=author, comment=comment,
             ttl=ttl, expires=expires, mtime=mtime, principal=principal,
         )  # fmt: skip
@@ -401,7 +403,7 @@ class Service:
             namespace, key, expect=expect, author=author, comment=comment
         ).result()
 
-    async def adelete(
+    def adelete(
         self,
         namespace: str,
         key: str,
@@ -411,8 +413,9 @@ class Service:
         comment: str | None = None,
         mtime: float | None = None,
         principal: Principal | None = None,
-    ) -> Commit:
-        return await self.begin_delete(
+    ) -> Pending[Commit]:
+        """`delete` for an event loop: await it."""
+        return self.begin_delete(
             namespace, key, expect=expect, author=author, comment=comment, mtime=mtime,
             principal=principal,
         )  # fmt: skip
@@ -450,7 +453,7 @@ class Service:
             namespace, key, to_version, expect=expect, author=author, comment=comment
         ).result()
 
-    async def arevert(
+    def arevert(
         self,
         namespace: str,
         key: str,
@@ -460,8 +463,9 @@ class Service:
         author: str | None = None,
         comment: str | None = None,
         principal: Principal | None = None,
-    ) -> Commit:
-        return await self.begin_revert(
+    ) -> Pending[Commit]:
+        """`revert` for an event loop: await it."""
+        return self.begin_revert(
             namespace, key, to_version, expect=expect, author=author, comment=comment,
             principal=principal,
         )  # fmt: skip

@@ -11,8 +11,6 @@ OData) read conditions here and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -85,18 +83,29 @@ def write_condition(request: Request) -> WriteCondition:
     return WriteCondition()
 
 
-@asynccontextmanager
-async def preconditions(condition: WriteCondition, etag: str = '"{}"') -> AsyncIterator[None]:
-    """A `VersionConflict` inside is a `PreconditionFailed` when a header asked, told
-    in the header's words (`etag` formats a version as the door's ETags do)."""
-    try:
-        yield
-    except VersionConflict as conflict:
-        if not condition.header or isinstance(conflict, PreconditionFailed):
-            raise
-        failed = PreconditionFailed.of(conflict)
-        failed.message = _told_in_headers(conflict, etag)
-        raise failed from None
+class Preconditions:
+    """`with Preconditions(condition):` a `VersionConflict` inside becomes a
+    `PreconditionFailed` when a header asked, told in the header's words (`etag` formats
+    a version as the door's ETags do). A plain class: it is on every write's path."""
+
+    __slots__ = ("condition", "etag")
+
+    def __init__(self, condition: WriteCondition, etag: str = '"{}"') -> None:
+        self.condition = condition
+        self.etag = etag
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
+        if (
+            isinstance(error, VersionConflict)
+            and self.condition.header
+            and not isinstance(error, PreconditionFailed)
+        ):
+            failed = PreconditionFailed.of(error)
+            failed.message = _told_in_headers(error, self.etag)
+            raise failed from None
 
 
 def _told_in_headers(conflict: VersionConflict, etag: str) -> str:

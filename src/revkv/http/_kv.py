@@ -50,7 +50,7 @@ from revkv.errors import (
 )
 from revkv.http import _rainer as rainer
 from revkv.http._admin import list_namespaces_json
-from revkv.http._conditions import preconditions, write_condition
+from revkv.http._conditions import Preconditions, write_condition
 from revkv.http._errors import error_response, json_error, status_for, wants_json
 from revkv.http._listing import EXTENDED, list_namespace
 from revkv.http._requests import (
@@ -271,7 +271,7 @@ async def put_next(request: Request, namespace: str, key: str) -> Response:
     lifetime = lifetime_of(request)
     condition = write_condition(request)
     body = await read_body(request, payload_limit(service, namespace))
-    async with preconditions(condition):
+    with Preconditions(condition):
         commit = await service.aput(
             namespace, key, body, expect=condition.expect, author=author, comment=comment,
             principal=principal, **lifetime,
@@ -285,7 +285,7 @@ async def delete_key(request: Request, namespace: str, key: str) -> Response:
     service = service_of(request)
     author, comment = author_and_comment(request)
     condition = write_condition(request)
-    async with preconditions(condition):
+    with Preconditions(condition):
         commit = await service.adelete(
             namespace, key, expect=condition.expect, author=author, comment=comment,
             principal=principal,
@@ -301,7 +301,7 @@ async def revert(request: Request, namespace: str, key: str) -> Response:
         raise InvalidRequest("say which version to revert to: ?to=N")
     author, comment = author_and_comment(request)
     condition = write_condition(request)
-    async with preconditions(condition):
+    with Preconditions(condition):
         commit = await service.arevert(
             namespace, key, to, expect=condition.expect, author=author, comment=comment,
             principal=principal,

@@ -22,7 +22,7 @@ from revkv._auth import Principal
 from revkv._model import DEFAULT, Commit
 from revkv._service import Service
 from revkv.errors import Conflict, NotFound, SchemaViolation, VersionConflict
-from revkv.http._conditions import WriteCondition, if_match, preconditions
+from revkv.http._conditions import Preconditions, WriteCondition, if_match
 from revkv.http._odata.entities import (
     Entity,
     check_entity,
@@ -95,7 +95,7 @@ class Writer:
     async def delete(self, entity_set: EntitySet, key: str, raw_if_match: str | None) -> None:
         current = current_commit(self.service, entity_set, key)
         condition = _condition(raw_if_match, current)
-        async with preconditions(condition, ETAG):
+        with Preconditions(condition, ETAG):
             await self.service.adelete(
                 entity_set.name,
                 key,
@@ -114,7 +114,7 @@ class Writer:
     ) -> Commit:
         write = write_of(entity_set.entity_type, clean)
         comment = self.comment if self.comment is not None else f"odata: {verb}"
-        async with preconditions(condition, ETAG):
+        with Preconditions(condition, ETAG):
             return await self.service.aput(
                 entity_set.name,
                 write.key,
