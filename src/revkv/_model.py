@@ -423,4 +423,11 @@ def check_author(author: object, comment: object) -> tuple[str, str]:
             f"a comment is at most {MAX_COMMENT_LENGTH} characters; tabs and newlines are "
             "its only control characters"
         )
+    try:
+        author.encode("utf-8")
+        comment.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequest(
+            "an author or comment is not valid Unicode (a lone surrogate)"
+        ) from None
     return author, comment

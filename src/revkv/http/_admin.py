@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from revkv._json import parse_json
 from revkv._model import Check, Delete, Event, Put
 from revkv.errors import InvalidRequest
 from revkv.http._rainer import full_meta_dict
@@ -19,10 +19,7 @@ MAX_JSON_BODY = 64 * 1024 * 1024
 
 async def json_of(request: Request) -> Any:
     body = await read_body(request, MAX_JSON_BODY)
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise InvalidRequest(f"the body is not JSON: {exc}") from None
+    return parse_json(body)
 
 
 async def list_namespaces_json(request: Request) -> Response:

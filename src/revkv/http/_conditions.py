@@ -17,9 +17,8 @@ from starlette.requests import Request
 
 from revkv._model import Expect
 from revkv.errors import InvalidRequest, PreconditionFailed, VersionConflict
+from revkv.http._numbers import is_whole
 from revkv.http._requests import header, param
-
-MAX_DIGITS = 18  # a version is below 10**18: longer numbers are refused, not parsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +35,7 @@ def parse_expect(raw: str, what: str = "expect") -> Expect:
     text = raw.strip()
     if text in ("absent", "exists"):
         return text  # type: ignore[return-value]
-    if not (text.isascii() and text.isdigit()) or len(text) > MAX_DIGITS:
+    if not is_whole(text):
         raise InvalidRequest(
             f"{what} must be the version you read (a whole number; 0 or 'absent' to create "
             f"only, 'exists' for any live version), not {raw[:40]!r}"
@@ -52,7 +51,7 @@ def if_match(raw: str | None) -> Expect | None:
     if text == "*":
         return "exists"
     tag = text.removeprefix("W/").strip('"')
-    if not (tag.isascii() and tag.isdigit()) or len(tag) > MAX_DIGITS:
+    if not is_whole(tag):
         raise InvalidRequest(
             f'If-Match must be one version ETag such as "3" (or *), not {raw[:40]!r}'
         )

@@ -53,6 +53,7 @@ from revkv.http._admin import list_namespaces_json
 from revkv.http._conditions import Preconditions, write_condition
 from revkv.http._errors import error_response, json_error, status_for, wants_json
 from revkv.http._listing import EXTENDED, list_namespace
+from revkv.http._numbers import is_whole
 from revkv.http._requests import (
     author_and_comment,
     etag,
@@ -343,7 +344,7 @@ def _is_rainer_request(request: Request, parts: list[str]) -> bool:
 
 
 def _version(segment: str) -> int:
-    if not segment.isdigit() or not segment.isascii() or len(segment) > 18:
+    if not is_whole(segment):
         raise InvalidRequest(
             f"{segment!r} is not a version number (nor meta, history, revert, diff)"
         )
@@ -392,7 +393,7 @@ def _error(request: Request, exc: RevkvError, rainer_style: bool, parts: list[st
     ):
         return error_response(exc)
     if isinstance(exc, VersionConflict) and not isinstance(exc, PreconditionFailed):
-        posted = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 0
+        posted = int(parts[2]) if len(parts) > 2 and is_whole(parts[2]) else 0
         body = rainer.conflict_body(exc.key, exc.current_version, posted)
         return Response(body, 409, media_type=rainer.JSON_TYPE)
     text = rainer.NOT_FOUND if isinstance(exc, NotFound) else exc.message

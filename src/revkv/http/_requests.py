@@ -12,6 +12,7 @@ from revkv._auth import Principal
 from revkv._model import DEFAULT, DEFAULT_MAX_PAYLOAD, Default
 from revkv._service import Service
 from revkv.errors import InvalidRequest, PayloadTooLarge
+from revkv.http._numbers import is_whole, parse_whole
 from revkv.http._rainer import from_header
 
 
@@ -61,11 +62,12 @@ async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 as soon as it is known to exceed `limit`."""
     declared = header(request, "content-length")
     if declared is not None:
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):
             raise InvalidRequest("Content-Length must be a number")
-        if int(declared) > limit:
+        if not is_whole(declared) or int(declared) > limit:
             raise PayloadTooLarge(
-                f"the body of {declared} bytes is over this namespace's limit of {limit}", limit
+                f"the body of {declared[:40]} bytes is over this namespace's limit of {limit}",
+                limit,
             )
     chunks: list[bytes] = []
     size = 0
@@ -136,13 +138,7 @@ def int_param(request: Request, name: str, default: int | None = None, low: int 
     raw = param(request, name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidRequest(f"parameter {name!r} must be an integer, not {raw!r}") from None
-    if value < low:
-        raise InvalidRequest(f"parameter {name!r} must be at least {low}, not {value}")
-    return value
+    return parse_whole(raw, f"parameter {name!r}", low=low)
 
 
 def if_none_match(request: Request, tag: str) -> bool:

@@ -34,6 +34,7 @@ from revkv._model import Event
 from revkv.errors import Busy, InvalidRequest, RevkvError
 from revkv.http._admin import event_dict
 from revkv.http._errors import error_data
+from revkv.http._numbers import parse_whole
 from revkv.http._rainer import parse_bool
 from revkv.http._requests import principal_of, service_of
 
@@ -59,9 +60,8 @@ def _since(request: Request) -> int | None:
     raw = request.headers.get("last-event-id") or request.query_params.get("since")
     if raw is None or raw.strip() == "":
         return None
-    if not raw.strip().isdigit():
-        raise InvalidRequest(f"since must be a rev (a whole number), not {raw!r}")
-    return int(raw)
+    what = "Last-Event-ID" if request.headers.get("last-event-id") else "since"
+    return parse_whole(raw, f"{what} (a rev)")
 
 
 async def watch(request: Request) -> Response:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from revkv._json import parse_json
 from revkv._model import (
     DEFAULT,
     Check,
@@ -424,10 +424,7 @@ class EmbeddedStore:
         ks = self._state.namespaces.get(namespace)
         if ks is None or not ks.settings.json_objects_only:
             return
-        try:
-            value = json.loads(data)
-        except ValueError as exc:
-            raise InvalidRequest(f"Malformed input: {exc}") from exc
+        value = parse_json(data, "Malformed input: the payload")
         if not isinstance(value, dict):
             raise InvalidRequest(
                 f"Malformed input: namespace {namespace!r} takes JSON objects only"

@@ -1,4 +1,4 @@
-"""Validating namespace settings before they become a command."""
+"""Validating namespace settings before they become a command (and are journaled)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from revkv._model import SETTINGS, check_ttl
 from revkv.errors import InvalidRequest
+from revkv.store._plain import check_plain
 
 MAX_PAYLOAD_LIMIT = 64 * 1024 * 1024  # one record of the journal holds one payload
 MAX_KEEP_VERSIONS = 2**31 - 1
@@ -46,7 +47,7 @@ def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
         elif name == "content_type":
             if value is not None and (not isinstance(value, str) or len(value) > 255):
                 raise InvalidRequest("content_type must be a media type string or None")
-            checked[name] = value
+            checked[name] = check_plain(value, name)
         elif name == "json_objects_only":
             if not isinstance(value, bool):
                 raise InvalidRequest("json_objects_only must be true or false")
@@ -54,5 +55,5 @@ def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
         elif name == "schema":
             if value is not None and not isinstance(value, dict):
                 raise InvalidRequest("schema must be a mapping or None")
-            checked[name] = value
+            checked[name] = check_plain(value, name)
     return checked

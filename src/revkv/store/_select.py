@@ -72,7 +72,7 @@ def record_builder(columns: Mapping[str, Column]) -> Callable[[Commit], dict[str
 def _json(payload: bytes) -> Any:
     try:
         return msgspec.json.decode(payload)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # not JSON, or too deep: no members
         return None
 
 

@@ -33,6 +33,7 @@ from starlette.types import Receive, Scope, Send
 
 from revkv._config import Settings
 from revkv.errors import InvalidRequest, NotFound, QuerySyntaxError
+from revkv.http._numbers import is_whole
 from revkv.http._odata import handlers
 from revkv.http._odata.catalog import Catalog
 from revkv.http._odata.handlers import Call
@@ -218,8 +219,8 @@ def _check_version(header: str | None) -> None:
     if not header:
         return
     major = header.split(";")[0].strip().split(".")[0]
-    if major.isdigit() and int(major) > 2:
+    if major.isdigit() and not (is_whole(major) and int(major) <= 2):
         raise InvalidRequest(
-            f"DataServiceVersion {header.split(';')[0].strip()} is not supported: revkv "
+            f"DataServiceVersion {header.split(';')[0].strip()[:40]} is not supported: revkv "
             "speaks OData 2.0; send DataServiceVersion: 2.0"
         )

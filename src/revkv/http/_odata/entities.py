@@ -22,6 +22,7 @@ import msgspec
 
 from revkv._model import DEFAULT, Commit, Default
 from revkv.errors import SchemaViolation
+from revkv.http._numbers import is_whole
 from revkv.http._odata.schema import CommitField, EntitySet, EntityType, Property
 from revkv.http._odata.values import check_value, from_stored, key_from_text, key_text, to_stored
 from revkv.http._odata.xmlns import XML_INVALID
@@ -86,7 +87,7 @@ def version_of_etag(tag: str) -> int | None:
     tag = tag.strip()
     if tag.startswith("W/"):
         tag = tag[2:]
-    if len(tag) < 3 or tag[0] != '"' or tag[-1] != '"' or not tag[1:-1].isdigit():
+    if len(tag) < 3 or tag[0] != '"' or tag[-1] != '"' or not is_whole(tag[1:-1]):
         return None
     return int(tag[1:-1])
 

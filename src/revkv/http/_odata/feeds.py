@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from revkv._model import Commit
 from revkv._service import Service
 from revkv.errors import NamespaceNotFound, QuerySyntaxError
+from revkv.http._numbers import is_whole
 from revkv.http._odata.catalog import Record, Records
 from revkv.http._odata.entities import Entity
 from revkv.http._odata.schema import EntitySet, EntityType
@@ -137,9 +138,9 @@ def _count(service: Service, namespace: str, query: Select) -> int:
 def _offset(token: str | None) -> int:
     if token is None:
         return 0
-    if not token.isascii() or not token.isdigit() or len(token) > 18:
+    if not is_whole(token):
         raise QueryOptionError(
-            "$skiptoken", f"{token!r} is not a token this server gave for an ordered feed"
+            "$skiptoken", f"{token[:40]!r} is not a token this server gave for an ordered feed"
         )
     return int(token)
 

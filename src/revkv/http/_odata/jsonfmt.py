@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urljoin
 
+from revkv._json import parse_json
 from revkv.errors import SchemaViolation
 from revkv.http._odata.entities import Entity, ignored_on_write
 from revkv.http._odata.literals import from_json, to_json
@@ -128,10 +128,7 @@ def error_json(code: str, message: str) -> bytes:
 
 
 def _load(body: bytes | str) -> Any:
-    try:
-        return json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise SchemaViolation(f"the request body is not valid JSON: {error}") from None
+    return parse_json(body, "the request body", decimals=True, error=SchemaViolation)
 
 
 def _unwrap(document: Any, names: Iterable[str]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import Any, Literal, cast
 from urllib.parse import quote
 
 from revkv.errors import InvalidRequest, QuerySyntaxError
+from revkv.http._numbers import is_whole
 from revkv.http._odata.literals import uri_literal
 from revkv.http._odata.schema import EntitySet, EntityType
 from revkv.query import EdmType, Node, OrderBy, parse_filter, parse_orderby
@@ -305,8 +306,10 @@ def _count(system: Mapping[str, str], option: str) -> int | None:
     text = system.get(option)
     if text is None:
         return None
-    if not text.isascii() or not text.isdigit():
-        raise QueryOptionError(option, f"{text!r} is not a whole number of 0 or more")
+    if not is_whole(text):
+        raise QueryOptionError(
+            option, f"{text[:40]!r} is not a whole number of 0 or more (at most 18 digits)"
+        )
     return int(text)
 
 

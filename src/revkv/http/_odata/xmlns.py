@@ -82,6 +82,12 @@ def parse_xml(document: bytes | str) -> ET.Element:
     except ET.ParseError as error:
         line, column = error.position
         raise XmlError(f"not well-formed XML at line {line}, column {column + 1}") from None
+    except XmlError:
+        raise
+    except (LookupError, ValueError) as error:  # expat: an encoding it cannot read
+        raise XmlError(
+            f"the XML declares an encoding revkv cannot read ({error}); send UTF-8"
+        ) from None
 
 
 def serialize(root: ET.Element, prefixes: Mapping[str, str], *, declaration: bool = True) -> bytes:
