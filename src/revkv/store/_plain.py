@@ -33,26 +33,44 @@ MAX_ITEMS = 100_000
 def check_plain(value: Any, what: str) -> Any:
     """`value` itself when it is plain data revkv can journal, replay and serve as JSON;
     otherwise `InvalidRequest` naming `what` and where in it the bad value sits."""
-    stack: list[tuple[Any, str, int]] = [(value, what, 1)]
+    root = _Place(None, what, 1)
+    stack: list[tuple[Any, _Place]] = [(value, root)]
     count = 0
     while stack:
-        item, where, depth = stack.pop()
+        item, place = stack.pop()
         count += 1
         if count > MAX_ITEMS:
             raise InvalidRequest(f"{what} holds more than {MAX_ITEMS} values, revkv's limit")
         if isinstance(item, dict):
-            _check_depth(what, depth)
+            _check_depth(what, place.depth)
             for name, member in item.items():
                 if not isinstance(name, str):
-                    raise InvalidRequest(f"{where}: object keys must be strings, not {name!r}")
-                _check_text(name, f"{where}: the key {name[:40]!r}")
-                stack.append((member, f"{where}.{name[:40]}", depth + 1))
+                    raise InvalidRequest(f"{place}: object keys must be strings, not {name!r}")
+                _check_text(name, place, f" (the key {name[:40]!r})")
+                stack.append((member, _Place(place, f".{name[:40]}", place.depth + 1)))
         elif isinstance(item, (list, tuple)):
-            _check_depth(what, depth)
-            stack.extend((m, f"{where}[{i}]", depth + 1) for i, m in enumerate(item))
+            _check_depth(what, place.depth)
+            stack.extend((m, _Place(place, f"[{i}]", place.depth + 1)) for i, m in enumerate(item))
         else:
-            _check_scalar(item, where)
+            _check_scalar(item, place)
     return value
+
+
+class _Place:
+    """Where a value sits (`schema.a[1].b`), spelled out only for an error message."""
+
+    __slots__ = ("depth", "label", "parent")
+
+    def __init__(self, parent: _Place | None, label: str, depth: int) -> None:
+        self.parent, self.label, self.depth = parent, label, depth
+
+    def __str__(self) -> str:
+        labels = []
+        place: _Place | None = self
+        while place is not None:
+            labels.append(place.label)
+            place = place.parent
+        return "".join(reversed(labels))
 
 
 def _check_depth(what: str, depth: int) -> None:
@@ -62,7 +80,7 @@ def _check_depth(what: str, depth: int) -> None:
         )
 
 
-def _check_scalar(item: Any, where: str) -> None:
+def _check_scalar(item: Any, where: _Place) -> None:
     if item is None or isinstance(item, bool):
         return
     if isinstance(item, int):
@@ -82,10 +100,10 @@ def _check_scalar(item: Any, where: str) -> None:
         )
 
 
-def _check_text(text: str, where: str) -> None:
+def _check_text(text: str, where: _Place, what: str = "") -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidRequest(
-            f"{where}: the string is not valid Unicode (a lone surrogate)"
+            f"{where}{what}: the string is not valid Unicode (a lone surrogate)"
         ) from None
