@@ -1,12 +1,14 @@
 """schemathesis drives every operation of /openapi.json through the real app, in process.
 
-It fails on any 5xx and on any response the document does not describe: its status, its
+It fails on any 5xx (schemathesis's `not_a_server_error`, kept on: issue 14 found 30
+requests that answered 500, now regressions in `tests/unit/test_http_inputs.py`, whose
+fuzzer reaches the parts this document cannot describe) and on any response the document does not describe: its status, its
 content type, its required headers, its body (each Server-Sent Event included), and on
 any operation that answers without a token (`ignored_auth`: a token is configured, sent
 with every case, and withheld in a probe). One store serves the whole run, so what one
 operation creates (namespaces with odd settings, keys, tombstones) the next one meets.
 
-Bounded and repeatable: `MAX_EXAMPLES` per operation, derandomized; long polls wait at
+Bounded and repeatable: `MAX_EXAMPLES` per operation (60: about 30 s here), derandomized; long polls wait at
 most `POLL`, and an SSE stream is read for `STREAM_SECONDS` and cut (it never ends).
 
 Not checked: `positive_data_acceptance` and `negative_data_rejection`. They judge how
@@ -36,7 +38,7 @@ from revkv._config import Settings, Token
 from revkv.http import create_app
 from revkv.testing import open_service
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 60
 POLL = "0.05s"
 STREAM_SECONDS = 0.2
 SECRET = "schemathesis-token-0123456789"
