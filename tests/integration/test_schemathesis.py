@@ -2,14 +2,15 @@
 
 It fails on any 5xx (schemathesis's `not_a_server_error`, kept on: issue 14 found 30
 requests that answered 500, now regressions in `tests/unit/test_http_inputs.py`, whose
-fuzzer reaches the parts this document cannot describe) and on any response the document does not describe: its status, its
-content type, its required headers, its body (each Server-Sent Event included), and on
-any operation that answers without a token (`ignored_auth`: a token is configured, sent
-with every case, and withheld in a probe). One store serves the whole run, so what one
-operation creates (namespaces with odd settings, keys, tombstones) the next one meets.
+fuzzer also reaches what this document cannot describe) and on any response the document
+does not describe: its status, its content type, its required headers, its body (each
+Server-Sent Event included), and on any operation that answers without a token
+(`ignored_auth`: a token is configured, sent with every case, and withheld in a probe).
+One store serves the whole run, so what one operation creates (namespaces with odd
+settings, keys, tombstones) the next one meets.
 
-Bounded and repeatable: `MAX_EXAMPLES` per operation (60: about 30 s here), derandomized; long polls wait at
-most `POLL`, and an SSE stream is read for `STREAM_SECONDS` and cut (it never ends).
+Bounded and repeatable: `MAX_EXAMPLES` per operation (60, about 30 s here), derandomized;
+long polls wait at most `POLL`, and an SSE stream is read for `STREAM_SECONDS` and cut.
 
 Not checked: `positive_data_acceptance` and `negative_data_rejection`. They judge how
 strict input validation is, not what the server answers, and some of its rules span
