@@ -4,7 +4,8 @@ With no tokens configured everyone may do everything (and the server then refuse
 listen anywhere but on loopback unless told `--insecure`). A presented token is hashed
 and its digest compared with every configured token's digest, each in constant time:
 neither the content nor the length of a secret, nor which entry matched, shows in the
-time an answer takes. A token's name becomes the default author of its writes.
+time an answer takes. A token's name is the author of its writes, unless the token may
+act for others (`act_as_others`).
 """
 
 from __future__ import annotations
@@ -21,9 +22,17 @@ from revkv.errors import Forbidden, Unauthorized
 
 @dataclass(frozen=True)
 class Principal:
+    """Who sends a request: a configured token, or ANONYMOUS when there are none.
+
+    `act_as_others`: the token may sign commits with an author other than its own name
+    (a gateway writing for its users); any other token's commits carry its name, so
+    the commit records which token made it and no writer can pass for another.
+    """
+
     name: str
     rights: str
     namespaces: tuple[str, ...]
+    act_as_others: bool = False
 
     def may(self, namespace: str | None, write: bool) -> bool:
         if write and self.rights != "read-write":
@@ -32,8 +41,25 @@ class Principal:
             return "*" in self.namespaces
         return any(fnmatch.fnmatchcase(namespace, p) for p in self.namespaces)
 
+    @property
+    def may_write_somewhere(self) -> bool:
+        return self.rights == "read-write" and bool(self.namespaces)
 
-ANONYMOUS = Principal("", "read-write", ("*",))
+    def author_of(self, author: str | None) -> str:
+        """The author a write by this principal records: its own name unless it may
+        act for others; `Forbidden` when `author` names someone else without that right."""
+        if author is None or author == self.name:
+            return self.name
+        if not self.act_as_others:
+            raise Forbidden(
+                f"token {self.name!r} signs its commits with its own name and may not write "
+                f"as {author[:60]!r}; leave the author out, or give the token "
+                "act_as_others = true"
+            )
+        return author
+
+
+ANONYMOUS = Principal("", "read-write", ("*",), act_as_others=True)
 
 
 def _digest(secret: str) -> bytes:
@@ -65,7 +91,7 @@ class Auth:
                 found = token
         if found is None:
             raise Unauthorized("the token is not valid for this server")
-        return Principal(found.name, found.rights, found.namespaces)
+        return Principal(found.name, found.rights, found.namespaces, found.act_as_others)
 
     @staticmethod
     def authorize(principal: Principal, namespace: str | None, write: bool) -> None:

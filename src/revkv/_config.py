@@ -14,10 +14,11 @@
     auto_create_namespaces = true
 
     [[tokens]]
-    name = "deploy"                  # becomes the author of this token's writes
+    name = "deploy"                  # the author of this token's writes
     token = "s3cret-deploy-token"    # at least 16 characters, unique
     rights = "read-write"            # or "read"
     namespaces = ["config.*", "flags"]   # shell-style patterns; default ["*"]
+    act_as_others = false            # true: may write with another author (a gateway)
 
 Environment: REVKV_DATA, REVKV_HOST, REVKV_PORT, REVKV_DURABILITY.
 
@@ -39,7 +40,7 @@ Rights = Literal["read", "read-write"]
 RIGHTS = ("read", "read-write")
 DURABILITIES = ("always", "interval", "never")
 MIN_TOKEN_LENGTH = 16
-TOKEN_FIELDS = frozenset({"name", "token", "rights", "namespaces"})
+TOKEN_FIELDS = frozenset({"name", "token", "rights", "namespaces", "act_as_others"})
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,13 @@ class Token:
     token: str
     rights: Rights = "read"
     namespaces: tuple[str, ...] = ("*",)
+    act_as_others: bool = False  # may sign commits with another author's name
 
     def __repr__(self) -> str:  # never print the secret
-        return f"Token(name={self.name!r}, rights={self.rights!r}, namespaces={self.namespaces!r})"
+        return (
+            f"Token(name={self.name!r}, rights={self.rights!r}, "
+            f"namespaces={self.namespaces!r}, act_as_others={self.act_as_others!r})"
+        )
 
 
 @dataclass(frozen=True)
@@ -176,7 +181,10 @@ def _token(raw: Any, path: Path) -> Token:
         raise InvalidRequest(
             f'{where}: namespaces is a list of patterns such as ["config.*"], not {patterns!r}'
         )
-    return Token(name, secret, rights, tuple(patterns))
+    act_as_others = raw.get("act_as_others", False)
+    if not isinstance(act_as_others, bool):
+        raise InvalidRequest(f"{where}: act_as_others is true or false, not {act_as_others!r}")
+    return Token(name, secret, rights, tuple(patterns), act_as_others)
 
 
 # -- the environment -----------------------------------------------------------------------
@@ -191,7 +199,11 @@ def _from_env(settings: Settings) -> Settings:
         overrides["host"] = env["REVKV_HOST"]
     if "REVKV_PORT" in env:
         raw = env["REVKV_PORT"]
-        if not raw.strip().isdigit() or int(raw) > 65535:
+        if (
+            not (raw.strip().isascii() and raw.strip().isdigit())
+            or len(raw) > 6
+            or int(raw) > 65535
+        ):
             raise InvalidRequest(f"REVKV_PORT must be a port number, not {raw!r}")
         overrides["port"] = int(raw)
     if "REVKV_DURABILITY" in env:

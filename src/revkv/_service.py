@@ -105,9 +105,10 @@ class Service:
     ) -> str | None:
         if principal is None:
             return author
-        if principal is not ANONYMOUS:  # no tokens: everyone may, and signs as nobody
-            self.auth.authorize(principal, namespace, True)
-        return principal.name if author is None else author
+        if principal is ANONYMOUS:  # no tokens: everyone may, and signs as anyone
+            return author
+        self.auth.authorize(principal, namespace, True)
+        return principal.author_of(author)
 
     # -- namespaces --------------------------------------------------------------------
 
@@ -564,6 +565,9 @@ def _condition(expect: Expect | None) -> Condition | None:
 
 
 def _sign(write: Put | Delete, principal: Principal) -> Put | Delete:
-    if isinstance(write, (Put, Delete)) and write.author is None:
-        return msgspec.structs.replace(write, author=principal.name)
-    return write
+    if principal is ANONYMOUS or not isinstance(write, (Put, Delete)):
+        return write
+    author: Any = write.author  # from JSON: the store refuses a non-string itself
+    if author is not None and not isinstance(author, str):
+        return write
+    return msgspec.structs.replace(write, author=principal.author_of(author))

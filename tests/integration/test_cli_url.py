@@ -324,7 +324,9 @@ def test_tokens_from_the_flag_or_the_environment(tmp_path: Path) -> None:
         url = server.url
         wrote = invoke("--url", url, "--token", WRITER, "set", "k", "v", "--json")
         assert wrote.exit_code == 0, wrote.output
-        assert json.loads(wrote.stdout)["author"] == "ann"  # --author, $USER, as locally
+        assert json.loads(wrote.stdout)["author"] == "deploy"  # the token's name, not $USER
+        posing = invoke("--url", url, "--token", WRITER, "set", "k", "w", "--author", "bob")
+        itself = invoke("--url", url, "--token", WRITER, "set", "k2", "x", "--author", "deploy")
         read = invoke("--url", url, "get", "k", env={"REVKV_TOKEN": READER})
         assert (read.exit_code, read.stdout) == (0, "v")
         refused = invoke("--url", url, "--token", READER, "set", "k", "w")
@@ -333,6 +335,10 @@ def test_tokens_from_the_flag_or_the_environment(tmp_path: Path) -> None:
         elsewhere = invoke("--url", url, "--token", READER, "ns", "show", "other")
     assert (refused.exit_code, refused.stdout) == (4, "")
     assert refused.stderr == "revkv: token 'viewer' may not write to namespace 'default'\n"
+    assert (posing.exit_code, posing.stdout) == (4, "")
+    assert "token 'deploy' signs its commits with its own name" in posing.stderr
+    assert "act_as_others" in posing.stderr
+    assert itself.exit_code == 0, itself.output
     assert anonymous.exit_code == 4
     assert anonymous.stderr == (
         f"revkv: {url}: this server needs a token: send 'Authorization: Bearer <token>'; "

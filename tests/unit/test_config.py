@@ -130,12 +130,20 @@ def token_entry(**fields: object) -> str:
         (token_entry(namespaces="config.*"), "namespaces is a list of patterns"),
         (token_entry(namespaces=[""]), "namespaces is a list of patterns"),
         (token_entry(role="x"), "unknown field(s) role"),
+        (token_entry(act_as_others="yes"), "act_as_others is true or false"),
     ],
 )
 def test_a_bad_token_is_refused_with_its_name(tmp_path: Path, entry: str, message: str) -> None:
     with pytest.raises(InvalidRequest) as caught:
         load_settings(write(tmp_path, entry))
     assert message in str(caught.value)
+
+
+def test_a_token_may_be_allowed_to_act_for_others(tmp_path: Path) -> None:
+    text = token_entry(name="gateway", act_as_others=True).replace("True", "true")
+    text += token_entry(name="plain", token="another-secret-0123456789")
+    tokens = load_settings(write(tmp_path, text)).tokens
+    assert [(t.name, t.act_as_others) for t in tokens] == [("gateway", True), ("plain", False)]
 
 
 def test_two_entries_with_one_secret_are_refused(tmp_path: Path) -> None:
@@ -160,6 +168,8 @@ def test_an_unreadable_file_is_named(tmp_path: Path) -> None:
     [
         ("REVKV_PORT", "http", "REVKV_PORT must be a port number"),
         ("REVKV_PORT", "99999", "REVKV_PORT must be a port number"),
+        ("REVKV_PORT", "\u00b2", "REVKV_PORT must be a port number"),
+        ("REVKV_PORT", "9" * 5000, "REVKV_PORT must be a port number"),
         ("REVKV_DURABILITY", "maybe", "REVKV_DURABILITY must be one of"),
     ],
 )

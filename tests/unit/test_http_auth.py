@@ -9,6 +9,7 @@ import contextlib
 import hmac
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,7 +28,8 @@ READER = Token("reader", "reader-token-0123456789", "read")
 WRITER = Token("writer", "writer-token-0123456789", "read-write", ("app.*",))
 ADMIN = Token("admin", "admin-token-0123456789ab", "read-write")
 OTHER = Token("other", "other-token-0123456789ab", "read-write", ("other.*", "else"))
-TOKENS = (READER, WRITER, ADMIN, OTHER)
+GATEWAY = Token("gateway", "gateway-token-0123456789", "read-write", ("app.*",), act_as_others=True)
+TOKENS = (READER, WRITER, ADMIN, OTHER, GATEWAY)
 NS = "app.cfg"
 
 
@@ -97,6 +99,8 @@ class Server:
         sent = dict(call.headers) | headers
         if token is not None:
             sent["Authorization"] = f"Bearer {token.token}"
+            if "X-Rainer-Author" in sent and "X-Rainer-Author" not in headers:
+                sent["X-Rainer-Author"] = token.name  # Rainer's POST names an author
         return asyncio.run(self.request(call.method, call.path, call.body, sent))
 
     async def request(
@@ -226,13 +230,68 @@ def test_the_token_name_is_the_default_author(server: Server) -> None:
     put = server.call(Call("PUT", f"/kv/{NS}/by-token", "", "ns", True, b"x"), WRITER)
     assert put.json()["author"] == "writer"
     named = server.call(
-        Call("PUT", f"/kv/{NS}/by-token", "", "ns", True, b"y"), WRITER, **{"X-Revkv-Author": "ann"}
+        Call("PUT", f"/kv/{NS}/by-token", "", "ns", True, b"y"),
+        WRITER,
+        **{"X-Revkv-Author": "writer"},
     )
-    assert named.json()["author"] == "ann"
+    assert named.json()["author"] == "writer"
     deleted = server.call(Call("DELETE", f"/kv/{NS}/by-token", "", "ns", True), ADMIN)
     assert deleted.json()["author"] == "admin"
     reverted = server.call(Call("POST", f"/kv/{NS}/by-token/revert?to=1", "", "ns", True), ADMIN)
     assert reverted.json()["author"] == "admin"
+
+
+AS_ANN = {"X-Revkv-Author": "ann"}
+POSING = [
+    Call("PUT", f"/kv/{NS}/posing", "", "ns", True, b"x", (("X-Revkv-Author", "ann"),)),
+    Call("POST", f"/kv/{NS}/rainer-posing/1", "", "ns", True, b"x", (("X-Rainer-Author", "ann"),)),
+    Call("DELETE", f"/kv/{NS}/k", "", "ns", True, None, (("X-Revkv-Author", "ann"),)),
+    Call("POST", f"/kv/{NS}/k/revert?to=1", "", "ns", True, None, (("X-Revkv-Author", "ann"),)),
+    Call(
+        "POST",
+        "/txn",
+        "",
+        "ns",
+        True,
+        b'{"writes": [{"op": "put", "namespace": "app.cfg", "key": "t", "payload": "x", '
+        b'"author": "ann"}]}',
+    ),
+]
+
+
+@pytest.mark.parametrize("call", POSING, ids=str)
+def test_a_token_may_not_write_as_someone_else(server: Server, call: Call) -> None:
+    """Any writer could once set any author name; now a token signs with its own."""
+    rev = server.service.rev
+    response = server.call(call, WRITER, **dict(call.headers))
+    assert response.status_code == 403, response.text
+    message = response.json()["error"]["message"]
+    assert "'writer'" in message and "'ann'" in message and "act_as_others" in message
+    assert server.service.rev == rev  # nothing written
+
+
+@pytest.mark.parametrize("call", POSING, ids=str)
+def test_a_token_that_may_act_for_others_writes_as_them(server: Server, call: Call) -> None:
+    server.service.put(NS, "k", b"again", author="seed")  # something to delete or revert
+    response = server.call(call, GATEWAY, **dict(call.headers))
+    assert response.status_code in (200, 201), response.text
+    assert server.service.changes(server.service.rev - 1, namespace=NS)[-1].commit.author == "ann"
+
+
+def test_without_tokens_any_author_is_taken() -> None:
+    service = open_service(auth=Auth(()))
+    try:
+        server_call = Call("PUT", f"/kv/{NS}/x", "", "ns", True, b"x")
+        app = create_app(service)
+
+        async def send() -> httpx.Response:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                return await client.put(server_call.path, content=b"x", headers=AS_ANN)
+
+        assert asyncio.run(send()).json()["author"] == "ann"
+    finally:
+        service.close()
 
 
 def test_a_transaction_write_is_authored_by_the_token(server: Server) -> None:
@@ -365,3 +424,61 @@ def test_with_tokens_serving_beyond_loopback_is_allowed(started: list[Any], tmp_
     )
     assert result.exit_code == 0, result.output
     assert started[0].host == "0.0.0.0"
+
+
+# -- authentication before work ------------------------------------------------------------
+
+
+class CountingBody:
+    """A request body of `chunks` MiB of JSON-ish bytes that counts what the server read."""
+
+    def __init__(self, chunks: int = 64) -> None:
+        self.chunks = chunks
+        self.read = 0
+
+    async def __aiter__(self) -> Any:
+        for _ in range(self.chunks):
+            self.read += 1
+            yield b"[" * (1 << 20)
+
+
+@pytest.mark.parametrize(
+    ("token", "status"), [(None, 401), (Token("bad", "x" * 20), 401), (READER, 403)]
+)
+def test_a_transaction_is_refused_before_its_body_is_read(
+    server: Server, token: Token | None, status: int
+) -> None:
+    """POST /txn once parsed up to 64 MB before looking at who sent it."""
+    body = CountingBody()
+    headers = {"Authorization": f"Bearer {token.token}"} if token else {}
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=server.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.post("/txn", content=body, headers=headers)
+
+    response = asyncio.run(send())
+    assert response.status_code == status, response.text
+    assert body.read == 0
+
+
+def test_the_first_odata_request_without_a_token_creates_nothing(tmp_path: Any) -> None:
+    """The door created its schema's namespaces on its first request, token or not."""
+    schema = tmp_path / "schema.xml"
+    schema.write_bytes((Path(__file__).parents[1] / "compat" / "MemCacheSchema.xml").read_bytes())
+    service = open_service(auth=Auth(TOKENS))
+    app = create_app(service, Settings(data=None, tokens=TOKENS, odata_schema=schema))
+
+    async def send(headers: dict[str, str]) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.get("/odata/KeyValuePairs", headers=headers)
+
+    try:
+        assert asyncio.run(send({})).status_code == 401
+        assert asyncio.run(send({"Authorization": "Bearer not-a-token-at-all"})).status_code == 401
+        assert service.namespaces() == []
+        assert asyncio.run(send({"Authorization": f"Bearer {READER.token}"})).status_code == 200
+        assert [ns.name for ns in service.namespaces()] == ["KeyValuePairs"]
+    finally:
+        service.close()

@@ -112,7 +112,7 @@ def edit_in_place(path: Path) -> None:
 @namespace_option
 @author_options
 @click.option("--json", "as_json", is_flag=True, help="Print the new commit's meta as JSON.")
-def edit(key: str, namespace: str, author: str, comment: str, as_json: bool) -> None:
+def edit(key: str, namespace: str, author: str | None, comment: str, as_json: bool) -> None:
     """Edit KEY in $EDITOR (default vi) and commit the result as its next version.
 
     The payload is written to a temporary file and the store is released while you

@@ -16,15 +16,28 @@ from typing import Concatenate, ParamSpec, TypeVar
 import click
 
 from revkv._service import Service
-from revkv.cli._target import CommandStore, current_target, local_data, open_embedded, open_store
+from revkv.cli._target import (
+    CommandStore,
+    Target,
+    current_target,
+    local_data,
+    open_embedded,
+    open_store,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
 F = TypeVar("F", bound=Callable[..., object])
 
 
-def default_author() -> str:
-    """`$USER` (or the login name), as git and Rainer's clients would sign a commit."""
+def default_author() -> str | None:
+    """`$USER` (or the login name), as git and Rainer's clients would sign a commit; none
+    with a token, whose name the server records (a token may not sign as someone else
+    unless it may act for others)."""
+    ctx = click.get_current_context(silent=True)
+    target = ctx.find_object(Target) if ctx is not None else None
+    if target is not None and target.url is not None and target.token is not None:
+        return None
     try:
         return getpass.getuser()
     except (OSError, KeyError):  # no $USER and no passwd entry (a bare container)
@@ -84,7 +97,7 @@ def author_options(command: F) -> F:
     return click.option(
         "--author",
         default=default_author,
-        show_default="$USER",
+        show_default="$USER; with --token, the token's name",
         help="Who is committing, kept in the history.",
     )(command)
 

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from revkv._json import parse_json
 from revkv._model import Check, Delete, Event, Put
-from revkv.errors import InvalidRequest
+from revkv.errors import Forbidden, InvalidRequest
 from revkv.http._rainer import full_meta_dict
 from revkv.http._requests import int_param, principal_of, read_body, service_of
 
@@ -51,9 +51,14 @@ async def post_txn(request: Request) -> Response:
     A check's `version` is the version you read (null: the key must be absent). A write
     is `{"op": "put", namespace, key, payload | payload_base64, ttl?}` or
     `{"op": "delete", namespace, key}`; both take `author` and `comment`.
+
+    Who sends it is known before the body (up to 64 MB) is read: no token is a 401, and
+    a token that may write nowhere a 403, without the server reading a byte of it.
     """
     service = service_of(request)
     principal = service.principal(request.headers.get("authorization"))
+    if not principal.may_write_somewhere:
+        raise Forbidden(f"token {principal.name!r} may not write; a transaction is for writes")
     body = await json_of(request)
     if not isinstance(body, dict):
         raise InvalidRequest("a transaction is a JSON object with checks and writes")

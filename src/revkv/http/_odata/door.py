@@ -100,6 +100,8 @@ class ODataDoor:
         await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
+        service = service_of(request)
+        principal = service.principal(request.headers.get("authorization"))  # before any work
         _check_version(request.headers.get("dataserviceversion"))
         options = _options(request.query_params.multi_items())
         resource = parse_resource_path(_relative_path(request.scope))
@@ -115,7 +117,6 @@ class ODataDoor:
         assert allowed is not None
         if method not in allowed:
             raise MethodNotAllowed(method, f"the {resource.kind.value}", allowed)
-        service = service_of(request)
         await self.catalog.ensure_namespaces(service)
         call = Call(
             request=request,
@@ -125,7 +126,7 @@ class ODataDoor:
             options=options,
             fmt=format_of(options.format, request.headers.get("accept", "")),
             hex_binary="pyslet" in request.headers.get("dataserviceversion", "").lower(),
-            principal=service.principal(request.headers.get("authorization")),
+            principal=principal,
             page_size=self.page_size,
         )
         return await _route(call, resource, method)
