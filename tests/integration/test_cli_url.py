@@ -78,6 +78,7 @@ SESSION: list[tuple[list[str], bytes | None]] = [
     (["diff", "-n", "blobs", "bin", "1", "1", "--json"], None),
     (["delete", "greeting", "-m", "retired"], None),
     (["get", "greeting"], None),
+    (["meta", "greeting"], None),
     (["meta", "greeting", "--all", "--json"], None),
     (["list", "--all"], None),
     (["diff", "greeting", "2", "3"], None),

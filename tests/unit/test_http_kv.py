@@ -580,6 +580,77 @@ async def test_delete_writes_a_tombstone(client: httpx.AsyncClient) -> None:
     assert_json_error(await client.delete("/kv/things/never"), 404, "KeyNotFound")
 
 
+ABSENT = {"X-Revkv-Absent": "404"}
+
+
+async def test_a_deleted_key_is_404_to_a_request_that_asks_for_revkvs_answer(
+    client: httpx.AsyncClient,
+) -> None:
+    """Rainer's empty 200 for a tombstone stays for Rainer's clients; revkv's is 404."""
+    await client.put("/kv/things/k", content=b"one")
+    await client.delete("/kv/things/k")
+    rainer = await client.get("/kv/things/k")
+    assert (rainer.status_code, rainer.content, rainer.headers["x-rainer-empty"]) == (
+        200,
+        b"",
+        "Yes",
+    )
+    assert parse_crlf_json(await client.get("/kv/things/k/meta"))["empty"] is True
+    assert_text_error(await client.get("/kv/things/k", headers=ABSENT), 404, "Key not found")
+    assert (await client.head("/kv/things/k", headers=ABSENT)).status_code == 404
+    assert_text_error(await client.get("/kv/things/k/meta", headers=ABSENT), 404, "Key not found")
+    as_json = await client.get("/kv/things/k", headers={**ABSENT, **JSON})
+    assert_json_error(as_json, 404, "KeyNotFound")
+    # the tombstone itself is history, readable by its version
+    assert (await client.get("/kv/things/k/2", headers=ABSENT)).status_code == 200
+    await client.put("/kv/things/live", content=b"here")
+    assert (await client.get("/kv/things/live", headers=ABSENT)).content == b"here"
+    assert (await client.get("/kv/things/live/meta", headers=ABSENT)).status_code == 200
+
+
+async def test_an_expired_and_swept_key_is_404_when_asked(
+    client: httpx.AsyncClient, service: Service
+) -> None:
+    await client.put("/kv/things/k", content=b"x", headers={"X-Revkv-TTL": "0.01"})
+    await asyncio.sleep(0.05)
+    service.backend.sweep()  # the expiry's tombstone
+    assert service.head("things", "k").comment == "expired"
+    assert (await client.get("/kv/things/k")).headers["x-rainer-empty"] == "Yes"
+    assert_text_error(await client.get("/kv/things/k", headers=ABSENT), 404, "Key not found")
+
+
+@pytest.mark.parametrize("value", ["yes", "200", "", "404, 410"])
+async def test_x_revkv_absent_takes_404_only(client: httpx.AsyncClient, value: str) -> None:
+    await client.put("/kv/things/k", content=b"x")
+    for path in ("/kv/things/k", "/kv/things/k/meta"):
+        response = await client.get(path, headers={"X-Revkv-Absent": value, **JSON})
+        error = assert_json_error(response, 400, "InvalidRequest")
+        assert "X-Revkv-Absent takes 404" in error["message"]
+
+
+async def test_revkvs_client_asks_for_absent_as_404(service: Service) -> None:
+    """revkv's Client treats a deleted key as absent, and the server says so itself."""
+    statuses: list[tuple[str, int]] = []
+
+    class Recording(httpx.ASGITransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await super().handle_async_request(request)
+            statuses.append((request.url.path, response.status_code))
+            return response
+
+    transport = Recording(app=create_app(service))
+    async with revkv.AsyncClient("http://test", transport=transport) as remote:
+        await remote.put("things", "k", b"one")
+        await remote.delete("things", "k")
+        statuses.clear()
+        with pytest.raises(revkv.KeyNotFound):
+            await remote.get("things", "k")
+        with pytest.raises(revkv.KeyNotFound):
+            await remote.meta("things", "k")
+        assert await remote.get("things", "k", default=None) is None
+    assert statuses == [("/kv/things/k", 404), ("/kv/things/k/meta", 404), ("/kv/things/k", 404)]
+
+
 async def test_delete_compare_and_set(client: httpx.AsyncClient) -> None:
     await client.put("/kv/things/k", content=b"one")
     await client.put("/kv/things/k", content=b"two")

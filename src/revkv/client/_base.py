@@ -89,6 +89,10 @@ class Call:
 
 Flow = Generator[Call, httpx.Response, T]
 
+#: Sent when reading a key's latest version: a deleted or expired key is absent (404),
+#: not Rainer's empty 200 with `X-Rainer-Empty: Yes`.
+ABSENT_IS_404 = {b"X-Revkv-Absent": b"404"}
+
 
 def default_headers(token: str | None) -> dict[str, str]:
     """Sent with every call: JSON errors always (never Rainer's plain-text bodies)."""
@@ -185,13 +189,13 @@ def _get(namespace: str, key: str, version: int | None) -> Flow[Commit]:
         path = kv_path(namespace, key)
     else:
         path = kv_path(namespace, key, str(check_version(version)))
-    response = yield Call("GET", path)
+    response = yield Call("GET", path, headers=ABSENT_IS_404)
     if not response.is_success:
         raise error_of(
             response.status_code, response.content, namespace=namespace, key=key, version=version
         )
     if version is None and response.headers.get("x-rainer-empty", "").lower() == "yes":
-        raise KeyNotFound(namespace, key)  # the latest route shows a tombstone; get hides it
+        raise KeyNotFound(namespace, key)  # a server older than X-Revkv-Absent
     exact = response.headers.get("x-revkv-meta")
     if exact is not None:
         return with_payload(meta_of(json.loads(exact)), response.content)
@@ -207,7 +211,7 @@ def meta(namespace: str, key: str, version: int | None, include_deleted: bool) -
         page = yield from history(namespace, key, 1, None)
         head: Meta = page.items[0]
         return head
-    response = yield Call("GET", kv_path(namespace, key, "meta"))
+    response = yield Call("GET", kv_path(namespace, key, "meta"), headers=ABSENT_IS_404)
     latest = answer(response, namespace=namespace, key=key)
     if latest.get("empty"):
         raise KeyNotFound(namespace, key)

@@ -137,7 +137,7 @@ class KVDoor:
 
 def get_payload(request: Request, namespace: str, key: str, version: int | None) -> Response:
     principal_of(request, namespace, write=False)
-    commit = _commit(request, namespace, key, version)
+    commit = _commit(request, namespace, key, version, absent_is_404(request))
     tag = etag(commit.version)
     if if_none_match(request, tag):
         return Response(status_code=304, headers={"ETag": tag})
@@ -170,8 +170,11 @@ def _exact_meta(meta: Meta) -> str:
     return json.dumps(rainer.full_meta_dict(meta), ensure_ascii=True, separators=(",", ":"))
 
 
-def _commit(request: Request, namespace: str, key: str, version: int | None) -> Commit:
-    """The asked version, or the newest one: a tombstone is shown (empty), not hidden."""
+def _commit(
+    request: Request, namespace: str, key: str, version: int | None, absent: bool
+) -> Commit:
+    """The asked version, or the newest one: a tombstone is shown (empty, Rainer's way),
+    unless the request asks for revkv's answer (`X-Revkv-Absent: 404`)."""
     service = service_of(request)
     try:
         return service.get(namespace, key, version)
@@ -179,17 +182,36 @@ def _commit(request: Request, namespace: str, key: str, version: int | None) -> 
         if version is not None:
             raise KeyNotFound(namespace, key) from None
         head = service.head(namespace, key)
-        if not head.deleted:
-            raise  # expired: absent
+        if not head.deleted or absent:
+            raise  # expired (not yet swept), or deleted and asked as revkv: absent
         return service.get(namespace, key, head.version)
+
+
+def absent_is_404(request: Request) -> bool:
+    """Whether a deleted or expired key is to be 404 rather than Rainer's empty 200.
+
+    Rainer's servlet answers the latest version of a deleted key with 200, an empty body
+    and `X-Rainer-Empty: Yes`, and its clients rely on that; revkv's own answer is that
+    the key is absent, which a request asks for with `X-Revkv-Absent: 404` (revkv's
+    Client always does).
+    """
+    raw = header(request, "x-revkv-absent")
+    if raw is None:
+        return False
+    if raw.strip() != "404":
+        raise InvalidRequest(
+            f"X-Revkv-Absent takes 404 (answer a deleted or expired key with 404), not {raw[:40]!r}"
+        )
+    return True
 
 
 def get_meta(request: Request, namespace: str, key: str, version: int | None) -> Response:
     principal_of(request, namespace, write=False)
     meta: Meta
+    absent = absent_is_404(request)
     if version is None:
         meta = service_of(request).head(namespace, key)
-        if meta.is_expired(time.time()):
+        if meta.is_expired(time.time()) or (meta.deleted and absent):
             raise KeyNotFound(namespace, key)
     else:
         meta = service_of(request).get(namespace, key, version)
