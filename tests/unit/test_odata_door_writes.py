@@ -257,19 +257,23 @@ async def test_a_null_expiry_takes_the_namespace_default_ttl(service: Service) -
     assert (commit.payload, commit.author, commit.comment) == (b"v", "ann", "why")
 
 
-async def test_the_author_is_the_header_or_the_token_name(service: Service) -> None:
-    service.auth = Auth((Token("deploy", "d" * 16, "read-write"),))
+async def test_the_author_is_the_token_name_unless_it_may_act_for_others(
+    service: Service,
+) -> None:
+    gateway = Token("gateway", "g" * 16, "read-write", act_as_others=True)
+    service.auth = Auth((Token("deploy", "d" * 16, "read-write"), gateway))
     transport = httpx.ASGITransport(app=make_app(service))
     bearer = {**ATOM_ENTRY, "Authorization": "Bearer " + "d" * 16}
+    as_ann = {"X-Revkv-Author": "ann", "X-Revkv-Comment": "c"}
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         await client.post(KVP, content=entry("a"), headers=bearer)
-        await client.post(
-            KVP,
-            content=entry("b"),
-            headers={**bearer, "X-Revkv-Author": "ann", "X-Revkv-Comment": "c"},
-        )
+        refused = await client.post(KVP, content=entry("b"), headers={**bearer, **as_ann})
+        headers = {**ATOM_ENTRY, "Authorization": "Bearer " + "g" * 16, **as_ann}
+        await client.post(KVP, content=entry("c"), headers=headers)
     assert service.get("KeyValuePairs", "a").author == "deploy"
-    commit = service.get("KeyValuePairs", "b")
+    assert_error(refused, 403, "may not write as 'ann'")
+    assert service.get("KeyValuePairs", "b", default=None) is None
+    commit = service.get("KeyValuePairs", "c")
     assert (commit.author, commit.comment) == ("ann", "c")
 
 
