@@ -115,6 +115,12 @@ NS = param("path", "ns", NAME, "A namespace.")
 KEY_ = param("path", "key", KEY, "A key, percent-encoded (a `/` in it as `%2F`).")
 VERSION = param("path", "version", POSITIVE, "A version of the key.")
 IF_NONE_MATCH = param("header", "If-None-Match", TEXT, "ETags the client holds: 304 if current.")
+ABSENT = param(
+    "header",
+    "X-Revkv-Absent",
+    {"type": "string", "enum": ["404"]},
+    "404: a deleted or expired key is absent (404), not Rainer's empty 200.",
+)
 CAS = [
     param(
         "query",
@@ -354,12 +360,16 @@ def kv_paths() -> dict[str, Schema]:
         },
         "/kv/{ns}/{key}": {
             "get": op(
-                "The newest payload.", PAYLOAD_OK, [*key, IF_NONE_MATCH], (400, 404), rainer=True
+                "The newest payload.",
+                PAYLOAD_OK,
+                [*key, IF_NONE_MATCH, ABSENT],
+                (400, 404),
+                rainer=True,
             ),
             "head": op(
                 "The newest payload's headers.",
                 {"200": respond("No body.", ("ETag",)), "304": NOT_MODIFIED},
-                [*key, IF_NONE_MATCH],
+                [*key, IF_NONE_MATCH, ABSENT],
                 (400, 404),
                 rainer=True,
             ),
@@ -376,7 +386,11 @@ def kv_paths() -> dict[str, Schema]:
         },
         "/kv/{ns}/{key}/meta": {
             "get": op(
-                "The newest meta.", RAINER_META_OK, [*key, IF_NONE_MATCH], (400, 404), rainer=True
+                "The newest meta.",
+                RAINER_META_OK,
+                [*key, IF_NONE_MATCH, ABSENT],
+                (400, 404),
+                rainer=True,
             )
         },
         "/kv/{ns}/{key}/history": {
