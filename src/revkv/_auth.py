@@ -48,7 +48,7 @@ class Principal:
     def author_of(self, author: str | None) -> str:
         """The author a write by this principal records: its own name unless it may
         act for others; `Forbidden` when `author` names someone else without that right."""
-        if author is None or author == self.name:
+        if not author or author == self.name:  # none (or an empty header): the token's
             return self.name
         if not self.act_as_others:
             raise Forbidden(

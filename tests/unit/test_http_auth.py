@@ -294,6 +294,12 @@ def test_without_tokens_any_author_is_taken() -> None:
         service.close()
 
 
+def test_an_empty_author_is_the_tokens_name(server: Server) -> None:
+    call = Call("PUT", f"/kv/{NS}/empty-author", "", "ns", True, b"x")
+    response = server.call(call, WRITER, **{"X-Revkv-Author": ""})
+    assert response.json()["author"] == "writer"
+
+
 def test_a_transaction_write_is_authored_by_the_token(server: Server) -> None:
     response = server.call(Call("POST", "/txn", "/txn", "ns", True, TXN), ADMIN)
     assert [c["author"] for c in response.json()["commits"]] == ["admin"]
