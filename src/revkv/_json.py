@@ -51,6 +51,8 @@ def parse_json(
         raise error(too_deep(what)) from None
     except msgspec.DecodeError as exc:
         raise error(f"{what} is not valid JSON: {exc}") from None
+    except UnicodeError:  # a str holding a lone surrogate
+        raise error(f"{what} is not valid Unicode (a lone surrogate)") from None
     if _brackets(data) > MAX_DEPTH and deeper_than(value, MAX_DEPTH):
         raise error(too_deep(what))
     return value
