@@ -48,6 +48,7 @@ __all__ = [
     "check_namespace_name",
     "check_payload",
     "check_time",
+    "check_token",
     "check_ttl",
     "check_version",
 ]
@@ -82,6 +83,8 @@ class Meta(msgspec.Struct, frozen=True, gc=False, array_like=True):
 
     `mtime` and `expires` are seconds since the epoch (UTC); `modified` and `expires_at`
     give them as aware datetimes. `rev` is the store-wide revision of the write.
+    `token` is the name of the token that made the commit on a server with tokens
+    (empty otherwise): the author is that name too, unless the token may act for others.
     """
 
     namespace: str
@@ -93,6 +96,7 @@ class Meta(msgspec.Struct, frozen=True, gc=False, array_like=True):
     comment: str = ""
     expires: float | None = None
     deleted: bool = False
+    token: str = ""
 
     @property
     def modified(self) -> datetime:
@@ -117,6 +121,7 @@ class Meta(msgspec.Struct, frozen=True, gc=False, array_like=True):
             "mtime": iso_time(self.mtime),
             "expires": iso_time(self.expires) if self.expires is not None else None,
             "deleted": self.deleted,
+            **({"token": self.token} if self.token else {}),
         }
 
 
@@ -137,6 +142,7 @@ class Commit(Meta, frozen=True, gc=False, array_like=True):
             self.comment,
             self.expires,
             self.deleted,
+            self.token,
         )
 
     @property
@@ -302,6 +308,7 @@ class Put(msgspec.Struct, frozen=True, kw_only=True):
     author: str | None = None
     comment: str | None = None
     ttl: float | None = None
+    token: str = ""  # set by the Service: the token that writes
 
 
 class Delete(msgspec.Struct, frozen=True, kw_only=True):
@@ -311,6 +318,7 @@ class Delete(msgspec.Struct, frozen=True, kw_only=True):
     key: str
     author: str | None = None
     comment: str | None = None
+    token: str = ""  # set by the Service: the token that writes
 
 
 class TxnResult(msgspec.Struct, frozen=True):
@@ -407,6 +415,13 @@ def check_version(version: object, what: str = "version") -> int:
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise InvalidVersion(f"{what} must be an integer of 1 or more, not {version!r}")
     return version
+
+
+def check_token(name: object) -> str:
+    """The name of a token that writes, as a commit records it (an author's rules)."""
+    if not isinstance(name, str):
+        raise InvalidRequest(f"a token's name is a string, not {type(name).__name__}")
+    return check_author(name, "")[0]
 
 
 def check_author(author: object, comment: object) -> tuple[str, str]:

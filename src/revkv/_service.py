@@ -385,6 +385,7 @@ class Service:
         return self._store.begin_put(
             namespace, key, payload, condition=_condition(expect), author=author or "",
             comment=comment or "", ttl=ttl, expires=expires, mtime=mtime,
+            token=_token_of(principal),
         )  # fmt: skip
 
     def delete(
@@ -435,7 +436,7 @@ class Service:
         author = self._signed(principal, namespace, author)
         return self._store.begin_delete(
             namespace, key, condition=_condition(expect), author=author or "",
-            comment=comment or "", mtime=mtime,
+            comment=comment or "", mtime=mtime, token=_token_of(principal),
         )  # fmt: skip
 
     def revert(
@@ -485,7 +486,7 @@ class Service:
         author = self._signed(principal, namespace, author)
         return self._store.begin_revert(
             namespace, key, to_version, condition=_condition(expect), author=author or "",
-            comment=comment or "",
+            comment=comment or "", token=_token_of(principal),
         )  # fmt: skip
 
     def txn(self, checks: Sequence[Check], writes: Sequence[Put | Delete]) -> TxnResult:
@@ -564,10 +565,16 @@ def _condition(expect: Expect | None) -> Condition | None:
     return Condition.of(expect)
 
 
+def _token_of(principal: Principal | None) -> str:
+    """The name of the token that writes, which its commits record ("": no tokens)."""
+    return "" if principal is None or principal is ANONYMOUS else principal.name
+
+
 def _sign(write: Put | Delete, principal: Principal) -> Put | Delete:
     if principal is ANONYMOUS or not isinstance(write, (Put, Delete)):
         return write
     author: Any = write.author  # from JSON: the store refuses a non-string itself
     if author is not None and not isinstance(author, str):
         return write
-    return msgspec.structs.replace(write, author=principal.author_of(author))
+    signed = principal.author_of(author)
+    return msgspec.structs.replace(write, author=signed, token=principal.name)

@@ -36,7 +36,7 @@ def server(tmp_path: Path) -> Iterator[RevkvServer]:
 def test_tokens_travel_with_every_call_and_the_watch(server: RevkvServer) -> None:
     with revkv.Client(server.url, WRITER) as writer, revkv.Client(server.url, READER) as reader:
         meta = writer.put("app", "k", b"v")
-        assert meta.author == "deploy"  # the token's name is the default author
+        assert (meta.author, meta.token) == ("deploy", "deploy")  # the token signs its commits
         assert reader.get("app", "k").payload == b"v"
         with reader.watch(meta.rev - 1, namespace="app") as watch:
             event = watch.next(timeout=10)

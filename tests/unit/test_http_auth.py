@@ -228,7 +228,7 @@ def test_a_transaction_touching_a_forbidden_namespace_is_refused_whole(server: S
 
 def test_the_token_name_is_the_default_author(server: Server) -> None:
     put = server.call(Call("PUT", f"/kv/{NS}/by-token", "", "ns", True, b"x"), WRITER)
-    assert put.json()["author"] == "writer"
+    assert (put.json()["author"], put.json()["token"]) == ("writer", "writer")
     named = server.call(
         Call("PUT", f"/kv/{NS}/by-token", "", "ns", True, b"y"),
         WRITER,
@@ -275,7 +275,21 @@ def test_a_token_that_may_act_for_others_writes_as_them(server: Server, call: Ca
     server.service.put(NS, "k", b"again", author="seed")  # something to delete or revert
     response = server.call(call, GATEWAY, **dict(call.headers))
     assert response.status_code in (200, 201), response.text
-    assert server.service.changes(server.service.rev - 1, namespace=NS)[-1].commit.author == "ann"
+    commit = server.service.changes(server.service.rev - 1, namespace=NS)[-1].commit
+    assert commit is not None
+    assert (commit.author, commit.token) == ("ann", "gateway")  # who, and which token
+
+
+def test_the_token_travels_in_every_meta_but_rainers(server: Server) -> None:
+    call = Call("PUT", f"/kv/{NS}/shown", "", "ns", True, b"x", (("X-Revkv-Author", "ann"),))
+    put = server.call(call, GATEWAY, **dict(call.headers))
+    assert put.json()["token"] == "gateway"
+    history = server.call(Call("GET", f"/kv/{NS}/shown/history", "", "ns"), READER)
+    assert [m["token"] for m in history.json()["items"]] == ["gateway"]
+    read = server.call(Call("GET", f"/kv/{NS}/shown", "", "ns"), READER)
+    assert '"token":"gateway"' in read.headers["x-revkv-meta"]
+    rainer = server.call(Call("GET", f"/kv/{NS}/shown/meta", "", "ns"), READER)
+    assert "token" not in rainer.text  # Rainer's meta object keeps Rainer's fields
 
 
 def test_without_tokens_any_author_is_taken() -> None:

@@ -49,7 +49,9 @@ BLOBS = EntitySet("blobs", default_entity_type("blobs", binary=True), "revkv", "
 
 
 def commit(key: str, payload: bytes, *, expires: float | None = None, version: int = 3) -> Commit:
-    return Commit("ns", key, version, 17, 1795435694.545, "alice", "why", expires, False, payload)
+    return Commit(
+        "ns", key, version, 17, 1795435694.545, "alice", "why", expires, False, payload=payload
+    )
 
 
 def test_a_json_payload_becomes_the_entity() -> None:

@@ -185,3 +185,62 @@ def test_a_failed_journal_fails_waiting_http_writers_with_503(tmp_path: Path) ->
     assert asyncio.run(scenario()) == (201, 503, "JournalFailed")
     service.backend.system.journal._fd = -1
     assert service.get("ns", "k").payload == b"1"  # the failed write is not visible
+
+
+# -- the token a commit records -------------------------------------------------------------
+
+
+def test_the_token_that_writes_is_recorded_and_survives_replay_and_snapshots(
+    tmp_path: Path,
+) -> None:
+    from revkv._auth import Principal
+    from revkv._model import Delete, Put
+
+    gateway = Principal("gateway", "read-write", ("*",), act_as_others=True)
+    with revkv.open(tmp_path) as service:
+        service.begin_put("ns", "k", b"1", author="ann", principal=gateway).result()
+        service.begin_put("ns", "k", b"2").result()  # in process: no token
+        service.begin_revert("ns", "k", 1, principal=gateway).result()
+        service.txn([], [Put(namespace="ns", key="t", payload=b"x", token="gateway")])
+        service.begin_delete("ns", "k", author="bob", principal=gateway).result()
+        service.txn([], [Delete(namespace="ns", key="t", token="gateway")])
+        recorded = [(m.author, m.token) for m in service.history("ns", "k")]
+        assert recorded == [
+            ("bob", "gateway"),
+            ("gateway", "gateway"),
+            ("", ""),
+            ("ann", "gateway"),
+        ]
+        assert [m.token for m in service.history("ns", "t")] == ["gateway", "gateway"]
+    with revkv.open(tmp_path) as service:  # replayed from the journal
+        assert [(m.author, m.token) for m in service.history("ns", "k")] == recorded
+        service.snapshot()
+    with revkv.open(tmp_path) as service:  # loaded from the snapshot
+        assert [(m.author, m.token) for m in service.history("ns", "k")] == recorded
+        versions = list(
+            reversed([service.get("ns", "k", m.version) for m in recorded_metas(service)])
+        )
+    with revkv.open(tmp_path / "copy") as copy:  # what `revkv import` does
+        copy.import_commits(versions)
+        assert [(m.author, m.token) for m in copy.history("ns", "k")] == recorded
+
+
+def recorded_metas(service: revkv.Service) -> list[revkv.Meta]:
+    return list(service.history("ns", "k"))
+
+
+def test_an_image_from_before_tokens_loads_with_none(tmp_path: Path) -> None:
+    import msgspec
+
+    from revkv.store._state import StoreState
+
+    with revkv.open(tmp_path) as service:
+        service.put("ns", "k", b"1", author="ann")
+        state = service.backend._state  # type: ignore[attr-defined]
+        image = msgspec.msgpack.decode(state.__encode_state__())
+    for columns in (image[4], image[5]):
+        assert len(columns) == 11  # ten columns, then the tokens
+        del columns[10]
+    old = StoreState.__decode_state__(msgspec.msgpack.encode(image))
+    (commit,) = old.namespaces["ns"].history("k")
+    assert (commit.author, commit.token, commit.payload) == ("ann", "", b"1")

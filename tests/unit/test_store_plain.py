@@ -89,8 +89,10 @@ def every_command(service: Service) -> None:
     service.put("limits", "short", b"x", ttl=0.001)
     service.import_commits(
         [
-            revkv.Commit("imported", key, 1, 0, 0.0, author, comment, LATEST_TIME, False, payload),
-            revkv.Commit("imported", key, 2, 0, LATEST_TIME, "", "", None, True, b""),
+            revkv.Commit(
+                "imported", key, 1, 0, 0.0, author, comment, LATEST_TIME, False, payload=payload
+            ),
+            revkv.Commit("imported", key, 2, 0, LATEST_TIME, "", "", None, True),
         ]
     )
     service.backend.sweep()

@@ -10,6 +10,8 @@ then one per version, each key's versions oldest first:
      "author": "ann", "comment": "raise the limit", "mtime": 1764000000.123,
      "expires": null, "deleted": false, "payload": "{...}", "base64": false}
 
+and `"token"`, the token that made the version, when one did.
+
 `mtime` and `expires` are seconds since the epoch (exact, unlike ISO with milliseconds);
 `payload` is text when it is UTF-8, else base64 with `"base64": true`. Import loads the
 versions as they were (versions, authors, comments, mtimes) through
@@ -66,6 +68,8 @@ def progress(description: str, total: float | None) -> Iterator[Callable[[float]
 def version_record(commit: Commit) -> dict[str, Any]:
     record: dict[str, Any] = {"kind": "version"}
     record.update({name: getattr(commit, name) for name in VERSION_FIELDS})
+    if commit.token:
+        record["token"] = commit.token
     return {**record, **payload_fields(commit.payload)}
 
 
@@ -132,7 +136,7 @@ def _commit(record: dict[str, Any]) -> Commit:
         record["namespace"], record["key"], record["version"], 0, _seconds(record["mtime"]),
         record.get("author") or "", record.get("comment") or "",
         None if record.get("expires") is None else _seconds(record["expires"]),
-        bool(record.get("deleted")), payload_from(record),
+        bool(record.get("deleted")), record.get("token") or "", payload_from(record),
     )  # fmt: skip
 
 

@@ -109,6 +109,7 @@ def meta_of(data: Mapping[str, Any]) -> Meta:
         data.get("comment") or "",
         None if expires is None else seconds(expires),
         bool(data.get("empty")),
+        data.get("token") or "",
     )
 
 
@@ -121,7 +122,7 @@ def commit_of(data: Mapping[str, Any], payload: bytes | None = None) -> Commit:
 def with_payload(meta: Meta, payload: bytes) -> Commit:
     return Commit(
         meta.namespace, meta.key, meta.version, meta.rev, meta.mtime,
-        meta.author, meta.comment, meta.expires, meta.deleted, payload,
+        meta.author, meta.comment, meta.expires, meta.deleted, meta.token, payload,
     )  # fmt: skip
 
 

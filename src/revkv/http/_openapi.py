@@ -455,7 +455,8 @@ RAINER_META = {
 }
 META = {**RAINER_META, "namespace": TEXT, "rev": INT, "expires": nullable(TIME)}
 PAYLOADS = {"payload_utf8": TEXT, "payload_base64": TEXT}
-COMMIT = obj(META, {"payload_base64": TEXT})
+TOKEN = {"token": TEXT}  # the token that made the commit, when one did
+COMMIT = obj(META, {"payload_base64": TEXT, **TOKEN})
 WRITER = {"author": AUTHOR, "comment": TEXT}
 TARGET = {"namespace": NAME, "key": KEY}
 
@@ -496,7 +497,7 @@ def schemas() -> dict[str, Schema]:
         ),
         "Health": obj({"status": {"const": "ok"}, "rev": INT}),
         "RainerMeta": obj(RAINER_META),
-        "Meta": obj(META),
+        "Meta": obj(META, TOKEN),
         "Listing": {"type": "object", "additionalProperties": obj(RAINER_META, PAYLOADS)},
         "Page": obj({"items": array(obj(META, PAYLOADS)), "next": nullable(TEXT)}),
         "QueryPage": obj({"items": array(obj(META, PAYLOADS)), "count": INT}),

@@ -36,13 +36,17 @@ def meta_dict(meta: Meta) -> dict[str, Any]:
 
 
 def full_meta_dict(meta: Meta) -> dict[str, Any]:
-    """Rainer's fields plus revkv's own (namespace, rev, expires)."""
-    return {
+    """Rainer's fields plus revkv's own (namespace, rev, expires, and the token that
+    made the commit when a token did)."""
+    data = {
         **meta_dict(meta),
         "namespace": meta.namespace,
         "rev": meta.rev,
         "expires": None if meta.expires is None else iso_time(meta.expires),
     }
+    if meta.token:
+        data["token"] = meta.token
+    return data
 
 
 def json_body(data: Any) -> bytes:

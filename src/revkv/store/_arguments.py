@@ -18,6 +18,7 @@ from revkv._model import (
     check_namespace_name,
     check_payload,
     check_time,
+    check_token,
     check_ttl,
     check_version,
 )
@@ -48,9 +49,10 @@ def load_row(commit: Commit) -> list[Any]:
     author, comment = check_author(commit.author, commit.comment)
     payload = b"" if commit.deleted else check_payload(commit.payload)
     expires = None if commit.expires is None else check_time(commit.expires, "expires")
+    token = [check_token(commit.token)] if commit.token else []
     return [
         commit.namespace, commit.key, commit.version, check_time(commit.mtime, "mtime"),
-        author, comment, expires, bool(commit.deleted), payload,
+        author, comment, expires, bool(commit.deleted), payload, *token,
     ]  # fmt: skip
 
 

@@ -32,6 +32,7 @@ from revkv._model import (
     check_key,
     check_namespace_name,
     check_payload,
+    check_token,
     check_version,
 )
 from revkv.errors import (
@@ -321,6 +322,7 @@ class EmbeddedStore:
         ttl: TTL = DEFAULT,
         expires: Expires = DEFAULT,
         mtime: float | None = None,
+        token: str = "",
     ) -> Pending[Commit]:
         """Validate, check under the lock, run in memory; durable when the pending says."""
         check_namespace_name(namespace)
@@ -332,7 +334,11 @@ class EmbeddedStore:
         create = self.auto_create_namespaces
         state = self._state
         row = None if condition is None else condition.to_row()
-        args = (namespace, key, data, None, author, comment, expiry, create, mtime_arg(mtime), row)
+        args: tuple[Any, ...] = (
+            namespace, key, data, None, author, comment, expiry, create, mtime_arg(mtime), row
+        )  # fmt: skip
+        if token:  # only then: records without it replay as they always did
+            args = (*args, check_token(token))
         return self._submit(
             "put",
             args,
@@ -348,6 +354,7 @@ class EmbeddedStore:
         author: str = "",
         comment: str = "",
         mtime: float | None = None,
+        token: str = "",
     ) -> Pending[Commit]:
         check_namespace_name(namespace)
         if condition is None or condition.kind != "version":
@@ -357,7 +364,18 @@ class EmbeddedStore:
         state = self._state
         create = self.auto_create_namespaces
         row = None if condition is None else condition.to_row()
-        args = (namespace, key, None, author, comment, mtime_arg(mtime), create, row)
+        args: tuple[Any, ...] = (
+            namespace,
+            key,
+            None,
+            author,
+            comment,
+            mtime_arg(mtime),
+            create,
+            row,
+        )
+        if token:
+            args = (*args, check_token(token))
         return self._submit(
             "delete", args, lambda now: state.plan_delete(namespace, key, condition, now, create)
         )
@@ -371,6 +389,7 @@ class EmbeddedStore:
         condition: Condition | None = None,
         author: str = "",
         comment: str = "",
+        token: str = "",
     ) -> Pending[Commit]:
         self._keyspace(namespace)
         check_key(key)
@@ -378,7 +397,18 @@ class EmbeddedStore:
         author, comment = check_author(author, comment or f"revert to version {to_version}")
         state = self._state
         row = None if condition is None else condition.to_row()
-        args = (namespace, key, to_version, None, author, comment, ["default"], row)
+        args: tuple[Any, ...] = (
+            namespace,
+            key,
+            to_version,
+            None,
+            author,
+            comment,
+            ["default"],
+            row,
+        )
+        if token:
+            args = (*args, check_token(token))
         return self._submit(
             "revert",
             args,
@@ -408,8 +438,9 @@ class EmbeddedStore:
         check_namespace_name(write.namespace)
         check_key(write.key)
         author, comment = check_author(write.author, write.comment)
+        token = [check_token(write.token)] if write.token else []
         if isinstance(write, Delete):
-            return ["delete", write.namespace, write.key, author, comment]
+            return ["delete", write.namespace, write.key, author, comment, *token]
         if not isinstance(write, Put):
             raise InvalidRequest(f"a transaction write is a Put or a Delete, not {write!r}")
         data = check_payload(write.payload)
@@ -417,7 +448,7 @@ class EmbeddedStore:
         expiry = expiry_arg(DEFAULT if write.ttl is None else write.ttl, DEFAULT)
         return [
             "put", write.namespace, write.key, data, author, comment, expiry,
-            self.auto_create_namespaces,
+            self.auto_create_namespaces, *token,
         ]  # fmt: skip
 
     def _check_json(self, namespace: str, data: bytes) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
+from itertools import repeat
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -42,6 +43,9 @@ class Columns(msgspec.Struct, array_like=True):
     expires: list[float | None]
     deleted: list[bool]
     payload: list[bytes]
+    #: the token each commit records, as indices into the strings; empty when none
+    #: does (and in images written before tokens were recorded)
+    token: list[int] = msgspec.field(default_factory=list)
 
 
 class Image(msgspec.Struct, array_like=True):
@@ -73,10 +77,12 @@ class _Strings:
 
 def _columns(commits: list[Commit], strings: _Strings) -> Columns:
     plain = {name: list(map(attrgetter(name), commits)) for name in _PLAIN}
+    tokens = list(map(attrgetter("token"), commits))
     return Columns(
         namespace=strings.ids(map(attrgetter("namespace"), commits)),
         author=strings.ids(map(attrgetter("author"), commits)),
         comment=strings.ids(map(attrgetter("comment"), commits)),
+        token=strings.ids(tokens) if any(tokens) else [],
         **plain,
     )
 
@@ -133,6 +139,7 @@ def _commits(columns: Columns, strings: list[str]) -> list[Commit]:
             map(text, columns.comment),
             columns.expires,
             columns.deleted,
+            map(text, columns.token) if columns.token else repeat(""),
             columns.payload,
         )
     )

@@ -232,18 +232,22 @@ class StoreState:
         create: bool,
         mtime: float | None = None,
         condition: list[Any] | None = None,
+        token: str = "",
     ) -> Commit:
         """Commit the next version; `mtime` is the client's claim of when (Rainer's).
 
         `version` is the journal's older form of a condition (the version to write);
-        newer records carry `condition` (`Condition.to_row`) and no version.
+        newer records carry `condition` (`Condition.to_row`) and no version. `token`
+        (the token that writes) is absent from records written before it existed.
         """
         now, rev = self._clock.time(), self._clock.seq  # type: ignore[attr-defined]
         cond = condition_of(version, condition)
         self.plan_write(namespace, key, cond, len(payload), create, now)
         ks = self._ensure(namespace)
         expires = self._expires(ks, expiry, now)
-        return self._write(ks, key, payload, author, comment, expires, False, now, rev, mtime)
+        return self._write(
+            ks, key, payload, author, comment, expires, False, now, rev, mtime, token
+        )
 
     def delete(
         self,
@@ -255,11 +259,12 @@ class StoreState:
         mtime: float | None = None,
         create: bool = False,
         condition: list[Any] | None = None,
+        token: str = "",
     ) -> Commit:
         now, rev = self._clock.time(), self._clock.seq  # type: ignore[attr-defined]
         self.plan_delete(namespace, key, condition_of(version, condition), now, create)
         ks = self._ensure(namespace)
-        return self._write(ks, key, b"", author, comment, None, True, now, rev, mtime)
+        return self._write(ks, key, b"", author, comment, None, True, now, rev, mtime, token)
 
     def revert(
         self,
@@ -271,31 +276,39 @@ class StoreState:
         comment: str,
         expiry: Expiry,
         condition: list[Any] | None = None,
+        token: str = "",
     ) -> Commit:
         now, rev = self._clock.time(), self._clock.seq  # type: ignore[attr-defined]
         old = self.plan_revert(namespace, key, to_version, condition_of(version, condition), now)
         ks = self.namespaces[namespace]
         expires = None if old.deleted else self._expires(ks, expiry, now)
-        return self._write(ks, key, old.payload, author, comment, expires, old.deleted, now, rev)
+        return self._write(
+            ks, key, old.payload, author, comment, expires, old.deleted, now, rev, None, token
+        )
 
     def txn(self, checks: list[list[Any]], writes: list[list[Any]]) -> list[Commit]:
         """All writes or none, one rev for all. A write: ["put", ns, key, payload, author,
-        comment, expiry, create] or ["delete", ns, key, author, comment]."""
+        comment, expiry, create, token] or ["delete", ns, key, author, comment, token]
+        (records written before tokens were recorded have no token)."""
         now, rev = self._clock.time(), self._clock.seq  # type: ignore[attr-defined]
         self.plan_txn(checks, writes, now)
         commits = []
         for op, namespace, key, *rest in writes:
             if op == "put":
-                payload, author, comment, expiry, _create = rest
+                payload, author, comment, expiry, _create, *token = rest
                 ks = self._ensure(namespace)
                 expires = self._expires(ks, expiry, now)
                 commits.append(
-                    self._write(ks, key, payload, author, comment, expires, False, now, rev)
+                    self._write(
+                        ks, key, payload, author, comment, expires, False, now, rev, None, *token
+                    )
                 )
             else:
-                author, comment = rest
+                author, comment, *token = rest
                 ks = self.namespaces[namespace]
-                commits.append(self._write(ks, key, b"", author, comment, None, True, now, rev))
+                commits.append(
+                    self._write(ks, key, b"", author, comment, None, True, now, rev, None, *token)
+                )
         return commits
 
     def plan_load(self, rows: list[list[Any]]) -> None:
@@ -318,17 +331,19 @@ class StoreState:
     def load(self, rows: list[list[Any]]) -> int:
         """Import versions as they were (mtime, author, comment, expiry): an export replayed.
 
-        A row: [namespace, key, version, mtime, author, comment, expires, deleted, payload].
-        The versions get this command's rev. Returns how many were loaded.
+        A row: [namespace, key, version, mtime, author, comment, expires, deleted, payload]
+        and, when a token made the version, its name. The versions get this command's rev.
+        Returns how many were loaded.
         """
         self.plan_load(rows)
         rev = self._clock.seq  # type: ignore[attr-defined]
         intern = self.strings.intern
-        for namespace, key, version, mtime, author, comment, expires, deleted, payload in rows:
+        for namespace, key, version, mtime, author, comment, expires, deleted, *rest in rows:
+            payload, *token = rest
             ks = self._ensure(namespace)
             commit = Commit(
                 ks.settings.name, key, version, rev, mtime, intern(author), intern(comment),
-                expires, deleted, payload,
+                expires, deleted, intern(token[0]) if token else "", payload,
             )  # fmt: skip
             self._append(ks, commit)
         return len(rows)
@@ -386,6 +401,7 @@ class StoreState:
         now: float,
         rev: int,
         mtime: float | None = None,
+        token: str = "",
     ) -> Commit:
         latest = ks.latest(key)
         if latest is not None and not latest.deleted and latest.is_expired(now):
@@ -403,6 +419,7 @@ class StoreState:
             intern(comment),
             expires,
             deleted,
+            intern(token),
             payload,
         )
         self._append(ks, commit)
@@ -420,6 +437,7 @@ class StoreState:
             EXPIRED_COMMENT,
             None,
             True,
+            "",
             b"",
         )
         self._append(ks, tombstone)

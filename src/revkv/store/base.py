@@ -246,10 +246,12 @@ class Store(Protocol):
         ttl: TTL = ...,
         expires: Expires = ...,
         mtime: float | None = None,
+        token: str = "",
     ) -> Pending[Commit]:
         """Commit the next version if `condition` holds (`VersionConflict` otherwise);
         `PayloadTooLarge`, `SchemaViolation`. `mtime` records a time the client vouches
-        for (Rainer's) instead of the commit's."""
+        for (Rainer's) instead of the commit's. `token`, the name of the token that
+        writes (or ""), is recorded with the commit (`Commit.token`), as for every write."""
         ...
 
     def begin_delete(
@@ -261,6 +263,7 @@ class Store(Protocol):
         author: str = "",
         comment: str = "",
         mtime: float | None = None,
+        token: str = "",
     ) -> Pending[Commit]:
         """Commit a tombstone: `KeyNotFound` without a condition when the key is not
         live; with a `version` condition it is written whatever came before (Rainer's
@@ -276,6 +279,7 @@ class Store(Protocol):
         condition: Condition | None = None,
         author: str = "",
         comment: str = "",
+        token: str = "",
     ) -> Pending[Commit]:
         """Commit `to_version`'s payload again as the next version; `VersionNotFound`."""
         ...
