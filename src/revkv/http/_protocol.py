@@ -1,0 +1,250 @@
+"""uvicorn's httptools protocol with the limits it lacks, so no client can hold the server.
+
+uvicorn bounds neither the size of a request's head nor the time a client may take to
+send it: one 100 MB header stalled the server for 10.7 s and grew it by 170 MB (httptools
+joins a header's pieces as they come), and idle, slowloris and slow-body connections were
+held forever, until the process ran out of file descriptors and shut everyone out. Here:
+
+- a request's head (request line and headers) over ``max_header_bytes``, or with more
+  than ``max_headers`` headers, is answered 431 and the connection closed, as soon as
+  the excess arrives, not when the head is complete;
+- a head not complete ``header_timeout`` seconds after its first byte is answered 408,
+  and a body not complete ``body_timeout`` seconds after its head is answered 408 (or
+  the connection is closed, if the answer has started); both close the connection;
+- a connection that has sent nothing for ``keep_alive_timeout`` seconds is closed, a new
+  one as well as one between requests (uvicorn's own timer covers the latter);
+- beyond ``max_connections`` open connections a new one is answered 503 and closed, so
+  the file descriptors of the process never run out (see ``raise_fd_limit``).
+
+The hot path stays as cheap as uvicorn's: a request costs a few attribute stores. Times
+are read from a coarse clock that one timer per server advances every ``TICK`` seconds;
+the same timer sweeps the connections for expired phases. A timeout therefore fires
+within ``TICK`` of its setting.
+
+Counting the head's bytes is exact where it matters: a chunk that holds the end of one
+request and the start of the next is counted whole, so the early check (while the head
+is still arriving) allows one chunk of slack; the check when the head is complete uses
+the parsed sizes, never more than the bytes sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import httptools
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+__all__ = ["Limits", "protocol_class", "raise_fd_limit"]
+
+log = logging.getLogger(__name__)
+
+TICK = 0.5
+"""Seconds between sweeps (and advances of the coarse clock)."""
+
+RESERVED_FDS = 64
+"""File descriptors kept back from ``max_connections``: journal, snapshots, watch files."""
+
+# The phase a connection is in; only the first three can time out.
+IDLE = 0  # connected, nothing of a request received yet
+HEAD = 1  # a request's head is arriving
+BODY = 2  # the head is complete, the body is arriving
+BUSY = 3  # the request is read: the app has it (uvicorn's keep-alive timer follows)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one client may take of the server (the `Settings` of the same names)."""
+
+    max_header_bytes: int = 65_536
+    max_headers: int = 100
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    keep_alive_timeout: float = 5.0
+    max_connections: int = 10_000
+
+
+class _Rejected(Exception):
+    """Raised from a parser callback to stop parsing a request already answered."""
+
+
+def raise_fd_limit(max_connections: int) -> int:
+    """Raise the soft limit on open files to the hard one; the connections it allows.
+
+    A server that accepts connections until ``accept`` fails with EMFILE has nothing left
+    to open its journal with; keeping ``max_connections`` below the limit avoids that.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError) as error:  # a container may forbid it
+            log.warning("could not raise the open-file limit from %d to %d: %s", soft, hard, error)
+    if soft == resource.RLIM_INFINITY:
+        return max_connections
+    allowed = max(1, soft - RESERVED_FDS)
+    if allowed < max_connections:
+        log.warning(
+            "max_connections lowered from %d to %d: the process may open %d files",
+            max_connections,
+            allowed,
+            soft,
+        )
+    return min(max_connections, allowed)
+
+
+def protocol_class(limits: Limits) -> type[HttpToolsProtocol]:
+    """A protocol class for one server: its limits, its clock and its sweeper."""
+    return type("RevkvProtocol", (LimitedProtocol,), {"limits": limits})
+
+
+class LimitedProtocol(HttpToolsProtocol):
+    """`HttpToolsProtocol` with `Limits`; see the module's docstring."""
+
+    limits: ClassVar[Limits] = Limits()
+    now: ClassVar[float] = 0.0  # the coarse clock, advanced by the sweeper
+    _sweeper: ClassVar[asyncio.TimerHandle | None] = None
+
+    _phase = IDLE
+    _since = 0.0
+    _head = 0  # bytes of the current head counted so far
+    _slack = 0  # of which may belong to the previous request (see the module docstring)
+    _chunk = 0  # the length of the chunk being parsed
+
+    # -- connections -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        cls = type(self)
+        if cls._sweeper is None:
+            cls._start_sweeping(self.loop, self.connections)
+        if len(self.connections) >= self.limits.max_connections:
+            self.transport = transport
+            _answer(transport, 503, "too many connections; try again later")
+            return
+        self._since = cls.now
+        super().connection_made(transport)
+
+    @classmethod
+    def _start_sweeping(cls, loop: asyncio.AbstractEventLoop, connections: set[Any]) -> None:
+        cls.now = loop.time()
+        cls._sweeper = loop.call_later(TICK, cls._sweep, loop, connections)
+
+    @classmethod
+    def _sweep(cls, loop: asyncio.AbstractEventLoop, connections: set[Any]) -> None:
+        """Advance the clock; end what has overstayed its phase. Keeps itself scheduled."""
+        cls.now = now = loop.time()
+        limits = cls.limits
+        deadlines = (
+            now - limits.keep_alive_timeout,
+            now - limits.header_timeout,
+            now - limits.body_timeout,
+        )
+        expired = [
+            c
+            for c in connections
+            if isinstance(c, LimitedProtocol) and c._phase < BUSY and c._since < deadlines[c._phase]
+        ]
+        for connection in expired:
+            connection._expire()
+        cls._sweeper = loop.call_later(TICK, cls._sweep, loop, connections)
+
+    def _expire(self) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if self._phase == IDLE:
+            transport.close()
+            return
+        what = "request head" if self._phase == HEAD else "request body"
+        seconds = self.limits.header_timeout if self._phase == HEAD else self.limits.body_timeout
+        cycle = self.cycle
+        if self._phase == BODY and cycle is not None:
+            started = cycle.response_started
+            cycle.disconnected = True  # the app's receive() says so; its answer is dropped
+            cycle.message_event.set()
+            if started:
+                transport.close()
+                return
+        _answer(transport, 408, f"the {what} was not received within {seconds:g} s")
+
+    # -- parsing -----------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        """uvicorn's, with the head's bytes counted while it arrives."""
+        self._unset_keepalive_if_required()
+        self._chunk = len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as error:
+            if isinstance(error.__context__, _Rejected):
+                return  # answered already
+            self._bad_request()
+            return
+        except httptools.HttpParserError:
+            self._bad_request()
+            return
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        if self._phase == HEAD:
+            self._head += len(data)
+            if self._head - self._slack > self.limits.max_header_bytes:
+                self._too_large(f"over {self.limits.max_header_bytes:,} bytes")
+
+    def _bad_request(self) -> None:
+        msg = "Invalid HTTP request received."
+        self.logger.warning(msg)
+        self.send_400_response(msg)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._phase = HEAD
+        self._since = self.now
+        self._head = 0
+        self._slack = self._chunk
+
+    def on_headers_complete(self) -> None:
+        limits = self.limits
+        if len(self.headers) > limits.max_headers:
+            self._too_large(f"more than {limits.max_headers} headers")
+            raise _Rejected
+        if self._head + self._chunk > limits.max_header_bytes:  # it may be: count exactly
+            size = len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers)
+            if size > limits.max_header_bytes:
+                self._too_large(f"over {limits.max_header_bytes:,} bytes")
+                raise _Rejected
+        self._phase = BODY
+        self._since = self.now
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._phase = BUSY
+        super().on_message_complete()
+
+    def _too_large(self, why: str) -> None:
+        self._phase = BUSY
+        _answer(self.transport, 431, f"request head {why}; send less in headers and URL")
+
+
+def _answer(transport: asyncio.Transport, status: int, message: str) -> None:
+    """A plain-text answer that closes the connection, written past the app."""
+    body = message.encode()
+    transport.write(
+        b"".join(
+            (
+                STATUS_LINE[status],
+                b"content-type: text/plain; charset=utf-8\r\n",
+                b"content-length: %d\r\n" % len(body),
+                b"connection: close\r\n\r\n",
+                body,
+            )
+        )
+    )
+    transport.close()
