@@ -10,6 +10,15 @@ figure (bench/http.py) is too noisy on a shared machine to see a microsecond.
 
 from __future__ import annotations
 
+import os
+import sys
+
+# bench/ holds `http.py`, and this folder comes first on sys.path when a script here runs:
+# move it behind the standard library so that uvicorn's `import http` finds the real one.
+sys.path.sort(
+    key=lambda entry: os.path.realpath(entry or ".") == os.path.dirname(os.path.realpath(__file__))
+)
+
 import asyncio
 import time
 from typing import Any

@@ -16,7 +16,7 @@ held forever, until the process ran out of file descriptors and shut everyone ou
 - beyond ``max_connections`` open connections a new one is answered 503 and closed, so
   the file descriptors of the process never run out (see ``raise_fd_limit``).
 
-The hot path stays nearly as cheap as uvicorn's (bench/protocol.py: +0.5-0.7 us a
+The hot path stays nearly as cheap as uvicorn's (bench/protocol.py: +0.2-0.5 us a
 request, about 1.5% of a GET's server time): one more Python call, a few attribute stores.
 Times are read from a coarse clock that one timer per server advances every ``TICK``
 seconds; the same timer sweeps the connections for expired phases. A timeout therefore
@@ -228,7 +228,7 @@ class LimitedProtocol(HttpToolsProtocol):
                 self._too_large(f"over {limits.max_header_bytes:,} bytes")
                 raise _Rejected
         self._body_since = self.now
-        super().on_headers_complete()
+        HttpToolsProtocol.on_headers_complete(self)  # super() costs a lookup per request
 
     def _too_large(self, why: str) -> None:
         _answer(self.transport, 431, f"request head {why}; send less in headers and URL")
