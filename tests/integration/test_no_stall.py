@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import socket
 import statistics
 import threading
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -109,3 +112,35 @@ def test_health_answers_quickly_during_the_worst_allowed_filter(path: str) -> No
             f"p99 {p99 * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms"
         )
         assert p99 < P99_BOUND, sorted(latencies)[-5:]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_scans_whose_clients_hung_up_leave_no_work_behind() -> None:
+    """Six worst-case queries sent and hung up on, then a cheap one: before, the cheap one
+    waited behind all six (each scanned every key for no one); now they stop at once."""
+    with RevkvServer(None) as server:
+        assert server.process is not None
+        pid = server.process.pid
+        fill(server.port)
+        query = "/kv/big?$top=10&$filter=" + quote(worst_filter())
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=300)
+        began = cpu_seconds(pid)
+        assert get(conn, query)[0] == 200
+        one_scan = cpu_seconds(pid) - began
+        began = cpu_seconds(pid)
+        for _ in range(6):
+            with socket.create_connection(("127.0.0.1", server.port)) as sock:
+                sock.sendall(f"GET {query} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        time.sleep(0.2)  # they are queued before the cheap one comes
+        cheap = "/kv/big?$top=1&$filter=" + quote("Key eq 'k000001'")
+        status, body = get(conn, cheap)
+        spent = cpu_seconds(pid) - began
+        conn.close()
+        print(f"\none scan: {one_scan:.2f} s CPU; six abandoned and a cheap one: {spent:.2f} s")
+        assert status == 200, body
+        assert b"k000001" in body
+        assert spent < 2 * one_scan

@@ -39,7 +39,7 @@ async def list_namespace(request: Request, namespace: str) -> Response:
     Either may read every key of the namespace, so it runs off the event loop (`_scans`).
     """
     principal_of(request, namespace, write=False)
-    return await run_scan(_listing, request, namespace)
+    return await run_scan(request.receive, _listing, request, namespace)
 
 
 def _listing(request: Request, namespace: str) -> Response:

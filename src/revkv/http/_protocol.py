@@ -17,7 +17,7 @@ held forever, until the process ran out of file descriptors and shut everyone ou
   the file descriptors of the process never run out (see ``raise_fd_limit``).
 
 The hot path stays nearly as cheap as uvicorn's (bench/protocol.py: +0.2-0.5 us a
-request, about 1.5% of a GET's server time): one more Python call, a few attribute stores.
+request, under 1% of a GET's server time): one more Python call, a few attribute stores.
 Times are read from a coarse clock that one timer per server advances every ``TICK``
 seconds; the same timer sweeps the connections for expired phases. A timeout therefore
 fires within ``TICK`` of its setting.

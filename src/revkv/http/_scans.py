@@ -12,20 +12,27 @@ over so that no one holds what the others need:
   (5 ms), so a request that arrives during a scan waits a few milliseconds, not the scan.
 
 At most ``MAX_SCANS`` scans run at once per event loop; more wait their turn, so a client
-sending many expensive queries slows other scans, never the loop itself. Threads share no
-state with the loop beyond the Service (thread-safe, as the embedded engine's contract has
-it) and the memo caches, whose single dict operations are atomic.
+sending many expensive queries slows other scans, never the loop itself. A scan whose
+client disconnects stops at its next chunk, or before it starts if it was still waiting
+(``revkv._abandon``): a client that sends queries and hangs up leaves no work behind.
+Threads share no state with the loop beyond the Service (thread-safe, as the embedded
+engine's contract has it) and the memo caches, whose single dict operations are atomic.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import weakref
 from collections.abc import Callable
 from typing import TypeVar, TypeVarTuple, Unpack
 
 import anyio.to_thread
 from anyio import CapacityLimiter
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive
+
+from revkv._abandon import ABANDON, Abandoned
 
 __all__ = ["MAX_SCANS", "run_scan"]
 
@@ -50,6 +57,26 @@ def _limiter() -> CapacityLimiter:
     return limiter
 
 
-async def run_scan(function: Callable[[Unpack[Ts]], T], *args: *Ts) -> T:
-    """``function(*args)`` on a worker thread; its result, or its exception, here."""
-    return await anyio.to_thread.run_sync(function, *args, limiter=_limiter())
+async def run_scan(receive: Receive, function: Callable[[Unpack[Ts]], T], *args: *Ts) -> T:
+    """``function(*args)`` on a worker thread; its result, or its exception, here.
+
+    ``receive`` is the request's (a GET's: its body is empty, so nothing is lost by
+    reading it here); if it says the client disconnected, the scan is abandoned and
+    ``ClientDisconnect`` raised, which the app answers quietly.
+    """
+    gone = threading.Event()
+    token = ABANDON.set(gone)
+    watcher = asyncio.ensure_future(_until_disconnected(receive, gone))
+    try:
+        return await anyio.to_thread.run_sync(function, *args, limiter=_limiter())
+    except Abandoned:
+        raise ClientDisconnect from None
+    finally:
+        watcher.cancel()
+        ABANDON.reset(token)
+
+
+async def _until_disconnected(receive: Receive, gone: threading.Event) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    gone.set()

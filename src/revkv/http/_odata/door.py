@@ -141,10 +141,10 @@ async def _route(call: Call, resource: Resource, method: str) -> Response:
     call.service.authorize(call.principal, entity_set.name, write=method != "GET")
     if resource.key is None:
         if kind is ResourceKind.COUNT:
-            return await run_scan(handlers.count, call, entity_set)
+            return await run_scan(call.request.receive, handlers.count, call, entity_set)
         if method == "POST":
             return await handlers.create(call, entity_set)
-        return await run_scan(handlers.feed, call, entity_set)
+        return await run_scan(call.request.receive, handlers.feed, call, entity_set)
     value, key = handlers.resolve_key(entity_set, resource.key)
     if kind is ResourceKind.COUNT:
         return handlers.entity_count(call, entity_set, key)
