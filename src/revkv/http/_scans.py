@@ -34,11 +34,15 @@ from starlette.types import Receive
 
 from revkv._abandon import ABANDON, Abandoned
 
-__all__ = ["MAX_SCANS", "run_scan"]
+__all__ = ["LONG_QUERY", "MAX_SCANS", "run_off_loop", "run_scan"]
 
 MAX_SCANS = 2
 """Scans at once per server: more threads would only share the GIL (and take it from the
 event loop more often); two let one long scan not hold up every other."""
+
+LONG_QUERY = 512
+"""Characters of query options beyond which parsing them leaves the loop: a ``$filter``
+at the limits takes about 9 ms to parse, and a flood of them would add up."""
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -80,3 +84,9 @@ async def _until_disconnected(receive: Receive, gone: threading.Event) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
     gone.set()
+
+
+async def run_off_loop(function: Callable[[Unpack[Ts]], T], *args: *Ts) -> T:
+    """``function(*args)`` on a worker thread, among the scans (for work that is short
+    but not short enough for the loop, such as parsing a long expression)."""
+    return await anyio.to_thread.run_sync(function, *args, limiter=_limiter())

@@ -53,7 +53,7 @@ from revkv.http._odata.urls import (
     parse_resource_path,
 )
 from revkv.http._requests import service_of
-from revkv.http._scans import run_scan
+from revkv.http._scans import LONG_QUERY, run_off_loop, run_scan
 
 __all__ = ["PAGE_SIZE", "ODataDoor", "odata_mount"]
 
@@ -101,7 +101,11 @@ class ODataDoor:
 
     async def handle(self, request: Request) -> Response:
         _check_version(request.headers.get("dataserviceversion"))
-        options = _options(request.query_params.multi_items())
+        pairs = request.query_params.multi_items()
+        if sum(len(value) for _, value in pairs) > LONG_QUERY:  # its parse takes milliseconds
+            options = await run_off_loop(_options, pairs)
+        else:
+            options = _options(pairs)
         resource = parse_resource_path(_relative_path(request.scope))
         method = _method(request)
         allowed = _ALLOWED.get(resource.kind)
@@ -178,8 +182,16 @@ def _options(pairs: list[tuple[str, str]]) -> QueryOptions:
     try:
         return parse_query_options(pairs)
     except QuerySyntaxError as error:
-        texts = {value: name for name, value in pairs if name in ("$filter", "$orderby")}
-        raise QueryOptionError(texts.get(error.expression, "$filter"), error.message) from None
+        named = (name for name, value in pairs if _quoted(error.expression, value))
+        raise QueryOptionError(next(named, "$filter"), error.message) from None
+
+
+def _quoted(expression: str, value: str) -> bool:
+    """Whether an error quoting `expression` is about `value` (an over-long one is quoted
+    by its start, then "...")."""
+    if expression.endswith("...") and len(value) > len(expression):
+        return value.startswith(expression[:-3])
+    return expression == value
 
 
 def _method(request: Request) -> str:
