@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/prevalence.py
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/odata.py
+	$(BIN)/python bench/protocol.py
 	$(BIN)/python bench/http.py
 
 clean:

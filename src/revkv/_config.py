@@ -12,6 +12,12 @@
     max_watchers = 100000
     proxy_headers = false            # behind a proxy on 127.0.0.1: trust X-Forwarded-*
     auto_create_namespaces = true
+    max_header_bytes = 65536         # a request's line and headers; more: 431
+    max_headers = 100                # headers per request; more: 431
+    header_timeout = 10.0            # seconds from a request's first byte to its last header
+    body_timeout = 60.0              # seconds from the headers to the body's last byte
+    keep_alive_timeout = 5.0         # seconds a connection may wait between requests
+    max_connections = 10000          # open connections; more are answered 503
 
     [[tokens]]
     name = "deploy"                  # the author of this token's writes
@@ -73,6 +79,13 @@ class Settings:
     change_log_size: int = 1_000_000  # changes kept for watchers to resume from
     odata_page_size: int = 100  # entities per OData feed page
     proxy_headers: bool = False  # trust X-Forwarded-* from 127.0.0.1 (behind a proxy)
+    # What one client may take of the server (revkv.http._protocol):
+    max_header_bytes: int = 65_536  # the URL of a $filter at MAX_LENGTH, percent-encoded, fits
+    max_headers: int = 100
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    keep_alive_timeout: float = 5.0
+    max_connections: int = 10_000
     extra: dict[str, Any] = field(default_factory=dict)
 
     def merged(self, **overrides: Any) -> Settings:
@@ -104,7 +117,22 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "change_log_size": ((int,), "a whole number of changes"),
     "odata_page_size": ((int,), "a whole number of entities"),
     "proxy_headers": ((bool,), "true or false"),
+    "max_header_bytes": ((int,), "a whole number of bytes"),
+    "max_headers": ((int,), "a whole number of headers"),
+    "header_timeout": ((int, float), "a number of seconds"),
+    "body_timeout": ((int, float), "a number of seconds"),
+    "keep_alive_timeout": ((int, float), "a number of seconds"),
+    "max_connections": ((int,), "a whole number of connections"),
 }
+
+#: Settings that must be above zero.
+_POSITIVE = frozenset(
+    {
+        "watch_keepalive", "max_watchers", "change_log_size", "odata_page_size",
+        "max_header_bytes", "max_headers", "header_timeout", "body_timeout",
+        "keep_alive_timeout", "max_connections",
+    }
+)  # fmt: skip
 
 
 def _from_file(settings: Settings, path: Path) -> Settings:
@@ -139,7 +167,7 @@ def _in_range(name: str, value: Any) -> bool:
         return bool(0 <= value <= 65535)
     if name == "durability":
         return value in DURABILITIES
-    if name in ("watch_keepalive", "max_watchers", "change_log_size", "odata_page_size"):
+    if name in _POSITIVE:
         return bool(value > 0)
     return True
 

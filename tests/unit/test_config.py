@@ -66,6 +66,24 @@ def test_the_documented_example_loads(tmp_path: Path) -> None:
     )
 
 
+def test_the_connection_limits_load_from_the_file_and_flags(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        max_header_bytes = 32768
+        max_headers = 50
+        header_timeout = 2
+        body_timeout = 30.5
+        keep_alive_timeout = 1.5
+        max_connections = 500
+        """,
+    )
+    settings = load_settings(path, max_connections=100)
+    assert (settings.max_header_bytes, settings.max_headers) == (32768, 50)
+    assert (settings.header_timeout, settings.body_timeout) == (2, 30.5)
+    assert (settings.keep_alive_timeout, settings.max_connections) == (1.5, 100)
+
+
 def test_environment_beats_the_file_and_flags_beat_both(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -95,6 +113,12 @@ def test_a_flag_of_none_changes_nothing() -> None:
         ("insecure = 'yes'\n", "insecure must be true or false"),
         ("watch_keepalive = 0\n", "watch_keepalive must be a number of seconds"),
         ("max_watchers = -1\n", "max_watchers must be a whole number"),
+        ("max_header_bytes = 0\n", "max_header_bytes must be a whole number of bytes"),
+        ("max_headers = 1.5\n", "max_headers must be a whole number of headers"),
+        ("header_timeout = -1\n", "header_timeout must be a number of seconds"),
+        ("body_timeout = 'long'\n", "body_timeout must be a number of seconds"),
+        ("keep_alive_timeout = 0\n", "keep_alive_timeout must be a number of seconds"),
+        ("max_connections = 0\n", "max_connections must be a whole number of connections"),
         ("data = 5\n", "data must be a path"),
         ("tokens = 'abc'\n", "tokens is a list of [[tokens]] tables"),
         ("port = \n", "cannot read the config file"),

@@ -21,6 +21,7 @@ from revkv._auth import Auth
 from revkv._config import Token
 from revkv._service import Service
 from revkv.http import create_app
+from revkv.query import _parse as limits
 from revkv.testing import open_service
 from tests.asgi import asgi_client
 
@@ -833,6 +834,20 @@ async def test_malformed_filter_is_400_naming_the_position(client: httpx.AsyncCl
     mixed = await client.get("/kv/things", params={"$filter": "Version eq 1", "start_after": "a"})
     assert_json_error(mixed, 400)
     assert_json_error(await client.get("/kv/things", params={"$top": "-1"}), 400)
+
+
+async def test_filters_over_the_limits_are_400_naming_the_limit(client: httpx.AsyncClient) -> None:
+    """One expression's cost per key is bounded before any key is read."""
+    await fill(client, ["a"])
+    many = " or ".join(f"Version eq {n}" for n in range(limits.MAX_TERMS // 2 + 1))
+    error = assert_json_error(await client.get("/kv/things", params={"$filter": many}), 400)
+    assert f"more than {limits.MAX_TERMS:,} terms" in error["message"]
+    long = "Key eq '" + "x" * limits.MAX_LENGTH + "'"
+    error = assert_json_error(await client.get("/kv/things", params={"$filter": long}), 400)
+    assert f"over the limit of {limits.MAX_LENGTH:,}" in error["message"]
+    calls = " or ".join(["length(Key) eq 1"] * (limits.MAX_CALLS + 1))
+    error = assert_json_error(await client.get("/kv/things", params={"$orderby": calls}), 400)
+    assert "function calls" in error["message"]
 
 
 # -- 413 before the body is read whole ---------------------------------------------------------

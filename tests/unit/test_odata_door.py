@@ -20,6 +20,7 @@ from revkv._config import Settings
 from revkv._service import Service
 from revkv.http import create_app
 from revkv.http._odata.edmx import load_edmx
+from revkv.query._parse import MAX_LENGTH, MAX_TERMS
 from tests.asgi import asgi_client
 
 pytestmark = pytest.mark.asyncio
@@ -236,6 +237,19 @@ async def test_filter_select_and_count(client: httpx.AsyncClient, service: Servi
     assert count.headers["content-type"] == "text/plain; charset=utf-8"
     assert (await client.get(KVP + "/$count?$skip=1&$top=1")).text == "1"
     assert (await client.get(KVP + "('10')/$count")).text == "1"
+
+
+async def test_filters_over_the_limits_are_400_naming_the_limit(
+    client: httpx.AsyncClient, service: Service
+) -> None:
+    await put_entities(service, ["10"])
+    many = " or ".join(f"Key eq '{n}'" for n in range(MAX_TERMS // 2 + 1))
+    for url in (KVP, KVP + "/$count"):
+        response = await client.get(url, params={"$filter": many})
+        assert_error(response, 400, f"more than {MAX_TERMS:,} terms")
+    long = ",".join(["Key"] * (MAX_LENGTH // 4 + 1))
+    message = assert_error(await client.get(KVP, params={"$orderby": long}), 400, f"{MAX_LENGTH:,}")
+    assert message.startswith("$orderby: ")
 
 
 async def test_a_plus_in_the_query_is_a_space_as_at_kv(

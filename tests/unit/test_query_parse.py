@@ -29,7 +29,7 @@ from revkv.query import (
     walk,
 )
 from revkv.query._ast import FUNCTION_ARITY
-from revkv.query._parse import MAX_DEPTH
+from revkv.query._parse import MAX_CALLS, MAX_DEPTH, MAX_LENGTH, MAX_TERMS
 
 UTC = dt.UTC
 
@@ -462,10 +462,42 @@ def test_nesting_is_limited() -> None:
         parse_filter(" add ".join(["1"] * (MAX_DEPTH + 2)))
 
 
-def test_long_or_lists_are_not_limited() -> None:
-    text = " or ".join(f"Key eq '{n}'" for n in range(5000))
+def test_long_or_lists_parse_up_to_the_term_limit() -> None:
+    """A chain of `or` is as deep as it is long: it parses (no recursion) up to MAX_TERMS."""
+    text = " or ".join(f"Key eq '{n}'" for n in range(MAX_TERMS // 2))
     node = parse_filter(text)
-    assert sum(1 for n in walk(node) if isinstance(n, Literal)) == 5000
+    assert sum(1 for n in walk(node) if isinstance(n, Literal)) == MAX_TERMS // 2
+
+
+def test_terms_are_limited() -> None:
+    """One expression's cost per key is bounded: more operands are refused, naming the limit."""
+    text = " or ".join(f"K eq {n}" for n in range(MAX_TERMS // 2 + 1))
+    assert len(text) <= MAX_LENGTH
+    with pytest.raises(QuerySyntaxError, match=f"more than {MAX_TERMS:,} terms") as caught:
+        parse_filter(text)
+    assert caught.value.position == text.rindex("K eq")  # the first term over the limit
+    with pytest.raises(QuerySyntaxError, match="terms"):
+        parse_orderby(",".join(["K"] * (MAX_TERMS + 1)))
+
+
+def test_function_calls_are_limited() -> None:
+    allowed = " or ".join(["substringof('x',K)"] * MAX_CALLS)
+    parse_filter(allowed)
+    with pytest.raises(QuerySyntaxError, match=f"more than {MAX_CALLS} function calls"):
+        parse_filter(allowed + " or length(K) eq 1")
+    with pytest.raises(QuerySyntaxError, match="function calls"):
+        parse_filter("tolower(" * (MAX_CALLS + 1) + "K" + ")" * (MAX_CALLS + 1))
+
+
+def test_length_is_limited_without_echoing_the_text() -> None:
+    parse_filter("K eq '" + "x" * (MAX_LENGTH - 8) + "'")
+    text = "K eq '" + "x" * (MAX_LENGTH - 6) + "'"
+    assert len(text) == MAX_LENGTH + 1
+    with pytest.raises(QuerySyntaxError, match=f"over the limit of {MAX_LENGTH:,}") as caught:
+        parse_filter(text)
+    assert len(str(caught.value)) < 200
+    with pytest.raises(QuerySyntaxError, match="over the limit"):
+        parse_orderby("K," * MAX_LENGTH)
 
 
 def test_tree_is_immutable_and_hashable() -> None:

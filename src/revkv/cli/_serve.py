@@ -42,6 +42,7 @@ class _Server(uvicorn.Server):
 
 def run(settings: Settings) -> None:
     from revkv.http._app import app_for
+    from revkv.http._protocol import Limits, protocol_class, raise_fd_limit
 
     if not settings.tokens and not is_loopback(settings.host) and not settings.insecure:
         raise click.UsageError(
@@ -55,8 +56,18 @@ def run(settings: Settings) -> None:
     # every 700 allocations, and a full one of a large store now and then) was the p99 of
     # every write. A server process collects less often.
     gc.set_threshold(50_000, 50, 100)
+    limits = Limits(
+        max_header_bytes=settings.max_header_bytes,
+        max_headers=settings.max_headers,
+        header_timeout=settings.header_timeout,
+        body_timeout=settings.body_timeout,
+        keep_alive_timeout=settings.keep_alive_timeout,
+        max_connections=raise_fd_limit(settings.max_connections),
+    )
     config = uvicorn.Config(
         app_for(settings),
+        http=protocol_class(limits),  # uvicorn's httptools protocol, with limits
+        timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
         host=settings.host,
         port=settings.port,
         log_level="warning",
@@ -106,6 +117,43 @@ def run(settings: Settings) -> None:
     default=None,
     help="How many recent changes watchers can resume from. [default: 1,000,000]",
 )
+@click.option(
+    "--max-header-bytes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Largest request line and headers, in bytes; more is answered 431. [default: 65536]",
+)
+@click.option(
+    "--max-headers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Most headers in a request; more is answered 431. [default: 100]",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds a client has to send a request's headers, else 408. [default: 10]",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds a client has to send a request's body, else 408. [default: 60]",
+)
+@click.option(
+    "--keep-alive-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds an idle connection is kept open. [default: 5]",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Open connections; more are answered 503. [default: 10000, less if the "
+    "process may not open as many files]",
+)
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -118,6 +166,12 @@ def serve(
     durability: str | None,
     odata_schema: Path | None,
     change_log_size: int | None,
+    max_header_bytes: int | None,
+    max_headers: int | None,
+    header_timeout: float | None,
+    body_timeout: float | None,
+    keep_alive_timeout: float | None,
+    max_connections: int | None,
 ) -> None:
     """Serve the store over HTTP: Rainer's REST API under /kv, OData under /odata,
     live watches, /health, /metrics, /openapi.json.
@@ -144,6 +198,12 @@ def serve(
         durability=durability,
         odata_schema=odata_schema,
         change_log_size=change_log_size,
+        max_header_bytes=max_header_bytes,
+        max_headers=max_headers,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        keep_alive_timeout=keep_alive_timeout,
+        max_connections=max_connections,
     )
     parent = ctx.parent
     given = (

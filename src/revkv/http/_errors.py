@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 
@@ -125,7 +125,15 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+async def client_gone_handler(request: Request, exc: Exception) -> Response:
+    """The client left, or took too long and was answered 408 (`_protocol`): no one to
+    answer and nothing went wrong here, so nothing to log."""
+    return Response(status_code=400)
+
+
 async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, ClientDisconnect):  # the /kv door's own guard comes here
+        return await client_gone_handler(request, exc)
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return json_error(500, "InternalError", "the server failed; this is a bug, see its log")
 
@@ -133,5 +141,6 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> Response
 EXCEPTION_HANDLERS = {
     RevkvError: revkv_error_handler,
     HTTPException: http_error_handler,
+    ClientDisconnect: client_gone_handler,
     Exception: unexpected_error_handler,
 }

@@ -13,6 +13,7 @@ from revkv._model import Commit
 from revkv.errors import InvalidRequest, NamespaceNotFound
 from revkv.http import _rainer as rainer
 from revkv.http._requests import int_param, principal_of, service_of
+from revkv.http._scans import run_scan
 from revkv.query import EdmType, parse_filter, parse_orderby
 from revkv.store.base import Column, Select, Window
 
@@ -33,8 +34,15 @@ META_COLUMNS = {
 
 
 async def list_namespace(request: Request, namespace: str) -> Response:
-    """Rainer's listing, or with any of `EXTENDED` a page of `{"items", "next"}`."""
+    """Rainer's listing, or with any of `EXTENDED` a page of `{"items", "next"}`.
+
+    Either may read every key of the namespace, so it runs off the event loop (`_scans`).
+    """
     principal_of(request, namespace, write=False)
+    return await run_scan(request.receive, _listing, request, namespace)
+
+
+def _listing(request: Request, namespace: str) -> Response:
     params = request.query_params
     include_all = rainer.parse_bool(params.get("all"), "all")
     utf8 = rainer.parse_bool(params.get("payload_utf8"), "payload_utf8")

@@ -10,6 +10,9 @@ Python values) and ``compile_orderby`` a sort::
     ordered = compile_orderby(parse_orderby("Expires desc, Key"))(matching)
 
 Errors in the text are ``revkv.errors.QuerySyntaxError`` with a 0-based ``position``.
+So is text over the limits that bound one request's cost (``_parse.MAX_LENGTH``
+characters, ``MAX_TERMS`` operands, ``MAX_CALLS`` function calls, ``MAX_DEPTH`` nesting;
+docs/http-api.md lists them).
 """
 
 from __future__ import annotations

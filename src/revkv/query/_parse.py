@@ -41,14 +41,27 @@ from revkv.query._ast import (
 )
 from revkv.query._lex import Kind, Token, tokenize
 
-__all__ = ["MAX_DEPTH", "parse_filter", "parse_orderby"]
+__all__ = ["MAX_CALLS", "MAX_DEPTH", "MAX_LENGTH", "MAX_TERMS", "parse_filter", "parse_orderby"]
+
+MAX_LENGTH = 16_384
+"""The longest ``$filter`` or ``$orderby`` text, in characters. A filter's cost is its
+terms times the keys it runs over: the limits here bound the first factor, so one request
+cannot keep a worker busy for minutes (a 62 KB filter over 20,000 keys took 13 s)."""
+
+MAX_TERMS = 1_000
+"""The most operands (properties and literals) in one expression; 1,000 covers a long
+``Key eq 'a' or Key eq 'b' or ...`` written by hand or by a program."""
+
+MAX_CALLS = 64
+"""The most function calls in one expression: each runs once per key, and some
+(``substringof``, ``replace``) cost as much as the strings they read."""
 
 MAX_DEPTH = 100
 """How deeply parentheses, unary operators, calls and chains of operators other than
 ``and``/``or`` may nest; deeper text is refused rather than allowed to exhaust the
-interpreter's stack. Chains of ``and``/``or`` are not limited (a client may send a long
-``Key eq 'a' or Key eq 'b' or ...``): they make a tree as deep as they are long, so a
-back end flattens them rather than recursing, as ``evaluate.py`` does."""
+interpreter's stack. Chains of ``and``/``or`` are limited by ``MAX_TERMS`` only (a client
+may send a long ``Key eq 'a' or Key eq 'b' or ...``): they make a tree as deep as they are
+long, so a back end flattens them rather than recursing, as ``evaluate.py`` does."""
 
 _BINDING_POWER = {
     BinaryOp.OR: 1,
@@ -72,7 +85,8 @@ _TYPE_NAMES = {edm_type.value: edm_type for edm_type in EdmType}
 
 
 def parse_filter(text: str) -> Node:
-    """The tree of a ``$filter`` expression; raises QuerySyntaxError."""
+    """The tree of a ``$filter`` expression; raises QuerySyntaxError, also for text over
+    the limits above (the message names the limit)."""
     parser = _Parser(text)
     node = parser.expression()
     parser.expect_end("an operator")
@@ -91,10 +105,18 @@ def parse_orderby(text: str) -> list[OrderBy]:
 
 class _Parser:
     def __init__(self, text: str) -> None:
+        if len(text) > MAX_LENGTH:
+            raise QuerySyntaxError(
+                f"expression of {len(text):,} characters is over the limit of {MAX_LENGTH:,}",
+                f"{text[:40]}...",  # not the whole text back in the message
+                MAX_LENGTH,
+            )
         self.text = text
         self.tokens = tokenize(text)
         self.index = 0
         self.depth = 0
+        self.terms = 0
+        self.calls = 0
 
     # -- token stream --------------------------------------------------------------
 
@@ -157,8 +179,14 @@ class _Parser:
         if depth > MAX_DEPTH:
             raise self.error(f"expression nested more than {MAX_DEPTH} deep", token.position)
 
+    def count_term(self, token: Token) -> None:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise self.error(f"expression has more than {MAX_TERMS:,} terms", token.position)
+
     def nested_operand(self, token: Token) -> Node:
         if token.kind is Kind.LITERAL:
+            self.count_term(token)
             self.advance()
             return Literal(token.value, token.edm_type, token.position)
         if token.kind is Kind.LPAREN:
@@ -187,6 +215,7 @@ class _Parser:
             )
         if self.current.kind is Kind.LPAREN:
             return self.call(token)
+        self.count_term(token)
         return Property(token.text, token.position)
 
     def call(self, name: Token) -> Call:
@@ -196,6 +225,9 @@ class _Parser:
             if name.text.lower() in _FUNCTIONS:
                 hint = f" (function names are lowercase: {name.text.lower()!r})"
             raise self.error(f"unknown function {name.text!r}{hint}", name.position)
+        self.calls += 1
+        if self.calls > MAX_CALLS:
+            raise self.error(f"expression has more than {MAX_CALLS} function calls", name.position)
         self.advance()  # the '('
         args: list[Node] = []
         if self.current.kind is not Kind.RPAREN:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from revkv._abandon import check_abandoned
 from revkv._model import Commit, Page
 from revkv.query import compile_filter, compile_orderby
 from revkv.store.base import Column, Select, Selection, Window
@@ -158,9 +159,11 @@ class Selector:
         start_after: str | None,
         chunks: Iterator[int] | None,
     ) -> Iterator[Commit]:
-        """Every newest version in key order, a chunk at a time."""
+        """Every newest version in key order, a chunk at a time (stopping between two if the
+        scan is abandoned, see `revkv._abandon`)."""
         cursor = start_after
         while True:
+            check_abandoned()
             size = PAGE if chunks is None else next(chunks)
             page = self._store.list(
                 namespace,

@@ -54,6 +54,7 @@ from revkv.http._odata.urls import (
     parse_resource_path,
 )
 from revkv.http._requests import service_of
+from revkv.http._scans import LONG_QUERY, run_off_loop, run_scan
 
 __all__ = ["PAGE_SIZE", "ODataDoor", "odata_mount"]
 
@@ -103,7 +104,11 @@ class ODataDoor:
         service = service_of(request)
         principal = service.principal(request.headers.get("authorization"))  # before any work
         _check_version(request.headers.get("dataserviceversion"))
-        options = _options(request.query_params.multi_items())
+        pairs = request.query_params.multi_items()
+        if sum(len(value) for _, value in pairs) > LONG_QUERY:  # its parse takes milliseconds
+            options = await run_off_loop(_options, pairs)
+        else:
+            options = _options(pairs)
         resource = parse_resource_path(_relative_path(request.scope))
         method = _method(request)
         allowed = _ALLOWED.get(resource.kind)
@@ -142,10 +147,10 @@ async def _route(call: Call, resource: Resource, method: str) -> Response:
     call.service.authorize(call.principal, entity_set.name, write=method != "GET")
     if resource.key is None:
         if kind is ResourceKind.COUNT:
-            return handlers.count(call, entity_set)
+            return await run_scan(call.request.receive, handlers.count, call, entity_set)
         if method == "POST":
             return await handlers.create(call, entity_set)
-        return handlers.feed(call, entity_set)
+        return await run_scan(call.request.receive, handlers.feed, call, entity_set)
     value, key = handlers.resolve_key(entity_set, resource.key)
     if kind is ResourceKind.COUNT:
         return handlers.entity_count(call, entity_set, key)
@@ -179,8 +184,16 @@ def _options(pairs: list[tuple[str, str]]) -> QueryOptions:
     try:
         return parse_query_options(pairs)
     except QuerySyntaxError as error:
-        texts = {value: name for name, value in pairs if name in ("$filter", "$orderby")}
-        raise QueryOptionError(texts.get(error.expression, "$filter"), error.message) from None
+        named = (name for name, value in pairs if _quoted(error.expression, value))
+        raise QueryOptionError(next(named, "$filter"), error.message) from None
+
+
+def _quoted(expression: str, value: str) -> bool:
+    """Whether an error quoting `expression` is about `value` (an over-long one is quoted
+    by its start, then "...")."""
+    if expression.endswith("...") and len(value) > len(expression):
+        return value.startswith(expression[:-3])
+    return expression == value
 
 
 def _method(request: Request) -> str:
