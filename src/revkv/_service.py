@@ -47,7 +47,7 @@ from revkv._model import (
 )
 from revkv._sweeper import Sweeper
 from revkv._view import NamespaceView
-from revkv.errors import InvalidRequest, NotFound
+from revkv.errors import InvalidRequest, NotFound, RevAhead
 from revkv.store.base import TTL, Expires, Pending, Select, Selection, Store, StoreStats, Window
 
 T = TypeVar("T")
@@ -268,7 +268,8 @@ class Service:
         prefix: str | None = None,
         limit: int = 1000,
     ) -> builtins.list[Event]:
-        """Durable changes after `since_rev`, in rev order (`Compacted` when too old).
+        """Durable changes after `since_rev`, in rev order (`Compacted` when too old,
+        `RevAhead` when past the current rev).
 
         About `limit` of them: a transaction's events (one rev) are never split, so a
         caller can resume from the last event's rev.
@@ -280,6 +281,8 @@ class Service:
         events: builtins.list[Event] = []
         cursor = since_rev
         upto = self._store.rev
+        if since_rev > upto:
+            raise RevAhead(since_rev, upto)
         while len(events) < limit:
             commits = self._store.commits_after(cursor, upto, limit)
             if not commits:

@@ -25,6 +25,7 @@ attributes it carries in ``fields``: they travel on the wire next to the message
     │   ├── SchemaViolation
     │   └── QuerySyntaxError        .expression .position
     ├── Compacted                   .requested_rev .oldest_rev
+    │   └── RevAhead                .requested_rev .current_rev (resume point in the future)
     ├── Unauthorized
     ├── Forbidden
     ├── Unavailable                 (try again later, or elsewhere)
@@ -77,6 +78,7 @@ __all__ = [
     "ReadOnly",
     "ReadOnlySystem",
     "ReplayDiverged",
+    "RevAhead",
     "RevkvError",
     "SchemaViolation",
     "SnapshotCorrupted",
@@ -334,6 +336,30 @@ class Compacted(RevkvError):
         )
         self.requested_rev = requested_rev
         self.oldest_rev = oldest_rev
+
+
+class RevAhead(Compacted):
+    """A watcher asked for changes after a rev this store has not reached.
+
+    It saw that rev elsewhere (another store, a replica ahead of this one) or before a
+    repair or a restore from a backup set the newest commits aside: what it holds may
+    include commits this store no longer has, so resuming would silently skip them. A
+    ``Compacted`` (HTTP 410) on purpose: every client that resyncs on one resyncs on this.
+    """
+
+    fields = ("requested_rev", "current_rev")
+
+    def __init__(self, requested_rev: int, current_rev: int) -> None:
+        RevkvError.__init__(
+            self,
+            f"Rev {requested_rev} is ahead of this store, whose current rev is {current_rev} "
+            "(it was repaired or restored from a backup, or you saw that rev on another "
+            "store); resync: read the current state again (watch with resync=True), then "
+            f"resume from rev {current_rev}",
+        )
+        self.requested_rev = requested_rev
+        self.current_rev = current_rev
+        self.oldest_rev = current_rev
 
 
 class Unauthorized(RevkvError):

@@ -4,7 +4,7 @@ A segment file::
 
     +--------------------------------------------------------------+
     | segment header, 32 bytes                                     |
-    |   magic "RVKJRNL\\0" | version u16 | flags u16 | reserved u32 |
+    |   magic "RVKJRNL\\0" | version u16 | flags u16 | skipped u32  |
     |   first_seq u64 | crc32c(previous 24 bytes) u32 | pad u32    |
     +--------------------------------------------------------------+
     | frame: crc u32 | flags:4 body_len:28 u32 | seq u64 | body | zero pad |
@@ -27,6 +27,11 @@ policy). A crash can only mangle bytes written after the last fsync, so damage f
 by a verifying SYNCED frame lies in data that had been made durable: real damage. Damage
 followed by nothing verifiable, or only by unflagged frames of the same unsynced write,
 is the torn write of a crash, never acknowledged to anyone.
+
+A segment flagged CUT starts `skipped` seqs after the end of the one before it: a repair
+set those records aside, and revs (which are seqs) must never be handed out twice, so
+the journal goes on after the highest seq it had ever written. The gap is exact: any
+other gap between segments is still a missing segment.
 
 This module knows bytes and offsets only. It never truncates anything: damage found by
 `scan_segment` is reported, and cutting it off is `repair.py`'s job (or, for a torn
@@ -56,6 +61,9 @@ FRAME_HEADER_LEN = 16
 assert FRAME_HEADER.size == FRAME_HEADER_LEN
 _COVERED = struct.Struct("<IQ")  # what the crc covers besides the body
 
+CUT = 1  # segment flag: `skipped` seqs before this segment were set aside by a repair
+MAX_SKIP = (1 << 32) - 1
+
 SYNCED = 1 << 31  # every byte before this frame was durable when it was written
 LENGTH_MASK = (1 << 28) - 1
 
@@ -66,8 +74,11 @@ _PAD = bytes(ALIGN)
 Buffer = bytes | mmap.mmap
 
 
-def encode_segment_header(first_seq: int) -> bytes:
-    head = struct.pack("<8sHHIQ", MAGIC, FORMAT_VERSION, 0, 0, first_seq)
+def encode_segment_header(first_seq: int, skipped: int = 0) -> bytes:
+    if not 0 <= skipped <= MAX_SKIP:
+        raise ValueError(f"a segment can follow a gap of at most {MAX_SKIP} seqs, not {skipped}")
+    flags = CUT if skipped else 0
+    head = struct.pack("<8sHHIQ", MAGIC, FORMAT_VERSION, flags, skipped, first_seq)
     return head + struct.pack("<II", crc32c.crc32c(head), 0)
 
 
@@ -106,16 +117,21 @@ class SegmentScan:
 
 def read_segment_header(data: Buffer, path: Path) -> int:
     """The segment's first seq; raises ValueError when the header does not verify."""
+    return read_segment_start(data, path)[0]
+
+
+def read_segment_start(data: Buffer, path: Path) -> tuple[int, int]:
+    """(first seq, seqs skipped before it by a repair); ValueError when it does not verify."""
     if len(data) < SEGMENT_HEADER_LEN:
         raise ValueError(f"segment header is {len(data)} bytes, expected {SEGMENT_HEADER_LEN}")
-    magic, version, _flags, _res, first_seq, crc, _pad = SEGMENT_HEADER.unpack_from(data)
+    magic, version, flags, skipped, first_seq, crc, _pad = SEGMENT_HEADER.unpack_from(data)
     if magic != MAGIC:
         raise ValueError(f"{path.name} is not a revkv journal segment (bad magic)")
     if crc32c.crc32c(data[:24]) != crc:
         raise ValueError("segment header checksum mismatch")
     if version != FORMAT_VERSION:
         raise ValueError(f"journal format version {version} is not supported")
-    return int(first_seq)
+    return int(first_seq), int(skipped) if flags & CUT else 0
 
 
 def iter_frames(
@@ -264,6 +280,26 @@ def _synced_frame_after(data: Buffer, offset: int, expected: int, limit: int) ->
                     return True
         pos += ALIGN
     return False
+
+
+def highest_seq_in(data: Buffer, offset: int) -> int:
+    """The highest seq of any frame that verifies at an aligned position from `offset`, or 0.
+
+    For bytes a repair sets aside: whatever seq they reached was handed out as a rev.
+    """
+    end = size_without_trailing_zeros(data)
+    unpack = FRAME_HEADER.unpack_from
+    highest = 0
+    pos = offset + (-offset % ALIGN)
+    while pos + FRAME_HEADER_LEN <= end:
+        crc, word, seq = unpack(data, pos)
+        stop = pos + FRAME_HEADER_LEN + (word & LENGTH_MASK)
+        if seq > highest and stop <= len(data):
+            covered = crc32c.crc32c(data[pos + 4 : pos + FRAME_HEADER_LEN])
+            if crc32c.crc32c(data[pos + FRAME_HEADER_LEN : stop], covered) == crc:
+                highest = seq
+        pos += ALIGN
+    return int(highest)
 
 
 def scan_segment(path: Path) -> tuple[SegmentScan, list[tuple[int, memoryview]]]:

@@ -66,6 +66,28 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def create_segment(directory: Path, first_seq: int, size: int, skipped: int = 0) -> Path:
+    """Create a preallocated segment atomically: temp file, fsync, rename, fsync dir.
+
+    `skipped` > 0 makes it a segment that follows a repair's cut (see frames.py).
+    """
+    final = directory / paths.journal_name(first_seq)
+    tmp = final.with_name(final.name + paths.TMP_SUFFIX)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, encode_segment_header(first_seq, skipped))
+        _preallocate(fd, size)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.rename(tmp, final)
+    fsync_directory(directory)
+    return final
+
+
 class JournalStats:
     """Counters for /metrics and benchmarks; updated by the leader only."""
 
@@ -152,20 +174,7 @@ class Journal:
         self._offset = good_end
 
     def _start_segment(self, first_seq: int) -> None:
-        """Create a preallocated segment atomically: temp file, fsync, rename, fsync dir."""
-        final = self.directory / paths.journal_name(first_seq)
-        tmp = final.with_name(final.name + paths.TMP_SUFFIX)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            os.write(fd, encode_segment_header(first_seq))
-            _preallocate(fd, self.segment_size)
-            os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            raise
-        os.close(fd)
-        os.rename(tmp, final)
-        fsync_directory(self.directory)
+        final = create_segment(self.directory, first_seq, self.segment_size)
         if self._fd >= 0:
             os.close(self._fd)
         self._fd = os.open(final, os.O_WRONLY)

@@ -22,7 +22,7 @@ from revkv.prevalence._frames import (
     data_extent_end,
     iter_frames,
     map_file,
-    read_segment_header,
+    read_segment_start,
 )
 
 
@@ -46,6 +46,8 @@ class JournalReader:
         self.last_seq = after_seq
         self.tail: tuple[Path, int] | None = None
         self.torn: TornTail | None = None
+        #: (last record kept, last seq set aside) of a repair's cut the journal steps over
+        self.skipped: tuple[int, int] | None = None
 
     def _segments_to_read(self) -> list[tuple[int, Path]]:
         """The newest segment starting at or before after_seq + 1, and all after it."""
@@ -62,10 +64,13 @@ class JournalReader:
             newest = index == len(self.segments) - 1
             data = map_file(path)
             try:
-                first_seq = read_segment_header(data, path)
+                first_seq, skipped = read_segment_start(data, path)
             except ValueError as exc:
                 raise JournalCorrupted(path, 0, str(exc)) from None
             scan = SegmentScan(path, first_seq, first_seq - 1, SEGMENT_HEADER_LEN, len(data))
+            if skipped and first_seq - skipped <= expected <= first_seq:
+                expected = first_seq  # a repair set the records before it aside
+                self.skipped = (first_seq - skipped - 1, first_seq - 1)
             self._check_chain(scan, expected, index)
             yield from iter_frames(
                 data, first_seq, scan, data_extent_end(path), skip_through=self.after_seq

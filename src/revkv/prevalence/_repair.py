@@ -9,6 +9,12 @@ segments after the damage are renamed `.broken` (etcd's wal/repair.go and ZODB's
 - `repair`, run by a person (`revkv repair`): damage anywhere in the journal the next
   open would replay is cut at the last good record, after which the system opens with
   every record before the damage.
+
+Revs never go back: a record's seq is the rev of its commit, and the records set aside
+had been seen (acknowledged, watched, mirrored) under theirs. So a repair that sets
+records aside starts a new segment flagged CUT after the highest seq found in what it set
+aside, and the store goes on from there; a watcher resuming from a rev in between is
+told to resync (`RevAhead`).
 """
 
 from __future__ import annotations
@@ -21,12 +27,33 @@ from pathlib import Path
 from revkv import _paths as paths
 from revkv.errors import JournalCorrupted
 from revkv.prevalence._dirlock import DirectoryLock
-from revkv.prevalence._frames import map_file, size_without_trailing_zeros
-from revkv.prevalence._journal import fsync_directory
+from revkv.prevalence._frames import (
+    FRAME_HEADER,
+    FRAME_HEADER_LEN,
+    SEGMENT_HEADER_LEN,
+    highest_seq_in,
+    map_file,
+    size_without_trailing_zeros,
+)
+from revkv.prevalence._journal import create_segment, fsync_directory
 from revkv.prevalence._reader import JournalReader, TornTail
 from revkv.prevalence._snapshot import load_newest_snapshot
 
 log = logging.getLogger(__name__)
+
+
+def _highest_seq_from(path: Path, offset: int, expected: int = 0) -> int:
+    """The highest seq of a record that verifies in `path` from `offset` on (0: none).
+
+    A damaged record at `offset` that still names `expected` as its seq counts too: it
+    may have been acknowledged under that rev.
+    """
+    data = map_file(path)
+    start = max(offset, SEGMENT_HEADER_LEN)
+    named = 0
+    if expected and start + FRAME_HEADER_LEN <= len(data):
+        named = expected if FRAME_HEADER.unpack_from(data, start)[2] == expected else 0
+    return max(named, highest_seq_in(data, start))
 
 
 def _save_and_clear(path: Path, offset: int) -> tuple[Path, int]:
@@ -74,6 +101,8 @@ class RepairReport:
     cut_bytes: int = 0
     set_aside: list[Path] = field(default_factory=list)
     last_good_seq: int = 0
+    #: the highest seq found in what was set aside; the journal goes on after it
+    highest_seq: int = 0
 
     @property
     def changed(self) -> bool:
@@ -115,6 +144,15 @@ def _repair(directory: Path) -> RepairReport:
     report = check(directory)
     if report.damaged is None:
         return report
+    report.highest_seq = report.last_good_seq
+    for first_seq, path in paths.journal_segments(directory):
+        if path == report.damaged:
+            seen = _highest_seq_from(path, report.offset, report.last_good_seq + 1)
+        elif path.name > report.damaged.name and first_seq > report.last_good_seq:
+            seen = _highest_seq_from(path, 0)
+        else:
+            continue
+        report.highest_seq = max(report.highest_seq, seen, first_seq - 1)
     if report.offset == 0:  # the segment's header itself is bad: set the whole file aside
         target = paths.broken_name(report.damaged)
         report.damaged.rename(target)
@@ -128,12 +166,18 @@ def _repair(directory: Path) -> RepairReport:
             path.rename(target)
             report.set_aside.append(target)
     fsync_directory(directory)
+    if report.highest_seq > report.last_good_seq:
+        skipped = report.highest_seq - report.last_good_seq
+        create_segment(directory, report.highest_seq + 1, SEGMENT_HEADER_LEN, skipped)
     log.warning(
-        "repaired %s: cut %d bytes at byte %d (%s); set aside %d later segment(s)",
+        "repaired %s: cut %d bytes at byte %d (%s); set aside %d later segment(s); "
+        "records up to #%d kept, the journal goes on at #%d",
         report.damaged,
         report.cut_bytes,
         report.offset,
         report.reason,
         len(report.set_aside),
+        report.last_good_seq,
+        report.highest_seq + 1,
     )
     return report

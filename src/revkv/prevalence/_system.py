@@ -176,6 +176,7 @@ class System:
             snapshot_load_seconds=loaded - started,
             replayed_records=count,
             replay_seconds=done - loaded,
+            skipped=reader.skipped,
         )
         if count or found is None:
             rate = count / (done - loaded) if done > loaded else 0.0

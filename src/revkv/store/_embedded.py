@@ -40,6 +40,7 @@ from revkv.errors import (
     KeyNotFound,
     NamespaceExists,
     NamespaceNotFound,
+    RevAhead,
     VersionNotFound,
 )
 from revkv.prevalence import DEFAULT_SEGMENT_SIZE, System, control, open_system
@@ -101,6 +102,8 @@ class EmbeddedStore:
         self._waits: dict[asyncio.AbstractEventLoop, DurableWaits] = {}
         self._selector = Selector(self)
         self._last_prune = time.monotonic()
+        #: (last rev kept, last rev set aside) by a repair whose cut the journal steps over
+        self._cut: tuple[int, int] | None = self._system.stats.get("skipped")
 
     def _on_durable(self, seq: int) -> None:
         # a command's rev is its journal seq, so everything up to `seq` is durable
@@ -119,6 +122,8 @@ class EmbeddedStore:
 
     def commits_after(self, rev: int, upto: int, limit: int) -> builtins.list[Commit]:
         log = self._state.log
+        if self._cut is not None and self._cut[0] < rev <= self._cut[1]:
+            raise RevAhead(rev, self.rev)  # seen before a repair set it aside: resync
         with self._system.lock:
             if log.is_compacted(rev):
                 raise Compacted(rev, log.compacted_through)
@@ -128,7 +133,7 @@ class EmbeddedStore:
         self, namespace: str | None, prefix: str | None
     ) -> tuple[int, builtins.list[Commit]]:
         with self._system.lock:
-            rev = self._state.durable_rev
+            rev = self.rev  # the newest durable commit's, what a resume is checked against
             now = time.time()
             names = [namespace] if namespace is not None else sorted(self._state.namespaces)
             found = []
