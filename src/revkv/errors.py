@@ -40,6 +40,8 @@ attributes it carries in ``fields``: they travel on the wire next to the message
         ├── DirectoryLocked         .path .pid
         ├── JournalCorrupted        .path .offset
         ├── SnapshotCorrupted       .path
+        ├── ManifestCorrupted       .path (SYSTEM, which names the codec, is damaged)
+        ├── JournalMissing          .path (a journal segment that should be there is not)
         └── JournalFailed           (a write or fsync failed; reopen)
 
 Compare-and-set everywhere names the version the caller *read* (``expect=N``, HTTP
@@ -67,7 +69,9 @@ __all__ = [
     "InvalidVersion",
     "JournalCorrupted",
     "JournalFailed",
+    "JournalMissing",
     "KeyNotFound",
+    "ManifestCorrupted",
     "NamespaceExists",
     "NamespaceNotFound",
     "NotFound",
@@ -480,6 +484,8 @@ class JournalCorrupted(StorageError):
         self.path = path
         self.offset = offset
         self.reason = reason
+        #: whether `revkv repair` can deal with it (without a hint of its own, it can)
+        self.repairable = not repair_hint
 
 
 class SnapshotCorrupted(StorageError):
@@ -491,6 +497,38 @@ class SnapshotCorrupted(StorageError):
         super().__init__(f"Snapshot {path} is damaged: {reason}")
         self.path = path
         self.reason = reason
+
+
+class ManifestCorrupted(StorageError):
+    """The directory's manifest (`SYSTEM`) does not parse or lacks a field."""
+
+    fields = ("path",)
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"Manifest {path} is damaged: {reason}. It names the codec and class the "
+            "directory was written with: restore it from a backup, or write it again by "
+            'hand (a revkv store\'s is {"format": 1, "codec": "msgpack", "class": '
+            '"revkv.store._state:StoreState"}); `revkv repair` does not guess it'
+        )
+        self.path = path
+        self.reason = reason
+
+
+class JournalMissing(StorageError):
+    """Journal records that were written are gone: a segment was deleted or lost.
+
+    Start-up, `revkv check` and `revkv repair` all name it the same way; only a person
+    can decide to restore the file or to accept the loss (`revkv repair --accept-loss`).
+    """
+
+    fields = ("path",)
+
+    def __init__(self, path: Path, reason: str, hint: str) -> None:
+        super().__init__(f"Journal segment {path} is missing: {reason}; {hint}")
+        self.path = path
+        self.reason = reason
+        self.hint = hint
 
 
 class JournalFailed(StorageError):

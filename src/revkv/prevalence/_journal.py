@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 Durability = Literal["always", "interval", "never"]
 DURABILITIES: tuple[Durability, ...] = ("always", "interval", "never")
 DEFAULT_SEGMENT_SIZE = 64 * 1024 * 1024
+RESERVE = 1 << 20  # seqs reserved in the manifest at a time (see manifest.py)
 
 
 def _preallocate(fd: int, size: int) -> None:
@@ -134,6 +135,8 @@ class Journal:
         fsync_interval: float = 0.05,
         on_durable: Callable[[int], None] | None = None,
         on_failed: Callable[[JournalFailed], None] | None = None,
+        on_extent: Callable[[int, int], None] | None = None,
+        reserved_through: int = 0,
     ) -> None:
         if durability not in DURABILITIES:
             raise ValueError(f"durability must be one of {', '.join(DURABILITIES)}")
@@ -144,6 +147,9 @@ class Journal:
         self.stats = JournalStats()
         self._on_durable = on_durable
         self._on_failed = on_failed
+        self._on_extent = on_extent
+        self._reserved = reserved_through
+        self._segment_first = next_seq
         self._mu = threading.Lock()
         self._wake = threading.Condition(self._mu)  # the background thread, apart
         self._idle = threading.Condition(self._mu)  # whoever waits for a flush to end
@@ -160,6 +166,7 @@ class Journal:
         self._fd = -1
         self._offset = 0
         self._open_tail(tail)
+        self._reserve(next_seq - 1)
         self._thread = threading.Thread(target=self._background, name="revkv-journal", daemon=True)
         self._thread.start()
 
@@ -172,10 +179,19 @@ class Journal:
         path, good_end = tail
         self._fd = os.open(path, os.O_WRONLY)
         self._offset = good_end
+        self._segment_first = paths.journal_seq(path)
+
+    def _reserve(self, seq: int) -> None:
+        """Record (in the manifest) the newest segment and a bound past `seq` on all seqs."""
+        self._reserved = max(self._reserved, seq + RESERVE)
+        if self._on_extent is not None:
+            self._on_extent(self._segment_first, self._reserved)
 
     def _start_segment(self, first_seq: int) -> None:
         final = create_segment(self.directory, first_seq, self.segment_size)
-        if self._fd >= 0:
+        self._segment_first = first_seq
+        if self._fd >= 0:  # (at open, __init__ records it)
+            self._reserve(first_seq)  # before the segment takes its first record
             os.close(self._fd)
         self._fd = os.open(final, os.O_WRONLY)
         self._offset = SEGMENT_HEADER_LEN
@@ -324,6 +340,8 @@ class Journal:
         if self._offset >= self.segment_size:
             self._fsync()
             self._start_segment(first_seq)
+        if first_seq + len(bodies) > self._reserved:
+            self._reserve(first_seq + len(bodies))
         flags = 0 if self._unsynced else SYNCED
         frames = [encode_frame(first_seq, bodies[0], flags)]
         frames.extend(encode_frame(first_seq + i, b) for i, b in enumerate(bodies[1:], 1))

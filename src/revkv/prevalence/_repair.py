@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+import shutil
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from revkv import _paths as paths
-from revkv.errors import JournalCorrupted
+from revkv.errors import JournalCorrupted, JournalMissing, ManifestCorrupted, StorageError
 from revkv.prevalence._dirlock import DirectoryLock
 from revkv.prevalence._frames import (
     FRAME_HEADER,
@@ -36,6 +37,7 @@ from revkv.prevalence._frames import (
     size_without_trailing_zeros,
 )
 from revkv.prevalence._journal import create_segment, fsync_directory
+from revkv.prevalence._manifest import read_manifest, write_manifest
 from revkv.prevalence._reader import JournalReader, TornTail
 from revkv.prevalence._snapshot import load_newest_snapshot
 
@@ -95,14 +97,28 @@ def cut_torn_tail(torn: TornTail) -> None:
 
 @dataclass
 class RepairReport:
+    """What check found (and repair did). `message` is the diagnosis, word for word the
+    error start-up raises, so the three never tell different stories."""
+
     damaged: Path | None = None
     offset: int = 0
     reason: str = ""
+    message: str = ""
+    #: whether `revkv repair` deals with it; if not, only a person can (a backup)
+    repairable: bool = True
+    #: a whole segment is gone (not damaged): repair accepts the loss
+    missing: bool = False
     cut_bytes: int = 0
     set_aside: list[Path] = field(default_factory=list)
     last_good_seq: int = 0
-    #: the highest seq found in what was set aside; the journal goes on after it
+    #: the highest seq found in (or bound for) what was set aside; the journal goes on after it
     highest_seq: int = 0
+    #: shell commands that undo the repair, if run before anything new is written
+    undo: list[str] = field(default_factory=list)
+    #: the error start-up raises for it, when repair cannot deal with it
+    error: StorageError | None = None
+    #: (last kept, last set aside) of an earlier repair's cut that the journal steps over
+    skipped: tuple[int, int] | None = None
 
     @property
     def changed(self) -> bool:
@@ -111,26 +127,45 @@ class RepairReport:
 
 def check(directory: Path) -> RepairReport:
     """Find the first damage the next open would stop at, changing nothing."""
-    found = load_newest_snapshot(directory, quarantine=False)
-    reader = JournalReader(directory, found[0] if found else 0)
     report = RepairReport()
+    try:
+        manifest = read_manifest(directory)
+    except ManifestCorrupted as exc:
+        report.damaged, report.reason, report.message = exc.path, exc.reason, str(exc)
+        report.repairable, report.error = False, exc
+        return report
+    found = load_newest_snapshot(directory, quarantine=False)
+    reader = JournalReader(directory, found[0] if found else 0, manifest)
     try:
         for _ in reader.records():
             pass
     except JournalCorrupted as exc:
         report.damaged, report.offset, report.reason = exc.path, exc.offset, exc.reason
+        report.message, report.repairable = str(exc), exc.repairable
+        report.error = None if exc.repairable else exc
+    except JournalMissing as exc:
+        report.damaged, report.reason, report.message = exc.path, exc.reason, str(exc)
+        report.missing = True
     else:
         if reader.torn is not None:
             t = reader.torn
             report.damaged, report.offset, report.reason = t.path, t.offset, t.reason
+            report.message = (
+                f"Journal {t.path} ends in a torn write at byte {t.offset} ({t.reason}), "
+                "never acknowledged to anyone; the next start (or `revkv repair`) cuts it, "
+                "keeping the bytes in a .broken file"
+            )
     report.last_good_seq = reader.last_seq
+    report.skipped = reader.skipped
     return report
 
 
 def repair(directory: Path) -> RepairReport:
     """Cut the journal at its last good record, keeping every damaged byte aside.
 
-    Takes the directory's lock: a directory another process has open is refused.
+    Takes the directory's lock: a directory another process has open is refused. Damage
+    only a backup can mend (a missing first segment, a damaged manifest) is refused with
+    the same error start-up gives: repair never sets intact records aside for it.
     """
     lock = DirectoryLock(directory)
     lock.acquire()
@@ -144,7 +179,36 @@ def _repair(directory: Path) -> RepairReport:
     report = check(directory)
     if report.damaged is None:
         return report
+    if report.error is not None:
+        raise report.error  # only a backup mends it; repair changes nothing
+    manifest = read_manifest(directory)
     report.highest_seq = report.last_good_seq
+    if report.missing:
+        assert manifest is not None  # only the manifest tells a segment is missing
+        report.highest_seq = max(report.last_good_seq, manifest.reserved_through)
+    else:
+        _cut(directory, report)
+    fsync_directory(directory)
+    if report.highest_seq > report.last_good_seq:
+        skipped = report.highest_seq - report.last_good_seq
+        cut = create_segment(directory, report.highest_seq + 1, SEGMENT_HEADER_LEN, skipped)
+        report.undo.append(f"rm {cut}")
+    if manifest is not None:
+        saved = directory / (paths.MANIFEST_FILE + ".pre-repair")
+        shutil.copyfile(directory / paths.MANIFEST_FILE, saved)
+        report.undo.append(f"cp {saved} {directory / paths.MANIFEST_FILE}")
+        newest = paths.journal_segments(directory)[-1][0]
+        reserved = max(manifest.reserved_through, report.highest_seq + 1)
+        write_manifest(
+            directory, replace(manifest, newest_segment=newest, reserved_through=reserved)
+        )
+    log.warning("repaired %s: %s", directory, describe(report))
+    return report
+
+
+def _cut(directory: Path, report: RepairReport) -> None:
+    """Cut at the damage; set later segments aside. Fills in what was done and its undo."""
+    assert report.damaged is not None
     for first_seq, path in paths.journal_segments(directory):
         if path == report.damaged:
             seen = _highest_seq_from(path, report.offset, report.last_good_seq + 1)
@@ -157,27 +221,38 @@ def _repair(directory: Path) -> RepairReport:
         target = paths.broken_name(report.damaged)
         report.damaged.rename(target)
         report.set_aside.append(target)
+        report.undo.append(f"mv {target} {report.damaged}")
         report.cut_bytes = target.stat().st_size
     else:
-        _, report.cut_bytes = _save_and_clear(report.damaged, report.offset)
+        broken, report.cut_bytes = _save_and_clear(report.damaged, report.offset)
+        report.set_aside.append(broken)
+        report.undo.append(
+            f"dd if={broken} of={report.damaged} bs=65536 seek={report.offset} "
+            "oflag=seek_bytes conv=notrunc"
+        )
     for first_seq, path in paths.journal_segments(directory):
         if path.name > report.damaged.name and first_seq > report.last_good_seq:
             target = paths.broken_name(path)
             path.rename(target)
             report.set_aside.append(target)
-    fsync_directory(directory)
+            report.undo.append(f"mv {target} {path}")
+
+
+def describe(report: RepairReport) -> str:
+    """What a repair did, for a person: kept, set aside, where revs go on, how to undo."""
+    if report.missing:
+        done = f"accepted the loss of {report.damaged}"
+    else:
+        done = (
+            f"cut {report.damaged} at byte {report.offset} ({report.reason}), "
+            f"{report.cut_bytes} bytes kept; set aside: "
+            + ", ".join(str(p.name) for p in report.set_aside)
+        )
+    revs = f"records up to {report.last_good_seq} kept"
     if report.highest_seq > report.last_good_seq:
-        skipped = report.highest_seq - report.last_good_seq
-        create_segment(directory, report.highest_seq + 1, SEGMENT_HEADER_LEN, skipped)
-    log.warning(
-        "repaired %s: cut %d bytes at byte %d (%s); set aside %d later segment(s); "
-        "records up to #%d kept, the journal goes on at #%d",
-        report.damaged,
-        report.cut_bytes,
-        report.offset,
-        report.reason,
-        len(report.set_aside),
-        report.last_good_seq,
-        report.highest_seq + 1,
-    )
-    return report
+        revs += (
+            f"; records {report.last_good_seq + 1} to {report.highest_seq} set aside, "
+            f"revs go on at {report.highest_seq + 1}"
+        )
+    undo = "; ".join(report.undo)
+    return f"{done}; {revs}. To undo, before anything new is written: {undo}"
