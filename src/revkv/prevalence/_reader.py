@@ -84,7 +84,6 @@ class JournalReader:
         )
 
     def records(self) -> Iterator[tuple[int, memoryview]]:
-        self.check_end()
         expected = self.after_seq + 1
         for index, (_named_seq, path) in enumerate(self.segments):
             newest = index == len(self.segments) - 1
@@ -109,6 +108,7 @@ class JournalReader:
             if newest:
                 self.tail = (path, scan.good_end)
             self.bytes_done += scan.size
+        self.check_end()  # last: the records before the loss are read, and counted
 
     def _check_chain(self, scan: SegmentScan, expected: int, index: int) -> None:
         if index == 0 and scan.first_seq > expected:

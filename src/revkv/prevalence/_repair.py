@@ -32,7 +32,10 @@ from revkv.prevalence._frames import (
     FRAME_HEADER,
     FRAME_HEADER_LEN,
     SEGMENT_HEADER_LEN,
+    SegmentScan,
+    encode_segment_header,
     highest_seq_in,
+    iter_frames,
     map_file,
     size_without_trailing_zeros,
 )
@@ -122,7 +125,7 @@ class RepairReport:
 
     @property
     def changed(self) -> bool:
-        return self.damaged is not None
+        return self.damaged is not None or bool(self.undo)
 
 
 def check(directory: Path) -> RepairReport:
@@ -177,6 +180,11 @@ def repair(directory: Path) -> RepairReport:
 
 def _repair(directory: Path) -> RepairReport:
     report = check(directory)
+    mended: list[str] = []
+    while report.damaged is not None and report.offset == 0 and _mend_header(report):
+        mended += report.undo
+        report = check(directory)
+    report.undo[:0] = mended
     if report.damaged is None:
         return report
     if report.error is not None:
@@ -204,6 +212,39 @@ def _repair(directory: Path) -> RepairReport:
         )
     log.warning("repaired %s: %s", directory, describe(report))
     return report
+
+
+def _mend_header(report: RepairReport) -> bool:
+    """Write a damaged segment header again when its records are intact; whether it did.
+
+    Only when the name gives the very seq the journal needs next and a record with it
+    verifies right after the header: intact records are never set aside for 32 bytes.
+    """
+    assert report.damaged is not None
+    path, first_seq = report.damaged, report.last_good_seq + 1
+    if not report.repairable or report.missing or paths.journal_seq(path) != first_seq:
+        return False
+    data = map_file(path)
+    if len(data) < SEGMENT_HEADER_LEN + FRAME_HEADER_LEN:
+        return False
+    scan = SegmentScan(path, first_seq, first_seq - 1, SEGMENT_HEADER_LEN, len(data))
+    if next(iter_frames(data, first_seq, scan), None) is None:
+        return False
+    broken = paths.broken_name(path)
+    with open(broken, "wb") as dst:
+        dst.write(bytes(data[:SEGMENT_HEADER_LEN]))
+        dst.flush()
+        os.fsync(dst.fileno())
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.pwrite(fd, encode_segment_header(first_seq), 0)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    log.warning("%s: wrote its damaged header again; the old one is kept in %s", path, broken)
+    report.set_aside.append(broken)
+    report.undo.append(f"dd if={broken} of={path} bs=32 count=1 conv=notrunc")
+    return True
 
 
 def _cut(directory: Path, report: RepairReport) -> None:
@@ -240,6 +281,13 @@ def _cut(directory: Path, report: RepairReport) -> None:
 
 def describe(report: RepairReport) -> str:
     """What a repair did, for a person: kept, set aside, where revs go on, how to undo."""
+    undo = "; ".join(report.undo)
+    if report.damaged is None:
+        mended = ", ".join(p.name for p in report.set_aside)
+        return (
+            f"wrote damaged segment headers again, every record kept (old ones in {mended}). "
+            f"To undo, before anything new is written: {undo}"
+        )
     if report.missing:
         done = f"accepted the loss of {report.damaged}"
     else:
@@ -254,5 +302,4 @@ def describe(report: RepairReport) -> str:
             f"; records {report.last_good_seq + 1} to {report.highest_seq} set aside, "
             f"revs go on at {report.highest_seq + 1}"
         )
-    undo = "; ".join(report.undo)
     return f"{done}; {revs}. To undo, before anything new is written: {undo}"
