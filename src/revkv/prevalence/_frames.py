@@ -24,9 +24,17 @@ which makes each durable write markedly cheaper.
 Torn tail or damage? The first frame of each write is flagged SYNCED when every byte
 before it was already durable (after an fsync, which is every write under the `always`
 policy). A crash can only mangle bytes written after the last fsync, so damage followed
-by a verifying SYNCED frame lies in data that had been made durable: real damage. Damage
-followed by nothing verifiable, or only by unflagged frames of the same unsynced write,
-is the torn write of a crash, never acknowledged to anyone.
+by a verifying SYNCED frame lies in data that had been made durable: real damage.
+
+Within the last write, record by record: a crash tears a write by leaving some of its
+sectors unwritten, and an unwritten sector holds what was there before, zeros (segments
+are preallocated, and repair zeroes what it cuts); sectors can reach the disk out of
+order, so later records of a torn write may verify. So damage followed by a verifying
+record of the same write is a tear only if some 512-byte sector between them reads as
+zeros; otherwise the bytes were all written and are wrong (a flipped bit, a bad sector):
+records that may well have been acknowledged are damaged, and start-up refuses. Damage
+followed by nothing verifiable is a torn write, never acknowledged to anyone (a flipped
+bit in the very last record looks the same, and is cut the same way).
 
 A segment flagged CUT starts `skipped` seqs after the end of the one before it: a repair
 set those records aside, and revs (which are seqs) must never be handed out twice, so
@@ -180,7 +188,7 @@ def iter_frames(
     if first_nonzero(data, offset, limit) < 0:
         return
     reason = _frame_problem(data, offset, expected)
-    at_tail = not _synced_frame_after(data, offset, expected, limit)
+    at_tail = not _written_after(data, offset, expected, limit)
     scan.damage = Damage(offset, reason, at_tail=at_tail)
 
 
@@ -261,24 +269,43 @@ def _frame_problem(data: Buffer, offset: int, expected: int) -> str:
     return f"checksum mismatch in record {seq}"
 
 
-def _synced_frame_after(data: Buffer, offset: int, expected: int, limit: int) -> bool:
-    """Whether a verifying SYNCED frame that could follow `expected - 1` lies after `offset`.
+SECTOR = 512
 
-    Scans the 8-byte aligned positions up to the last non-zero byte.
+
+def _written_after(data: Buffer, offset: int, expected: int, limit: int) -> bool:
+    """Whether the damage at `offset` lies in bytes that were written (not a torn write).
+
+    True when a verifying SYNCED frame that could follow `expected - 1` lies after it,
+    or when the first verifying frame after it does and no sector between them reads as
+    zeros (see the module docstring). Scans the 8-byte aligned positions up to the last
+    non-zero byte.
     """
     end = size_without_trailing_zeros(data, limit)
     unpack = FRAME_HEADER.unpack_from
     pos = offset + ALIGN
+    first = True
     while pos + FRAME_HEADER_LEN <= end:
         crc, word, seq = unpack(data, pos)
         length = word & LENGTH_MASK
-        if word & SYNCED and expected <= seq < expected + (1 << 24):
-            stop = pos + FRAME_HEADER_LEN + length
-            if stop <= len(data):
-                covered = crc32c.crc32c(data[pos + 4 : pos + FRAME_HEADER_LEN])
-                if crc32c.crc32c(data[pos + FRAME_HEADER_LEN : stop], covered) == crc:
+        stop = pos + FRAME_HEADER_LEN + length
+        if expected <= seq < expected + (1 << 24) and stop <= len(data):
+            covered = crc32c.crc32c(data[pos + 4 : pos + FRAME_HEADER_LEN])
+            if crc32c.crc32c(data[pos + FRAME_HEADER_LEN : stop], covered) == crc:
+                if word & SYNCED or (first and not _zero_sector_within(data, offset, pos)):
                     return True
+                first = False
         pos += ALIGN
+    return False
+
+
+def _zero_sector_within(data: Buffer, start: int, end: int) -> bool:
+    """Whether the part of some 512-byte sector inside `data[start:end]` is all zeros."""
+    sector = start - start % SECTOR
+    while sector < end:
+        piece = data[max(start, sector) : min(end, sector + SECTOR)]
+        if piece and piece == _ZEROS[: len(piece)]:
+            return True
+        sector += SECTOR
     return False
 
 
