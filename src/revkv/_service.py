@@ -525,7 +525,7 @@ class Service:
         """The backend's figures, with the open watches among the gauges."""
         stats = self._store.stats()
         gauges = {**stats.gauges, "watchers": self.hub.watchers}
-        return StoreStats(stats.backend, stats.rev, stats.counters, gauges)
+        return StoreStats(stats.backend, stats.rev, stats.counters, gauges, stats.problem)
 
     def snapshot(self) -> str | None:
         """Compact what the next start-up reads (the embedded store's snapshot); what was

@@ -41,7 +41,7 @@ class _Server(uvicorn.Server):
 
 
 def run(settings: Settings) -> None:
-    from revkv.http._app import app_for
+    from revkv.http._app import app_for, open_service
 
     if not settings.tokens and not is_loopback(settings.host) and not settings.insecure:
         raise click.UsageError(
@@ -49,6 +49,7 @@ def run(settings: Settings) -> None:
             "reach it could read and write everything. Add [[tokens]] to a --config file, "
             "listen on 127.0.0.1, or pass --insecure if the network is trusted"
         )
+    service = open_service(settings)  # before uvicorn: a failure is one line, not a traceback
     where = settings.data if settings.data is not None else "memory"
     click.echo(f"revkv: serving {where} on http://{settings.host}:{settings.port}", err=True)
     # A request allocates many short-lived objects; Python's default (a young collection
@@ -56,7 +57,7 @@ def run(settings: Settings) -> None:
     # every write. A server process collects less often.
     gc.set_threshold(50_000, 50, 100)
     config = uvicorn.Config(
-        app_for(settings),
+        app_for(settings, service),
         host=settings.host,
         port=settings.port,
         log_level="warning",

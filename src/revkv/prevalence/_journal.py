@@ -17,12 +17,18 @@ Durability policies: `always` (default; a record is durable after fsync), `inter
 any caller waiting on them is released, so whatever it publishes is visible to a caller
 the moment its call returns.
 
-A failed write or fsync poisons the journal (Postgres learned that a failed fsync cannot
-be retried): every waiter and every later append raises `JournalFailed`.
+A failed fsync, or a write that failed for any reason but a full disk, poisons the
+journal (Postgres learned that a failed fsync cannot be retried): every waiter and every
+later append raises `JournalFailed`. A write refused for want of space (ENOSPC, EDQUOT)
+wrote nothing that was made durable, so it is retried, the same bytes at the same
+offset, once a second until space is back; meanwhile `stalled` says why (for /health),
+writers wait, and nothing is lost or told it failed. Closing the journal while stalled
+gives up: the waiting writers get `JournalFailed`.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
@@ -48,6 +54,8 @@ Durability = Literal["always", "interval", "never"]
 DURABILITIES: tuple[Durability, ...] = ("always", "interval", "never")
 DEFAULT_SEGMENT_SIZE = 64 * 1024 * 1024
 RESERVE = 1 << 20  # seqs reserved in the manifest at a time (see manifest.py)
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+RETRY_SECONDS = (0.05, 0.1, 0.2, 0.5, 1.0)  # between attempts to write to a full disk
 
 
 def _preallocate(fd: int, size: int) -> None:
@@ -158,6 +166,8 @@ class Journal:
         self._next_seq = next_seq
         self._durable_seq = next_seq - 1
         self._failed: JournalFailed | None = None
+        self._stalled: OSError | None = None
+        self._closing = False
         self._closed = False
         self._futures: list[tuple[int, Future[None]]] = []
         self._wanted = 0  # the highest seq someone asked to be flushed without waiting
@@ -207,6 +217,11 @@ class Journal:
     def failed(self) -> JournalFailed | None:
         """Why the journal refuses writes, once a write or fsync has failed."""
         return self._failed
+
+    @property
+    def stalled(self) -> OSError | None:
+        """Why writes wait, while the disk is full and the journal retries."""
+        return self._stalled
 
     @property
     def last_seq(self) -> int:
@@ -297,7 +312,7 @@ class Journal:
         self._mu.release()
         try:
             try:
-                self._write_batch(batch.bodies, batch.first)
+                self._write_retrying(batch)
                 if self.durability == "always":
                     self._fsync()
                 else:
@@ -318,6 +333,31 @@ class Journal:
             waiter.release()
         batch.waiters.clear()
         self._hand_over()
+
+    def _write_retrying(self, batch: _Batch) -> None:
+        """Write the batch, waiting out a full disk (see the module docstring)."""
+        attempt = 0
+        while True:
+            try:
+                self._write_batch(batch.bodies, batch.first)
+            except OSError as exc:
+                if exc.errno not in NO_SPACE or self._closing:
+                    raise
+                if self._stalled is None:
+                    log.error(
+                        "journal write refused (%s); writes wait and are retried until "
+                        "space is freed in %s",
+                        exc.strerror,
+                        self.directory,
+                    )
+                self._stalled = exc
+                time.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
+                attempt += 1
+                continue
+            if self._stalled is not None:
+                log.warning("journal writes go on: space was freed in %s", self.directory)
+                self._stalled = None
+            return
 
     def _hand_over(self) -> None:
         """Wake one waiter of the next batch to lead it, and the background thread if needed."""
@@ -426,8 +466,12 @@ class Journal:
         """Flush, fsync whatever the policy left unsynced, and close the segment."""
         if self._closed:
             return
+        self._closing = True  # a write waiting for space gives up
         if self._failed is None:
-            self.flush()
+            try:
+                self.flush()
+            except JournalFailed:
+                log.error("closing the journal with records that were never made durable")
         with self._mu:
             while self._inflight is not None or self._syncing:
                 self._idle.wait()

@@ -71,10 +71,14 @@ def _save_and_clear(path: Path, offset: int) -> tuple[Path, int]:
     end = size_without_trailing_zeros(data)
     damaged = bytes(data[offset:end])
     broken = paths.broken_name(path)
-    with open(broken, "wb") as dst:
-        dst.write(damaged)
-        dst.flush()
-        os.fsync(dst.fileno())
+    try:
+        with open(broken, "wb") as dst:
+            dst.write(damaged)
+            dst.flush()
+            os.fsync(dst.fileno())
+    except BaseException:  # a full disk: no empty .broken, and nothing cut
+        broken.unlink(missing_ok=True)
+        raise
     fd = os.open(path, os.O_WRONLY)
     try:
         os.pwrite(fd, bytes(len(damaged)), offset)

@@ -27,11 +27,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from revkv import _paths as paths
 from revkv._clock import CommandClock
-from revkv.errors import PrevalenceError, ReadOnlySystem, ReplayDiverged
+from revkv.errors import PrevalenceError, ReadOnlySystem, ReplayDiverged, StorageError
 from revkv.prevalence._codec import Codec, get_codec
 from revkv.prevalence._decorators import MethodKind, method_kind
 from revkv.prevalence._dirlock import DirectoryLock
-from revkv.prevalence._journal import DEFAULT_SEGMENT_SIZE, Durability, Journal, fsync_directory
+from revkv.prevalence._journal import (
+    DEFAULT_SEGMENT_SIZE,
+    NO_SPACE,
+    Durability,
+    Journal,
+    fsync_directory,
+)
 from revkv.prevalence._manifest import FORMAT, Manifest, read_manifest, write_manifest
 from revkv.prevalence._memory import MemoryJournal
 from revkv.prevalence._progress import replay_progress
@@ -131,6 +137,15 @@ class System:
             )
             if fresh:
                 self.take_snapshot()
+        except OSError as exc:
+            self._dirlock.release()
+            if exc.errno not in NO_SPACE:
+                raise
+            where = f" (writing {exc.filename})" if exc.filename else ""
+            raise StorageError(
+                f"{directory} cannot be opened: {exc.strerror}{where}; free some space on "
+                "its disk and open it again (nothing was lost)"
+            ) from None
         except BaseException:
             self._dirlock.release()
             raise

@@ -536,8 +536,27 @@ class EmbeddedStore:
                 "journal_written_bytes": journal.bytes_written,
                 "journal_segments_created": journal.segments,
             }
-        gauges = {"namespaces": len(self._state.namespaces), "change_log": len(self._state.log)}
-        return StoreStats("embedded", self.rev, counters, gauges)
+        gauges: dict[str, float] = {
+            "namespaces": len(self._state.namespaces),
+            "change_log": len(self._state.log),
+        }
+        if isinstance(journal, JournalStats):
+            failing = self._system.journal
+            gauges["journal_failed"] = float(failing.failed is not None)
+            gauges["journal_stalled"] = float(getattr(failing, "stalled", None) is not None)
+        return StoreStats("embedded", self.rev, counters, gauges, self._problem())
+
+    def _problem(self) -> str | None:
+        journal = self._system.journal
+        if journal.failed is not None:
+            return str(journal.failed)
+        stalled = getattr(journal, "stalled", None)
+        if stalled is not None:
+            return (
+                f"the journal cannot write ({stalled.strerror}); writes wait and are retried "
+                f"until space is freed in {self.path}"
+            )
+        return None
 
     def snapshot(self) -> str | None:
         path = self._system.take_snapshot()
