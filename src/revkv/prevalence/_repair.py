@@ -214,7 +214,7 @@ def _repair(directory: Path) -> RepairReport:
         write_manifest(
             directory, replace(manifest, newest_segment=newest, reserved_through=reserved)
         )
-    log.warning("repaired %s: %s", directory, describe(report))
+    log.info("repaired %s: %s", directory, describe(report))  # `revkv repair` prints it
     return report
 
 
@@ -301,7 +301,12 @@ def describe(report: RepairReport) -> str:
             + ", ".join(str(p.name) for p in report.set_aside)
         )
     revs = f"records up to {report.last_good_seq} kept"
-    if report.highest_seq > report.last_good_seq:
+    if report.missing:
+        revs += (
+            f"; those after it are lost (revs up to {report.highest_seq} may have been "
+            f"handed out), revs go on at {report.highest_seq + 1}"
+        )
+    elif report.highest_seq > report.last_good_seq:
         revs += (
             f"; records {report.last_good_seq + 1} to {report.highest_seq} set aside, "
             f"revs go on at {report.highest_seq + 1}"
