@@ -134,3 +134,24 @@ async def test_http_answers_410_rev_ahead_with_the_current_rev(tmp_path: Path) -
                 error = response.json()["error"]
                 assert error["code"] == "RevAhead"
                 assert error["current_rev"] == store.rev
+
+
+def test_a_resume_point_inside_a_cut_is_refused_after_snapshots_pruned_the_cut(
+    tmp_path: Path,
+) -> None:
+    """The cut is remembered in SYSTEM, not only by the segment that follows it."""
+    seen = repaired_store(tmp_path)
+    with revkv.open(tmp_path, segment_size=4096) as store:
+        kept = store.rev
+        for i in range(100):  # past several segments
+            store.put("ns", f"later{i}", b"x" * 100)
+        store.snapshot()
+        store.put("ns", "one-more", b"y")
+        store.snapshot()
+    assert paths.journal_segments(tmp_path)[0][0] > seen  # the cut segment is gone
+    with revkv.open(tmp_path) as store:
+        with pytest.raises(RevAhead):
+            store.changes(seen)
+        with pytest.raises(RevAhead):
+            store.changes(kept + 1)
+        assert store.changes(kept)[0].rev == seen + 1

@@ -9,11 +9,16 @@ A JSON object, rewritten atomically (temp file, fsync, rename, fsync the directo
 it is written before that segment takes its first record. `reserved_through` is a seq the
 journal has not passed: it is raised (a million at a time) before a record beyond it is
 written, so it bounds every seq, and so every rev, ever handed out, even when the records
-themselves are lost. A repair that accepts a loss goes on after it. Segments are only ever removed
-from the old end (by snapshot pruning), so a directory whose newest segment starts
-before it has lost its newest segment, and with it records that were acknowledged. That
-is the one loss the journal's own checks cannot see: every segment still present
-verifies, and nothing follows them to say that something should.
+themselves are lost. A repair that accepts a loss goes on after it. `cuts` lists, for
+every repair that set records aside, (the last seq kept, the last seq set aside): revs
+in between were seen by clients and are gone, so a watch resuming from one is refused
+(`RevAhead`) for as long as the directory lives, snapshots and pruning notwithstanding.
+
+Segments are only ever removed from the old end (by snapshot pruning), so a directory
+whose newest segment starts before `newest_segment` has lost its newest segment, and with
+it records that were acknowledged. That is the one loss the journal's own checks cannot
+see: every segment still present verifies, and nothing follows them to say that
+something should.
 
 A manifest that does not parse, or lacks a field, is damage (`ManifestCorrupted`), never
 silently rewritten: it names the codec the directory was written with.
@@ -39,12 +44,17 @@ class Manifest:
     cls: str
     newest_segment: int | None = None  # None: written before revkv recorded it
     reserved_through: int = 0
+    cuts: tuple[tuple[int, int], ...] = ()
 
     def as_json(self) -> str:
         data = asdict(self)
         data["class"] = data.pop("cls")
         if self.newest_segment is None:
             del data["newest_segment"], data["reserved_through"]
+        if self.cuts:
+            data["cuts"] = [list(cut) for cut in self.cuts]
+        else:
+            del data["cuts"]
         return json.dumps(data, indent=2) + "\n"
 
 
@@ -70,9 +80,21 @@ def read_manifest(directory: Path) -> Manifest | None:
     for name, value in (("newest_segment", newest), ("reserved_through", reserved)):
         if value is not None and (type(value) is not int or value < 0):
             raise ManifestCorrupted(path, f"its {name!r} is not a seq")
+    cuts = data.get("cuts", [])
+    if not isinstance(cuts, list) or not all(
+        isinstance(c, list) and len(c) == 2 and all(type(n) is int for n in c) for c in cuts
+    ):
+        raise ManifestCorrupted(path, "its 'cuts' is not a list of [kept, set aside] seqs")
     if data["format"] != FORMAT:
         raise ManifestCorrupted(path, f"format {data['format']} is not supported")
-    return Manifest(data["format"], data["codec"], data["class"], newest, reserved or 0)
+    return Manifest(
+        data["format"],
+        data["codec"],
+        data["class"],
+        newest,
+        reserved or 0,
+        tuple((a, b) for a, b in cuts),
+    )
 
 
 def write_manifest(directory: Path, manifest: Manifest) -> None:

@@ -211,8 +211,12 @@ def _repair(directory: Path) -> RepairReport:
         report.undo.append(f"cp {saved} {directory / paths.MANIFEST_FILE}")
         newest = paths.journal_segments(directory)[-1][0]
         reserved = max(manifest.reserved_through, report.highest_seq + 1)
+        cuts = manifest.cuts
+        if report.highest_seq > report.last_good_seq:
+            cuts += ((report.last_good_seq, report.highest_seq),)
         write_manifest(
-            directory, replace(manifest, newest_segment=newest, reserved_through=reserved)
+            directory,
+            replace(manifest, newest_segment=newest, reserved_through=reserved, cuts=cuts),
         )
     log.info("repaired %s: %s", directory, describe(report))  # `revkv repair` prints it
     return report

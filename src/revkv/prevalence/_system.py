@@ -169,6 +169,12 @@ class System:
             log.warning("%s holds a %s system; opening it as %s", directory, manifest.cls, name)
         return False
 
+    @property
+    def cuts(self) -> tuple[tuple[int, int], ...]:
+        """(last seq kept, last seq set aside) of every repair that set records aside."""
+        manifest = getattr(self, "_manifest", None)
+        return manifest.cuts if manifest is not None else ()
+
     def _note_extent(self, newest_segment: int, reserved_through: int) -> None:
         """Record where the journal ends in the manifest, so a lost newest segment shows."""
         assert self.directory is not None
@@ -197,7 +203,6 @@ class System:
             snapshot_load_seconds=loaded - started,
             replayed_records=count,
             replay_seconds=done - loaded,
-            skipped=reader.skipped,
         )
         if count or found is None:
             rate = count / (done - loaded) if done > loaded else 0.0

@@ -102,8 +102,8 @@ class EmbeddedStore:
         self._waits: dict[asyncio.AbstractEventLoop, DurableWaits] = {}
         self._selector = Selector(self)
         self._last_prune = time.monotonic()
-        #: (last rev kept, last rev set aside) by a repair whose cut the journal steps over
-        self._cut: tuple[int, int] | None = self._system.stats.get("skipped")
+        #: (last rev kept, last rev set aside) of every repair that set commits aside
+        self._cuts = self._system.cuts
 
     def _on_durable(self, seq: int) -> None:
         # a command's rev is its journal seq, so everything up to `seq` is durable
@@ -122,7 +122,7 @@ class EmbeddedStore:
 
     def commits_after(self, rev: int, upto: int, limit: int) -> builtins.list[Commit]:
         log = self._state.log
-        if self._cut is not None and self._cut[0] < rev <= self._cut[1]:
+        if any(kept < rev <= lost for kept, lost in self._cuts):
             raise RevAhead(rev, self.rev)  # seen before a repair set it aside: resync
         with self._system.lock:
             if log.is_compacted(rev):
