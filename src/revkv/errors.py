@@ -25,7 +25,7 @@ attributes it carries in ``fields``: they travel on the wire next to the message
     │   ├── SchemaViolation
     │   └── QuerySyntaxError        .expression .position
     ├── Compacted                   .requested_rev .oldest_rev
-    │   └── RevAhead                .requested_rev .current_rev (resume point in the future)
+    │   └── RevAhead                .requested_rev .current_rev (a resume point ahead)
     ├── Unauthorized
     ├── Forbidden
     ├── Unavailable                 (try again later, or elsewhere)
@@ -331,7 +331,7 @@ class QuerySyntaxError(InvalidRequest):
 class Compacted(RevkvError):
     """A watcher asked for changes older than the retained history."""
 
-    fields = ("requested_rev", "oldest_rev")
+    fields: ClassVar[tuple[str, ...]] = ("requested_rev", "oldest_rev")
 
     def __init__(self, requested_rev: int, oldest_rev: int) -> None:
         super().__init__(
@@ -351,7 +351,7 @@ class RevAhead(Compacted):
     ``Compacted`` (HTTP 410) on purpose: every client that resyncs on one resyncs on this.
     """
 
-    fields = ("requested_rev", "current_rev")
+    fields = ("requested_rev", "current_rev", "oldest_rev")
 
     def __init__(self, requested_rev: int, current_rev: int) -> None:
         RevkvError.__init__(
