@@ -176,7 +176,11 @@ class Journal:
         self._fd = -1
         self._offset = 0
         self._open_tail(tail)
-        self._reserve(next_seq - 1)
+        try:
+            self._reserve(next_seq - 1)
+        except BaseException:
+            os.close(self._fd)
+            raise
         self._thread = threading.Thread(target=self._background, name="revkv-journal", daemon=True)
         self._thread.start()
 
