@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from revkv.errors import JournalFailed
+from revkv.prevalence._journal import Journal
 from tests.servers import ROOT, RevkvServer, free_port
 
 
@@ -133,3 +135,30 @@ def _put_quietly(http: httpx.Client, url: str, payload: bytes) -> None:
     """A write whose server is killed under it: no answer is expected."""
     with contextlib.suppress(httpx.HTTPError):
         http.put(url, content=payload)
+
+
+def test_closing_a_journal_stalled_on_a_full_disk_fails_every_waiting_writer(
+    small_disk: Path,
+) -> None:
+    """Nobody hangs: each writer waiting for space is told its write failed."""
+    journal = Journal(small_disk, next_seq=1, segment_size=64 * 1024)
+    journal.sync(journal.append(b"before"))
+    fill(small_disk)
+    outcomes: list[str] = []
+
+    def write() -> None:
+        try:
+            journal.sync(journal.append(os.urandom(200_000)))
+            outcomes.append("durable")
+        except JournalFailed:
+            outcomes.append("failed")
+
+    writers = [threading.Thread(target=write) for _ in range(4)]
+    for writer in writers:
+        writer.start()
+    wait_for(lambda: journal.stalled is not None, "the journal stalls")
+    journal.close()
+    for writer in writers:
+        writer.join(timeout=60)
+    assert not any(writer.is_alive() for writer in writers)
+    assert sorted(outcomes) == ["failed"] * 4

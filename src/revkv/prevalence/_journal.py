@@ -333,7 +333,11 @@ class Journal:
             self._resolve_futures()
         else:
             self._fail_futures()
-        for waiter in batch.waiters:
+        waiters = batch.waiters
+        if self._failed is not None and self._open is not None:
+            waiters += self._open.waiters  # nobody will lead it: wake all to raise
+            self._open.waiters = []
+        for waiter in waiters:
             waiter.release()
         batch.waiters.clear()
         self._hand_over()
