@@ -333,14 +333,18 @@ class Journal:
             self._resolve_futures()
         else:
             self._fail_futures()
-        waiters = batch.waiters
-        if self._failed is not None and self._open is not None:
-            waiters += self._open.waiters  # nobody will lead it: wake all to raise
-            self._open.waiters = []
-        for waiter in waiters:
+            self._wake_next_batch()
+        for waiter in batch.waiters:
             waiter.release()
         batch.waiters.clear()
         self._hand_over()
+
+    def _wake_next_batch(self) -> None:
+        """After a failure nobody leads the next batch: wake all its writers to raise."""
+        if self._open is not None:
+            for waiter in self._open.waiters:
+                waiter.release()
+            self._open.waiters.clear()
 
     def _write_retrying(self, batch: _Batch) -> None:
         """Write the batch, waiting out a full disk (see the module docstring)."""
