@@ -78,3 +78,14 @@ def test_a_snapshot_that_fails_to_write_leaves_no_temp_file(tmp_path: Path) -> N
     )
     assert "failed: File too large" in done.stdout, done.stderr
     assert not list(tmp_path.glob("*" + paths.TMP_SUFFIX))
+
+
+def test_a_missing_manifest_beside_a_journal_is_damage_not_a_new_directory(
+    tmp_path: Path,
+) -> None:
+    make(tmp_path)
+    (tmp_path / paths.MANIFEST_FILE).unlink()
+    with pytest.raises(ManifestCorrupted, match="it is missing"):
+        open_system(Counter, tmp_path)
+    assert not check(tmp_path).repairable
+    assert not (tmp_path / paths.MANIFEST_FILE).exists()  # nothing guessed

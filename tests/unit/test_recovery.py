@@ -196,6 +196,7 @@ def test_a_flipped_byte_in_an_acknowledged_batch_refuses_start_naming_repair(
 ) -> None:
     """A real journal: a batch of 5, then one fsync batch of 15 (acknowledged together).
     A flipped byte in the 15's first record is damage, not a torn write to be cut."""
+    open_system(Counter, tmp_path).close()  # a prevalence directory, with its SYSTEM
     journal = Journal(tmp_path, next_seq=1)
     for batch in (5, 15):
         for i in range(batch):

@@ -59,11 +59,17 @@ class Manifest:
 
 
 def read_manifest(directory: Path) -> Manifest | None:
-    """The directory's manifest; None when it has none; `ManifestCorrupted` when damaged."""
+    """The directory's manifest; None for a new directory; `ManifestCorrupted` when damaged,
+    or missing from a directory that holds a journal or snapshots (deleting it would
+    otherwise silence every check it makes possible)."""
     path = directory / paths.MANIFEST_FILE
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
+        if paths.journal_segments(directory) or paths.snapshots(directory):
+            raise ManifestCorrupted(
+                path, "it is missing, but the directory holds journal segments or snapshots"
+            ) from None
         return None
     try:
         data = json.loads(raw)
