@@ -39,7 +39,7 @@ from revkv.prevalence._frames import (
     map_file,
     size_without_trailing_zeros,
 )
-from revkv.prevalence._journal import create_segment, fsync_directory
+from revkv.prevalence._journal import DEFAULT_SEGMENT_SIZE, create_segment, fsync_directory
 from revkv.prevalence._manifest import read_manifest, write_manifest
 from revkv.prevalence._reader import JournalReader, TornTail
 from revkv.prevalence._snapshot import load_newest_snapshot
@@ -203,7 +203,8 @@ def _repair(directory: Path) -> RepairReport:
     fsync_directory(directory)
     if report.highest_seq > report.last_good_seq:
         skipped = report.highest_seq - report.last_good_seq
-        cut = create_segment(directory, report.highest_seq + 1, SEGMENT_HEADER_LEN, skipped)
+        first = report.highest_seq + 1
+        cut = create_segment(directory, first, DEFAULT_SEGMENT_SIZE, skipped)
         report.undo.append(f"rm {cut}")
     if manifest is not None:
         saved = directory / (paths.MANIFEST_FILE + ".pre-repair")
