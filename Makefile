@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint typecheck pytest bench clean
+.PHONY: serve test lint typecheck pytest crash bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The crash tests at full strength: 100 SIGKILLs of a real server under HTTP writes
+# (`make test` runs the same tests with fewer kills). A few minutes.
+crash: $(STAMP)
+	REVKV_HTTP_CRASH_KILLS=100 $(BIN)/pytest -m crash -q -s -p no:randomly
 
 # Benchmarks print ratios against their peers (coopy, sqlite3, etcd); bench/http.py
 # needs wrk and etcd-server from Debian and says how to install them. About 25 minutes.

@@ -3,7 +3,10 @@
 A watch is a cursor into the store's change log plus a filter (namespace, key prefix).
 It pulls durable commits after its cursor in rev order, so a slow watcher costs only its
 own position and a compacted one learns so (`Compacted`, or one `reset` event with the
-current state when it asked to resync). The hub only wakes watchers:
+current state when it asked to resync). So does one that resumes from a rev the store has
+not reached (`RevAhead`, a `Compacted`): it saw that rev before a repair or a restore set
+the newest commits aside, and following on from there would silently skip every commit
+up to it. The hub only wakes watchers:
 
 - blocking watchers (threads) sleep on one condition, notified per durable advance;
 - async watchers (the HTTP server's thousands of idle streams) are grouped by event
@@ -26,7 +29,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Protocol
 
 from revkv._model import Commit, Event
-from revkv.errors import Compacted
+from revkv.errors import Compacted, RevAhead
 
 PULL_LIMIT = 1000
 
@@ -225,6 +228,11 @@ class Watch:
         self._buffer: deque[Event] = deque()
         self._closed = False
         self._event: asyncio.Event | None = None
+        current = hub.source.rev
+        if since_rev is not None and since_rev > current:
+            if not resync:
+                raise RevAhead(since_rev, current)
+            self._reset()
         self._pull()  # fail at once (Compacted) rather than at the first next()
 
     def _pull(self) -> bool:
@@ -248,9 +256,7 @@ class Watch:
         except Compacted:
             if not self.resync:
                 raise
-            rev, state = source.current_state(self.namespace, self.prefix)
-            self._buffer.append(Event("reset", rev, None, state))
-            self.cursor = rev
+            self._reset()
             return True
         if len(commits) >= PULL_LIMIT:  # a partial pull ends with a whole rev
             upto = commits[-1].rev
@@ -259,6 +265,12 @@ class Watch:
         self._buffer.extend(Event.of(c) for c in commits if matches(c, ns, prefix))
         self.cursor = upto
         return len(self._buffer) > before
+
+    def _reset(self) -> None:
+        """Start over from the current state: one `reset` event that holds all of it."""
+        rev, state = self.hub.source.current_state(self.namespace, self.prefix)
+        self._buffer.append(Event("reset", rev, None, state))
+        self.cursor = rev
 
     # -- blocking ------------------------------------------------------------------------
 

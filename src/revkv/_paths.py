@@ -2,8 +2,10 @@
 
 A prevalence directory (and so an embedded revkv store) holds::
 
-    LOCK                 flock()ed by the one process that has it open; holds its pid
-    SYSTEM               JSON manifest: format version, codec, class of the system
+    LOCK                 the pid of the one process that has it open (which flock()s
+                         the directory itself)
+    SYSTEM               JSON manifest: format version, codec, class of the system,
+                         newest journal segment and a bound on its seqs
     journal-<seq>.log    journal segments, named by the seq of their first record
     snapshot-<seq>.snap  snapshots, named by the seq of the last command they contain
     *.broken             damaged bytes set aside by repair or quarantine, never read
@@ -34,6 +36,14 @@ _SNAPSHOT_RE = re.compile(r"^snapshot-(\d{20})\.snap$")
 
 def journal_name(first_seq: int) -> str:
     return f"{JOURNAL_PREFIX}{first_seq:020d}{JOURNAL_SUFFIX}"
+
+
+def journal_seq(path: Path) -> int:
+    """The first seq a segment's name gives."""
+    match = _JOURNAL_RE.match(path.name)
+    if match is None:
+        raise ValueError(f"{path.name} is not a journal segment's name")
+    return int(match.group(1))
 
 
 def snapshot_name(seq: int) -> str:

@@ -47,7 +47,7 @@ from revkv._model import (
 )
 from revkv._sweeper import Sweeper
 from revkv._view import NamespaceView
-from revkv.errors import InvalidRequest, NotFound
+from revkv.errors import InvalidRequest, NotFound, RevAhead
 from revkv.store.base import TTL, Expires, Pending, Select, Selection, Store, StoreStats, Window
 
 T = TypeVar("T")
@@ -269,7 +269,8 @@ class Service:
         prefix: str | None = None,
         limit: int = 1000,
     ) -> builtins.list[Event]:
-        """Durable changes after `since_rev`, in rev order (`Compacted` when too old).
+        """Durable changes after `since_rev`, in rev order (`Compacted` when too old,
+        `RevAhead` when past the current rev).
 
         About `limit` of them: a transaction's events (one rev) are never split, so a
         caller can resume from the last event's rev.
@@ -281,6 +282,8 @@ class Service:
         events: builtins.list[Event] = []
         cursor = since_rev
         upto = self._store.rev
+        if since_rev > upto:
+            raise RevAhead(since_rev, upto)
         while len(events) < limit:
             commits = self._store.commits_after(cursor, upto, limit)
             if not commits:
@@ -524,7 +527,7 @@ class Service:
         """The backend's figures, with the open watches among the gauges."""
         stats = self._store.stats()
         gauges = {**stats.gauges, "watchers": self.hub.watchers}
-        return StoreStats(stats.backend, stats.rev, stats.counters, gauges)
+        return StoreStats(stats.backend, stats.rev, stats.counters, gauges, stats.problem)
 
     def snapshot(self) -> str | None:
         """Compact what the next start-up reads (the embedded store's snapshot); what was

@@ -25,6 +25,7 @@ attributes it carries in ``fields``: they travel on the wire next to the message
     │   ├── SchemaViolation
     │   └── QuerySyntaxError        .expression .position
     ├── Compacted                   .requested_rev .oldest_rev
+    │   └── RevAhead                .requested_rev .current_rev (a resume point ahead)
     ├── Unauthorized
     ├── Forbidden
     ├── Unavailable                 (try again later, or elsewhere)
@@ -39,6 +40,8 @@ attributes it carries in ``fields``: they travel on the wire next to the message
         ├── DirectoryLocked         .path .pid
         ├── JournalCorrupted        .path .offset
         ├── SnapshotCorrupted       .path
+        ├── ManifestCorrupted       .path (SYSTEM, which names the codec, is damaged)
+        ├── JournalMissing          .path (a journal segment that should be there is not)
         └── JournalFailed           (a write or fsync failed; reopen)
 
 Compare-and-set everywhere names the version the caller *read* (``expect=N``, HTTP
@@ -66,7 +69,9 @@ __all__ = [
     "InvalidVersion",
     "JournalCorrupted",
     "JournalFailed",
+    "JournalMissing",
     "KeyNotFound",
+    "ManifestCorrupted",
     "NamespaceExists",
     "NamespaceNotFound",
     "NotFound",
@@ -77,6 +82,7 @@ __all__ = [
     "ReadOnly",
     "ReadOnlySystem",
     "ReplayDiverged",
+    "RevAhead",
     "RevkvError",
     "SchemaViolation",
     "SnapshotCorrupted",
@@ -325,7 +331,7 @@ class QuerySyntaxError(InvalidRequest):
 class Compacted(RevkvError):
     """A watcher asked for changes older than the retained history."""
 
-    fields = ("requested_rev", "oldest_rev")
+    fields: ClassVar[tuple[str, ...]] = ("requested_rev", "oldest_rev")
 
     def __init__(self, requested_rev: int, oldest_rev: int) -> None:
         super().__init__(
@@ -334,6 +340,30 @@ class Compacted(RevkvError):
         )
         self.requested_rev = requested_rev
         self.oldest_rev = oldest_rev
+
+
+class RevAhead(Compacted):
+    """A watcher asked for changes after a rev this store has not reached.
+
+    It saw that rev elsewhere (another store, a replica ahead of this one) or before a
+    repair or a restore from a backup set the newest commits aside: what it holds may
+    include commits this store no longer has, so resuming would silently skip them. A
+    ``Compacted`` (HTTP 410) on purpose: every client that resyncs on one resyncs on this.
+    """
+
+    fields = ("requested_rev", "current_rev", "oldest_rev")
+
+    def __init__(self, requested_rev: int, current_rev: int) -> None:
+        RevkvError.__init__(
+            self,
+            f"Rev {requested_rev} is ahead of this store, whose current rev is {current_rev} "
+            "(it was repaired or restored from a backup, or you saw that rev on another "
+            "store); resync: read the current state again (watch with resync=True), then "
+            f"resume from rev {current_rev}",
+        )
+        self.requested_rev = requested_rev
+        self.current_rev = current_rev
+        self.oldest_rev = current_rev
 
 
 class Unauthorized(RevkvError):
@@ -454,6 +484,8 @@ class JournalCorrupted(StorageError):
         self.path = path
         self.offset = offset
         self.reason = reason
+        #: whether `revkv repair` can deal with it (without a hint of its own, it can)
+        self.repairable = not repair_hint
 
 
 class SnapshotCorrupted(StorageError):
@@ -465,6 +497,38 @@ class SnapshotCorrupted(StorageError):
         super().__init__(f"Snapshot {path} is damaged: {reason}")
         self.path = path
         self.reason = reason
+
+
+class ManifestCorrupted(StorageError):
+    """The directory's manifest (`SYSTEM`) does not parse or lacks a field."""
+
+    fields = ("path",)
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"Manifest {path} is damaged: {reason}. It names the codec and class the "
+            "directory was written with: restore it from a backup, or write it again by "
+            'hand (a revkv store\'s is {"format": 1, "codec": "msgpack", "class": '
+            '"revkv.store._state:StoreState"}); `revkv repair` does not guess it'
+        )
+        self.path = path
+        self.reason = reason
+
+
+class JournalMissing(StorageError):
+    """Journal records that were written are gone: a segment was deleted or lost.
+
+    Start-up, `revkv check` and `revkv repair` all name it the same way; only a person
+    can decide to restore the file or to accept the loss (`revkv repair --accept-loss`).
+    """
+
+    fields = ("path",)
+
+    def __init__(self, path: Path, reason: str, hint: str) -> None:
+        super().__init__(f"Journal segment {path} is missing: {reason}; {hint}")
+        self.path = path
+        self.reason = reason
+        self.hint = hint
 
 
 class JournalFailed(StorageError):

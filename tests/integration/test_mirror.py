@@ -17,6 +17,7 @@ import pytest
 
 import revkv
 from revkv._model import Check, Delete, Event, Put
+from revkv.prevalence._repair import repair
 from tests.servers import RevkvServer
 
 NS = "m"
@@ -160,3 +161,27 @@ def test_a_mirror_catches_up_after_the_server_restarts(server: RevkvServer, stop
             assert mirror.wait_for(client.rev, timeout=20)
             assert view(mirror) == listing(client)
             assert identity(events) == identity(client.changes(start, namespace=NS))
+
+
+def test_a_mirror_resyncs_when_a_repair_set_the_newest_commits_aside(
+    server: RevkvServer,
+) -> None:
+    """The server comes back behind the mirror (RevAhead): the mirror drops what is gone."""
+    from tests.unit.test_repair_revs import damage_record
+
+    with revkv.Client(server.url) as client:
+        for i in range(8):
+            client.put(NS, f"k{i}", f"v{i}")
+        with revkv.Mirror(client, NS) as mirror:
+            assert mirror.wait_for(client.rev, timeout=10)
+            assert len(view(mirror)) == 8
+            server.stop()
+            assert server.data is not None
+            damage_record(server.data, 4)  # commits 5.. are set aside by the repair
+            repair(server.data)
+            server.start()
+            assert client.rev < mirror.rev
+            client.put(NS, "after", "new")
+            assert mirror.wait_for(client.rev, timeout=20)
+            assert view(mirror) == listing(client)
+            assert "after" in view(mirror) and "k7" not in view(mirror)

@@ -4,6 +4,7 @@ over the wire (fields and message) back into the same class."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +31,9 @@ def test_every_error_class_says_why_it_exists(cls: type) -> None:
         (errors.PayloadTooLarge("big", 10), 413),
         (errors.QuerySyntaxError("bad", "x eq", 4), 400),
         (errors.Compacted(1, 5), 410),
+        (errors.RevAhead(9, 5), 410),
+        (errors.ManifestCorrupted(Path("SYSTEM"), "not JSON"), 503),
+        (errors.JournalMissing(Path("j.log"), "gone", "restore it"), 503),
         (errors.ReadOnly("a replica"), 503),
         (errors.ReadOnlySystem("a replica", "10.0.0.1:5466"), 503),
         (errors.Busy("full"), 503),
@@ -58,6 +62,7 @@ def test_a_write_to_a_replica_is_503_naming_the_primary() -> None:
         errors.VersionConflict("ns", "k", "absent", 3, exists=True),
         errors.KeyNotFound("ns", "k"),
         errors.Compacted(4, 9),
+        errors.RevAhead(9, 4),
         errors.TxnConflict([("ns", "k", 1, None)]),
         errors.ReadOnly("replica", "h:1"),
         errors.Busy("full", 5.0),

@@ -141,3 +141,28 @@ def test_a_record_moved_elsewhere_does_not_verify(tmp_path: Path) -> None:
     assert len(records) == 1
     assert scan.damage is not None
     assert "gap or reorder" in scan.damage.reason
+
+
+def test_a_flipped_byte_in_the_first_record_of_the_last_write_is_damage(tmp_path: Path) -> None:
+    """Every byte of the write reached the disk (its later records verify, no sector is
+    zeros): the records were written, maybe acknowledged, and one is wrong."""
+    path = tmp_path / "seg"
+    offsets = write_segment(path, 1, [b"r%02d" % i * 10 for i in range(15)], synced=False)
+    data = bytearray(path.read_bytes())
+    data[offsets[0] + FRAME_HEADER_LEN + 3] ^= 0x10
+    path.write_bytes(bytes(data))
+    scan, records = scan_segment(path)
+    assert records == []
+    assert scan.damage is not None and not scan.damage.at_tail
+
+
+def test_a_write_torn_by_sectors_out_of_order_is_a_torn_tail(tmp_path: Path) -> None:
+    """Its first record's second sector never reached the disk; later sectors did."""
+    path = tmp_path / "seg"
+    offsets = write_segment(path, 1, [b"x" * 1500, b"y" * 40, b"z" * 40], synced=False)
+    data = bytearray(path.read_bytes())
+    data[512:1024] = bytes(512)  # inside the first record (which starts at byte 32)
+    path.write_bytes(bytes(data))
+    scan, records = scan_segment(path)
+    assert records == [] and offsets[1] > 1024
+    assert scan.damage is not None and scan.damage.at_tail

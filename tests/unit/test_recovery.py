@@ -17,6 +17,8 @@ from revkv.prevalence._frames import (
     SEGMENT_HEADER_LEN,
     size_without_trailing_zeros,
 )
+from revkv.prevalence._journal import Journal
+from revkv.prevalence._reader import JournalReader
 from revkv.prevalence._repair import check, repair
 from tests.domains import Counter
 
@@ -187,3 +189,27 @@ def test_leftover_temp_files_are_removed(tmp_path: Path) -> None:
     assert len(system.data) == 3
     system.close()
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_flipped_byte_in_an_acknowledged_batch_refuses_start_naming_repair(
+    tmp_path: Path,
+) -> None:
+    """A real journal: a batch of 5, then one fsync batch of 15 (acknowledged together).
+    A flipped byte in the 15's first record is damage, not a torn write to be cut."""
+    open_system(Counter, tmp_path).close()  # a prevalence directory, with its SYSTEM
+    journal = Journal(tmp_path, next_seq=1)
+    for batch in (5, 15):
+        for i in range(batch):
+            journal.append(b"record %d of a batch of %d" % (i, batch))
+        journal.flush()
+    assert journal.stats.batches == 2
+    journal.close()
+    segment = only_segment(tmp_path)
+    flip(segment, frame_offsets(segment)[5] + FRAME_HEADER_LEN + 4)
+    reader = JournalReader(tmp_path, 0)
+    with pytest.raises(JournalCorrupted) as info:
+        list(reader.records())
+    assert info.value.offset == frame_offsets(segment)[5]
+    assert f"revkv repair --data {tmp_path}" in str(info.value)
+    report = repair(tmp_path)
+    assert (report.last_good_seq, report.highest_seq) == (5, 20)

@@ -32,6 +32,11 @@ def _report_dict(report: repair_mod.RepairReport) -> dict[str, object]:
         "cut_bytes": report.cut_bytes,
         "set_aside": [str(p) for p in report.set_aside],
         "last_good_seq": report.last_good_seq,
+        "highest_seq": report.highest_seq,
+        "message": report.message,
+        "repairable": report.repairable,
+        "missing": report.missing,
+        "undo": report.undo,
     }
 
 
@@ -41,7 +46,9 @@ def _report_dict(report: repair_mod.RepairReport) -> dict[str, object]:
 def check(ctx: click.Context, as_json: bool) -> None:
     """Verify the journal and snapshots of --data without changing anything.
 
-    Exits 0 when the next open would succeed, 4 when `revkv repair` is needed.
+    Exits 0 when the next open would succeed, 4 when it would not: then it prints what
+    start-up would say, word for word, and whether `revkv repair` can deal with it or
+    only a backup can (a missing first segment, a damaged SYSTEM file).
 
     \b
     Examples:
@@ -52,12 +59,16 @@ def check(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         emit_json(_report_dict(report))
     elif report.damaged is None:
-        click.echo(f"ok: journal verified up to record {report.last_good_seq}")
+        cut = report.skipped
+        aside = f"; records {cut[0] + 1} to {cut[1]} were set aside by a repair" if cut else ""
+        click.echo(f"ok: journal verified up to record {report.last_good_seq}{aside}")
     else:
-        click.echo(
-            f"damaged: {report.damaged} at byte {report.offset}: {report.reason}\n"
-            f"records up to {report.last_good_seq} are good; run `revkv repair` to cut the rest"
+        fix = (
+            f"records up to {report.last_good_seq} are good; `revkv repair` deals with it"
+            if report.repairable
+            else "`revkv repair` cannot mend this; restore from a backup"
         )
+        click.echo(f"damaged: {report.message}\n{fix}")
     ctx.exit(0 if report.damaged is None else 4)
 
 
@@ -67,8 +78,11 @@ def repair(as_json: bool) -> None:
     """Cut a damaged journal at its last good record, keeping the damaged bytes.
 
     The bytes after the damage are copied to a `.broken` file beside the segment, and
-    later segments are renamed `.broken`; nothing is deleted. Run it only on a
-    directory no process has open. Records after the damage are lost from the store.
+    later segments are renamed `.broken`; nothing is deleted. A lost newest segment is
+    accepted as lost. Revs go on after the highest one ever handed out, so clients that
+    saw the lost commits resync. It prints what it set aside and the commands that undo
+    it. Damage only a backup mends (a missing first segment, a damaged SYSTEM file) is
+    refused, changing nothing. Run it only on a directory no process has open.
 
     \b
     Examples:
@@ -83,11 +97,7 @@ def repair(as_json: bool) -> None:
     elif not report.changed:
         click.echo("nothing to repair")
     else:
-        click.echo(
-            f"cut {report.cut_bytes} bytes at byte {report.offset} of {report.damaged} "
-            f"({report.reason}); kept them in .broken files; "
-            f"{len(report.set_aside)} later segment(s) set aside"
-        )
+        click.echo(f"repaired: {repair_mod.describe(report)}")
 
 
 @click.command()

@@ -41,7 +41,7 @@ class _Server(uvicorn.Server):
 
 
 def run(settings: Settings) -> None:
-    from revkv.http._app import app_for
+    from revkv.http._app import app_for, open_service
     from revkv.http._protocol import Limits, protocol_class, raise_fd_limit
 
     if not settings.tokens and not is_loopback(settings.host) and not settings.insecure:
@@ -50,6 +50,7 @@ def run(settings: Settings) -> None:
             "reach it could read and write everything. Add [[tokens]] to a --config file, "
             "listen on 127.0.0.1, or pass --insecure if the network is trusted"
         )
+    service = open_service(settings)  # before uvicorn: a failure is one line, not a traceback
     where = settings.data if settings.data is not None else "memory"
     click.echo(f"revkv: serving {where} on http://{settings.host}:{settings.port}", err=True)
     # A request allocates many short-lived objects; Python's default (a young collection
@@ -65,7 +66,7 @@ def run(settings: Settings) -> None:
         max_connections=raise_fd_limit(settings.max_connections),
     )
     config = uvicorn.Config(
-        app_for(settings),
+        app_for(settings, service),
         http=protocol_class(limits),  # uvicorn's httptools protocol, with limits
         timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
         host=settings.host,

@@ -15,7 +15,8 @@ Why it neither misses nor repeats a change:
 - A `Client` watch resumes by itself after a dropped connection. When a watch ends
   (server shutdown) or cannot be opened (server down), the mirror opens a new one
   from the last rev it applied, retrying with back-off until it is closed.
-- A `reset` event (the watch fell behind the change log) replaces the whole view.
+- A `reset` event (the watch fell behind the change log, or resumed from a rev the
+  source has not reached: it was repaired or restored) replaces the whole view.
 
 `mirror[key]` is a `Commit`, what `store.get(namespace, key)` returns (`.payload` for
 the bytes). An expired key stays in the view until the server records its expiry (the
@@ -102,6 +103,7 @@ class Mirror:
         self._applied = 0  # the view holds every change up to this rev
         self._partial = False  # _applied came from an event: its transaction may go on
         self._rev = 0  # ... and the callbacks for them have run (what wait_for waits for)
+        self._reset = False  # a reset was applied and not yet published
         self._cond = threading.Condition()
         self._callbacks: list[Callback] = []
         self._closed = threading.Event()
@@ -254,6 +256,7 @@ class Mirror:
         with self._cond:
             for event in batch:
                 if event.type == "reset":
+                    self._reset = True
                     state = event.state or []
                     self._data = {c.key: c for c in state if not c.deleted}
                     self._revs = {c.key: c.rev for c in state}
@@ -275,7 +278,9 @@ class Mirror:
 
     def _publish(self) -> None:
         with self._cond:
-            self._rev = max(self._rev, self._applied)
+            # after a reset the source's rev may be lower (it was repaired): follow it down
+            self._rev = self._applied if self._reset else max(self._rev, self._applied)
+            self._reset = False
             self._cond.notify_all()
 
     def _since(self) -> int:

@@ -34,8 +34,13 @@ from revkv.store import open_backend
 
 
 async def health(request: Request) -> Response:
+    """200 while the store takes writes; 503 naming the problem when it cannot (a full
+    disk, a failed journal), so a load balancer or a person sees it."""
     service: Service = request.app.state.service
-    return JSONResponse({"status": "ok", "rev": service.rev})
+    stats = service.stats()
+    if stats.problem is not None:
+        return JSONResponse({"status": "failing", "rev": stats.rev, "problem": stats.problem}, 503)
+    return JSONResponse({"status": "ok", "rev": stats.rev})
 
 
 KV = Mount("/kv", app=KVDoor())
@@ -71,23 +76,30 @@ def create_app(service: Service, settings: Settings | None = None) -> Starlette:
     return app
 
 
-def app_for(settings: Settings) -> Starlette:
-    """An app that opens the configured store at start-up and closes it at shutdown."""
+def open_service(settings: Settings) -> Service:
+    """The configured store with its Service, as `revkv serve` runs it."""
+    store = open_backend(
+        settings.data,
+        durability=settings.durability,
+        auto_create_namespaces=settings.auto_create_namespaces,
+        change_log_size=settings.change_log_size,
+    )
+    return Service(store, Auth(settings.tokens))
+
+
+def app_for(settings: Settings, service: Service | None = None) -> Starlette:
+    """An app that opens the configured store at start-up (unless given the `service`
+    already opened, as `revkv serve` does to report a failure in one line) and closes it
+    at shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = open_backend(
-            settings.data,
-            durability=settings.durability,
-            auto_create_namespaces=settings.auto_create_namespaces,
-            change_log_size=settings.change_log_size,
-        )
-        app.state.service = service = Service(store, Auth(settings.tokens))
+        app.state.service = opened = service or open_service(settings)
         gc.freeze()  # what opening loaded lives as long as the server: keep it out of GC passes
         try:
             yield
         finally:
-            service.close()
+            opened.close()
 
     return _build(settings, lifespan)
 

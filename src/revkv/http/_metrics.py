@@ -188,10 +188,10 @@ class StoreCollector(Collector):
             "revkv_rev", "The newest durable rev: one per commit or transaction.", stats.rev
         )
         yield GaugeMetricFamily("revkv_watchers", "Open watches.", stats.gauges["watchers"])
-        yield from journal_metrics(stats.counters)
+        yield from journal_metrics(stats.counters, stats.gauges)
 
 
-def journal_metrics(counters: Mapping[str, float]) -> Iterable[Metric]:
+def journal_metrics(counters: Mapping[str, float], gauges: Mapping[str, float]) -> Iterable[Metric]:
     """The embedded journal's counters (a backend without a journal has none)."""
     if "journal_records" not in counters:
         return
@@ -219,6 +219,16 @@ def journal_metrics(counters: Mapping[str, float]) -> Iterable[Metric]:
         "revkv_journal_segments_created",
         "Journal segment files created.",
         counters["journal_segments_created"],
+    )
+    yield GaugeMetricFamily(
+        "revkv_journal_stalled",
+        "1 while journal writes wait for disk space (retried until it is freed).",
+        gauges.get("journal_stalled", 0.0),
+    )
+    yield GaugeMetricFamily(
+        "revkv_journal_failed",
+        "1 once the journal refuses writes (a failed fsync): restart after fixing the disk.",
+        gauges.get("journal_failed", 0.0),
     )
 
 

@@ -257,8 +257,11 @@ def paths() -> dict[str, Schema]:
     return {
         "/health": {
             "get": op(
-                "Liveness and the current rev.",
-                {"200": respond("Up.", json=ref("Health"))},
+                "Liveness and the current rev; 503 when the store cannot take writes.",
+                {
+                    "200": respond("Up.", json=ref("Health")),
+                    "503": respond("Failing: a full disk, a failed journal.", json=ref("Failing")),
+                },
                 public=True,
             )
         },
@@ -496,6 +499,7 @@ def schemas() -> dict[str, Schema]:
             {"conflict": obj({"key": TEXT, "expectedVersion": POSITIVE, "providedVersion": INT})}
         ),
         "Health": obj({"status": {"const": "ok"}, "rev": INT}),
+        "Failing": obj({"status": {"const": "failing"}, "rev": INT, "problem": TEXT}),
         "RainerMeta": obj(RAINER_META),
         "Meta": obj(META, TOKEN),
         "Listing": {"type": "object", "additionalProperties": obj(RAINER_META, PAYLOADS)},

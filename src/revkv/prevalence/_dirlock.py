@@ -1,12 +1,16 @@
-"""One process per directory: an exclusive flock() on LOCK, which holds the owner's pid.
+"""One process per directory: an exclusive flock() on the directory itself.
 
-flock() locks vanish with the process that held them, even after SIGKILL, so a crash
-never leaves a stale lock behind; the pid in the file is only there to name the holder
-in the error a second opener gets.
+The lock is on the directory, not on a file in it: a file can be deleted (by a person
+tidying up, a backup tool restoring, a script) while its holder runs, after which a
+second process would create a new one and lock that; the directory cannot go while the
+holder has it open. flock() locks vanish with the process that held them, even after
+SIGKILL, so a crash never leaves a stale lock behind. `LOCK` holds the holder's pid,
+only to name it in the error a second opener gets.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
@@ -17,19 +21,20 @@ from revkv.errors import DirectoryLocked
 
 class DirectoryLock:
     def __init__(self, directory: Path) -> None:
+        self.directory = directory
         self.path = directory / paths.LOCK_FILE
         self._fd = -1
 
     def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _read_pid(fd)
             os.close(fd)
-            raise DirectoryLocked(self.path.parent, holder, _describe(holder)) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            holder = _read_pid(self.path)
+            raise DirectoryLocked(self.directory, holder, _describe(holder)) from None
+        with contextlib.suppress(OSError):  # a full disk: the lock holds all the same
+            self.path.write_text(f"{os.getpid()}\n")
         self._fd = fd
 
     def release(self) -> None:
@@ -42,9 +47,9 @@ class DirectoryLock:
         return self._fd >= 0
 
 
-def _read_pid(fd: int) -> int | None:
+def _read_pid(path: Path) -> int | None:
     try:
-        return int(os.pread(fd, 32, 0).decode().strip() or 0) or None
+        return int(path.read_text().strip() or 0) or None
     except (ValueError, OSError):
         return None
 

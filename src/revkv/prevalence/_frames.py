@@ -4,7 +4,7 @@ A segment file::
 
     +--------------------------------------------------------------+
     | segment header, 32 bytes                                     |
-    |   magic "RVKJRNL\\0" | version u16 | flags u16 | reserved u32 |
+    |   magic "RVKJRNL\\0" | version u16 | flags u16 | skipped u32  |
     |   first_seq u64 | crc32c(previous 24 bytes) u32 | pad u32    |
     +--------------------------------------------------------------+
     | frame: crc u32 | flags:4 body_len:28 u32 | seq u64 | body | zero pad |
@@ -24,9 +24,22 @@ which makes each durable write markedly cheaper.
 Torn tail or damage? The first frame of each write is flagged SYNCED when every byte
 before it was already durable (after an fsync, which is every write under the `always`
 policy). A crash can only mangle bytes written after the last fsync, so damage followed
-by a verifying SYNCED frame lies in data that had been made durable: real damage. Damage
-followed by nothing verifiable, or only by unflagged frames of the same unsynced write,
-is the torn write of a crash, never acknowledged to anyone.
+by a verifying SYNCED frame lies in data that had been made durable: real damage.
+
+Within the last write, record by record: a crash tears a write by leaving some of its
+sectors unwritten, and an unwritten sector holds what was there before, zeros (segments
+are preallocated, and repair zeroes what it cuts); sectors can reach the disk out of
+order, so later records of a torn write may verify. So damage followed by a verifying
+record of the same write is a tear only if some 512-byte sector between them reads as
+zeros; otherwise the bytes were all written and are wrong (a flipped bit, a bad sector):
+records that may well have been acknowledged are damaged, and start-up refuses. Damage
+followed by nothing verifiable is a torn write, never acknowledged to anyone (a flipped
+bit in the very last record looks the same, and is cut the same way).
+
+A segment flagged CUT starts `skipped` seqs after the end of the one before it: a repair
+set those records aside, and revs (which are seqs) must never be handed out twice, so
+the journal goes on after the highest seq it had ever written. The gap is exact: any
+other gap between segments is still a missing segment.
 
 This module knows bytes and offsets only. It never truncates anything: damage found by
 `scan_segment` is reported, and cutting it off is `repair.py`'s job (or, for a torn
@@ -56,6 +69,9 @@ FRAME_HEADER_LEN = 16
 assert FRAME_HEADER.size == FRAME_HEADER_LEN
 _COVERED = struct.Struct("<IQ")  # what the crc covers besides the body
 
+CUT = 1  # segment flag: `skipped` seqs before this segment were set aside by a repair
+MAX_SKIP = (1 << 32) - 1
+
 SYNCED = 1 << 31  # every byte before this frame was durable when it was written
 LENGTH_MASK = (1 << 28) - 1
 
@@ -66,8 +82,11 @@ _PAD = bytes(ALIGN)
 Buffer = bytes | mmap.mmap
 
 
-def encode_segment_header(first_seq: int) -> bytes:
-    head = struct.pack("<8sHHIQ", MAGIC, FORMAT_VERSION, 0, 0, first_seq)
+def encode_segment_header(first_seq: int, skipped: int = 0) -> bytes:
+    if not 0 <= skipped <= MAX_SKIP:
+        raise ValueError(f"a segment can follow a gap of at most {MAX_SKIP} seqs, not {skipped}")
+    flags = CUT if skipped else 0
+    head = struct.pack("<8sHHIQ", MAGIC, FORMAT_VERSION, flags, skipped, first_seq)
     return head + struct.pack("<II", crc32c.crc32c(head), 0)
 
 
@@ -106,16 +125,21 @@ class SegmentScan:
 
 def read_segment_header(data: Buffer, path: Path) -> int:
     """The segment's first seq; raises ValueError when the header does not verify."""
+    return read_segment_start(data, path)[0]
+
+
+def read_segment_start(data: Buffer, path: Path) -> tuple[int, int]:
+    """(first seq, seqs skipped before it by a repair); ValueError when it does not verify."""
     if len(data) < SEGMENT_HEADER_LEN:
         raise ValueError(f"segment header is {len(data)} bytes, expected {SEGMENT_HEADER_LEN}")
-    magic, version, _flags, _res, first_seq, crc, _pad = SEGMENT_HEADER.unpack_from(data)
+    magic, version, flags, skipped, first_seq, crc, _pad = SEGMENT_HEADER.unpack_from(data)
     if magic != MAGIC:
         raise ValueError(f"{path.name} is not a revkv journal segment (bad magic)")
     if crc32c.crc32c(data[:24]) != crc:
         raise ValueError("segment header checksum mismatch")
     if version != FORMAT_VERSION:
         raise ValueError(f"journal format version {version} is not supported")
-    return int(first_seq)
+    return int(first_seq), int(skipped) if flags & CUT else 0
 
 
 def iter_frames(
@@ -164,7 +188,7 @@ def iter_frames(
     if first_nonzero(data, offset, limit) < 0:
         return
     reason = _frame_problem(data, offset, expected)
-    at_tail = not _synced_frame_after(data, offset, expected, limit)
+    at_tail = not _written_after(data, offset, expected, limit)
     scan.damage = Damage(offset, reason, at_tail=at_tail)
 
 
@@ -245,25 +269,64 @@ def _frame_problem(data: Buffer, offset: int, expected: int) -> str:
     return f"checksum mismatch in record {seq}"
 
 
-def _synced_frame_after(data: Buffer, offset: int, expected: int, limit: int) -> bool:
-    """Whether a verifying SYNCED frame that could follow `expected - 1` lies after `offset`.
+SECTOR = 512
 
-    Scans the 8-byte aligned positions up to the last non-zero byte.
+
+def _written_after(data: Buffer, offset: int, expected: int, limit: int) -> bool:
+    """Whether the damage at `offset` lies in bytes that were written (not a torn write).
+
+    True when a verifying SYNCED frame that could follow `expected - 1` lies after it,
+    or when the first verifying frame after it does and no sector between them reads as
+    zeros (see the module docstring). Scans the 8-byte aligned positions up to the last
+    non-zero byte.
     """
     end = size_without_trailing_zeros(data, limit)
     unpack = FRAME_HEADER.unpack_from
     pos = offset + ALIGN
+    first = True
     while pos + FRAME_HEADER_LEN <= end:
         crc, word, seq = unpack(data, pos)
         length = word & LENGTH_MASK
-        if word & SYNCED and expected <= seq < expected + (1 << 24):
-            stop = pos + FRAME_HEADER_LEN + length
-            if stop <= len(data):
-                covered = crc32c.crc32c(data[pos + 4 : pos + FRAME_HEADER_LEN])
-                if crc32c.crc32c(data[pos + FRAME_HEADER_LEN : stop], covered) == crc:
+        stop = pos + FRAME_HEADER_LEN + length
+        if expected <= seq < expected + (1 << 24) and stop <= len(data):
+            covered = crc32c.crc32c(data[pos + 4 : pos + FRAME_HEADER_LEN])
+            if crc32c.crc32c(data[pos + FRAME_HEADER_LEN : stop], covered) == crc:
+                if word & SYNCED or (first and not _zero_sector_within(data, offset, pos)):
                     return True
+                first = False
         pos += ALIGN
     return False
+
+
+def _zero_sector_within(data: Buffer, start: int, end: int) -> bool:
+    """Whether the part of some 512-byte sector inside `data[start:end]` is all zeros."""
+    sector = start - start % SECTOR
+    while sector < end:
+        piece = data[max(start, sector) : min(end, sector + SECTOR)]
+        if piece and piece == _ZEROS[: len(piece)]:
+            return True
+        sector += SECTOR
+    return False
+
+
+def highest_seq_in(data: Buffer, offset: int) -> int:
+    """The highest seq of any frame that verifies at an aligned position from `offset`, or 0.
+
+    For bytes a repair sets aside: whatever seq they reached was handed out as a rev.
+    """
+    end = size_without_trailing_zeros(data)
+    unpack = FRAME_HEADER.unpack_from
+    highest = 0
+    pos = offset + (-offset % ALIGN)
+    while pos + FRAME_HEADER_LEN <= end:
+        crc, word, seq = unpack(data, pos)
+        stop = pos + FRAME_HEADER_LEN + (word & LENGTH_MASK)
+        if seq > highest and stop <= len(data):
+            covered = crc32c.crc32c(data[pos + 4 : pos + FRAME_HEADER_LEN])
+            if crc32c.crc32c(data[pos + FRAME_HEADER_LEN : stop], covered) == crc:
+                highest = seq
+        pos += ALIGN
+    return int(highest)
 
 
 def scan_segment(path: Path) -> tuple[SegmentScan, list[tuple[int, memoryview]]]:

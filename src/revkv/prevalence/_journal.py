@@ -17,12 +17,18 @@ Durability policies: `always` (default; a record is durable after fsync), `inter
 any caller waiting on them is released, so whatever it publishes is visible to a caller
 the moment its call returns.
 
-A failed write or fsync poisons the journal (Postgres learned that a failed fsync cannot
-be retried): every waiter and every later append raises `JournalFailed`.
+A failed fsync, or a write that failed for any reason but a full disk, poisons the
+journal (Postgres learned that a failed fsync cannot be retried): every waiter and every
+later append raises `JournalFailed`. A write refused for want of space (ENOSPC, EDQUOT)
+wrote nothing that was made durable, so it is retried, the same bytes at the same
+offset, once a second until space is back; meanwhile `stalled` says why (for /health),
+writers wait, and nothing is lost or told it failed. Closing the journal while stalled
+gives up: the waiting writers get `JournalFailed`.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
@@ -47,6 +53,9 @@ log = logging.getLogger(__name__)
 Durability = Literal["always", "interval", "never"]
 DURABILITIES: tuple[Durability, ...] = ("always", "interval", "never")
 DEFAULT_SEGMENT_SIZE = 64 * 1024 * 1024
+RESERVE = 1 << 20  # seqs reserved in the manifest at a time (see manifest.py)
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+RETRY_SECONDS = (0.05, 0.1, 0.2, 0.5, 1.0)  # between attempts to write to a full disk
 
 
 def _preallocate(fd: int, size: int) -> None:
@@ -64,6 +73,28 @@ def fsync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def create_segment(directory: Path, first_seq: int, size: int, skipped: int = 0) -> Path:
+    """Create a preallocated segment atomically: temp file, fsync, rename, fsync dir.
+
+    `skipped` > 0 makes it a segment that follows a repair's cut (see frames.py).
+    """
+    final = directory / paths.journal_name(first_seq)
+    tmp = final.with_name(final.name + paths.TMP_SUFFIX)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, encode_segment_header(first_seq, skipped))
+        _preallocate(fd, size)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.rename(tmp, final)
+    fsync_directory(directory)
+    return final
 
 
 class JournalStats:
@@ -112,6 +143,8 @@ class Journal:
         fsync_interval: float = 0.05,
         on_durable: Callable[[int], None] | None = None,
         on_failed: Callable[[JournalFailed], None] | None = None,
+        on_extent: Callable[[int, int], None] | None = None,
+        reserved_through: int = 0,
     ) -> None:
         if durability not in DURABILITIES:
             raise ValueError(f"durability must be one of {', '.join(DURABILITIES)}")
@@ -122,6 +155,9 @@ class Journal:
         self.stats = JournalStats()
         self._on_durable = on_durable
         self._on_failed = on_failed
+        self._on_extent = on_extent
+        self._reserved = reserved_through
+        self._segment_first = next_seq
         self._mu = threading.Lock()
         self._wake = threading.Condition(self._mu)  # the background thread, apart
         self._idle = threading.Condition(self._mu)  # whoever waits for a flush to end
@@ -130,6 +166,8 @@ class Journal:
         self._next_seq = next_seq
         self._durable_seq = next_seq - 1
         self._failed: JournalFailed | None = None
+        self._stalled: OSError | None = None
+        self._closing = False
         self._closed = False
         self._futures: list[tuple[int, Future[None]]] = []
         self._wanted = 0  # the highest seq someone asked to be flushed without waiting
@@ -138,6 +176,11 @@ class Journal:
         self._fd = -1
         self._offset = 0
         self._open_tail(tail)
+        try:
+            self._reserve(next_seq - 1)
+        except BaseException:
+            os.close(self._fd)
+            raise
         self._thread = threading.Thread(target=self._background, name="revkv-journal", daemon=True)
         self._thread.start()
 
@@ -150,23 +193,19 @@ class Journal:
         path, good_end = tail
         self._fd = os.open(path, os.O_WRONLY)
         self._offset = good_end
+        self._segment_first = paths.journal_seq(path)
+
+    def _reserve(self, seq: int) -> None:
+        """Record (in the manifest) the newest segment and a bound past `seq` on all seqs."""
+        self._reserved = max(self._reserved, seq + RESERVE)
+        if self._on_extent is not None:
+            self._on_extent(self._segment_first, self._reserved)
 
     def _start_segment(self, first_seq: int) -> None:
-        """Create a preallocated segment atomically: temp file, fsync, rename, fsync dir."""
-        final = self.directory / paths.journal_name(first_seq)
-        tmp = final.with_name(final.name + paths.TMP_SUFFIX)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            os.write(fd, encode_segment_header(first_seq))
-            _preallocate(fd, self.segment_size)
-            os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            raise
-        os.close(fd)
-        os.rename(tmp, final)
-        fsync_directory(self.directory)
-        if self._fd >= 0:
+        final = create_segment(self.directory, first_seq, self.segment_size)
+        self._segment_first = first_seq
+        if self._fd >= 0:  # (at open, __init__ records it)
+            self._reserve(first_seq)  # before the segment takes its first record
             os.close(self._fd)
         self._fd = os.open(final, os.O_WRONLY)
         self._offset = SEGMENT_HEADER_LEN
@@ -182,6 +221,11 @@ class Journal:
     def failed(self) -> JournalFailed | None:
         """Why the journal refuses writes, once a write or fsync has failed."""
         return self._failed
+
+    @property
+    def stalled(self) -> OSError | None:
+        """Why writes wait, while the disk is full and the journal retries."""
+        return self._stalled
 
     @property
     def last_seq(self) -> int:
@@ -272,7 +316,7 @@ class Journal:
         self._mu.release()
         try:
             try:
-                self._write_batch(batch.bodies, batch.first)
+                self._write_retrying(batch)
                 if self.durability == "always":
                     self._fsync()
                 else:
@@ -289,10 +333,43 @@ class Journal:
             self._resolve_futures()
         else:
             self._fail_futures()
+            self._wake_next_batch()
         for waiter in batch.waiters:
             waiter.release()
         batch.waiters.clear()
         self._hand_over()
+
+    def _wake_next_batch(self) -> None:
+        """After a failure nobody leads the next batch: wake all its writers to raise."""
+        if self._open is not None:
+            for waiter in self._open.waiters:
+                waiter.release()
+            self._open.waiters.clear()
+
+    def _write_retrying(self, batch: _Batch) -> None:
+        """Write the batch, waiting out a full disk (see the module docstring)."""
+        attempt = 0
+        while True:
+            try:
+                self._write_batch(batch.bodies, batch.first)
+            except OSError as exc:
+                if exc.errno not in NO_SPACE or self._closing:
+                    raise
+                if self._stalled is None:
+                    log.error(
+                        "journal write refused (%s); writes wait and are retried until "
+                        "space is freed in %s",
+                        exc.strerror,
+                        self.directory,
+                    )
+                self._stalled = exc
+                time.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
+                attempt += 1
+                continue
+            if self._stalled is not None:
+                log.warning("journal writes go on: space was freed in %s", self.directory)
+                self._stalled = None
+            return
 
     def _hand_over(self) -> None:
         """Wake one waiter of the next batch to lead it, and the background thread if needed."""
@@ -315,6 +392,8 @@ class Journal:
         if self._offset >= self.segment_size:
             self._fsync()
             self._start_segment(first_seq)
+        if first_seq + len(bodies) > self._reserved:
+            self._reserve(first_seq + len(bodies))
         flags = 0 if self._unsynced else SYNCED
         frames = [encode_frame(first_seq, bodies[0], flags)]
         frames.extend(encode_frame(first_seq + i, b) for i, b in enumerate(bodies[1:], 1))
@@ -399,8 +478,12 @@ class Journal:
         """Flush, fsync whatever the policy left unsynced, and close the segment."""
         if self._closed:
             return
+        self._closing = True  # a write waiting for space gives up
         if self._failed is None:
-            self.flush()
+            try:
+                self.flush()
+            except JournalFailed:
+                log.error("closing the journal with records that were never made durable")
         with self._mu:
             while self._inflight is not None or self._syncing:
                 self._idle.wait()

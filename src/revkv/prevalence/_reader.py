@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from revkv import _paths as paths
-from revkv.errors import JournalCorrupted
+from revkv.errors import JournalCorrupted, JournalMissing
 from revkv.prevalence._frames import (
     SEGMENT_HEADER_LEN,
     Damage,
@@ -22,8 +22,9 @@ from revkv.prevalence._frames import (
     data_extent_end,
     iter_frames,
     map_file,
-    read_segment_header,
+    read_segment_start,
 )
+from revkv.prevalence._manifest import Manifest
 
 
 @dataclass(slots=True)
@@ -37,15 +38,18 @@ class TornTail:
 class JournalReader:
     """Yields the records after `after_seq`; afterwards tells where appending resumes."""
 
-    def __init__(self, directory: Path, after_seq: int) -> None:
+    def __init__(self, directory: Path, after_seq: int, manifest: Manifest | None = None) -> None:
         self.directory = directory
         self.after_seq = after_seq
+        self.manifest = manifest
         self.segments = self._segments_to_read()
         self.total_bytes = sum(path.stat().st_size for _, path in self.segments)
         self.bytes_done = 0
         self.last_seq = after_seq
         self.tail: tuple[Path, int] | None = None
         self.torn: TornTail | None = None
+        #: (last record kept, last seq set aside) of a repair's cut the journal steps over
+        self.skipped: tuple[int, int] | None = None
 
     def _segments_to_read(self) -> list[tuple[int, Path]]:
         """The newest segment starting at or before after_seq + 1, and all after it."""
@@ -56,16 +60,42 @@ class JournalReader:
                 start = i
         return segments[start:]
 
+    def check_end(self) -> None:
+        """`JournalMissing` when the newest segment the manifest names is not here.
+
+        Every segment present may verify and chain, and still the newest ones may be
+        gone: only the manifest remembers how far the journal had got.
+        """
+        newest = self.manifest.newest_segment if self.manifest is not None else None
+        present = paths.journal_segments(self.directory)
+        here = present[-1][0] if present else 0
+        if newest is None or here >= newest:
+            return
+        assert self.manifest is not None
+        data = self.directory
+        raise JournalMissing(
+            data / paths.journal_name(newest),
+            f"the manifest (SYSTEM) says the journal had reached a segment starting at "
+            f"record {newest}, but the newest segment here starts at record {here}: the "
+            f"records from {newest} on were written, acknowledged and are gone",
+            f"restore that file from a backup and start again; or, to go on without those "
+            f"records, run `revkv repair --data {data}` (revs then continue after "
+            f"{self.manifest.reserved_through}, past any the lost records had)",
+        )
+
     def records(self) -> Iterator[tuple[int, memoryview]]:
         expected = self.after_seq + 1
         for index, (_named_seq, path) in enumerate(self.segments):
             newest = index == len(self.segments) - 1
             data = map_file(path)
             try:
-                first_seq = read_segment_header(data, path)
+                first_seq, skipped = read_segment_start(data, path)
             except ValueError as exc:
                 raise JournalCorrupted(path, 0, str(exc)) from None
             scan = SegmentScan(path, first_seq, first_seq - 1, SEGMENT_HEADER_LEN, len(data))
+            if skipped and first_seq - skipped <= expected <= first_seq:
+                expected = first_seq  # a repair set the records before it aside
+                self.skipped = (first_seq - skipped - 1, first_seq - 1)
             self._check_chain(scan, expected, index)
             yield from iter_frames(
                 data, first_seq, scan, data_extent_end(path), skip_through=self.after_seq
@@ -78,6 +108,7 @@ class JournalReader:
             if newest:
                 self.tail = (path, scan.good_end)
             self.bytes_done += scan.size
+        self.check_end()  # last: the records before the loss are read, and counted
 
     def _check_chain(self, scan: SegmentScan, expected: int, index: int) -> None:
         if index == 0 and scan.first_seq > expected:

@@ -44,12 +44,16 @@ def encode_header(seq: int, body: bytes) -> bytes:
 def write_snapshot_atomically(directory: Path, seq: int, body: bytes) -> Path:
     final = directory / paths.snapshot_name(seq)
     tmp = final.with_name(final.name + paths.TMP_SUFFIX)
-    with open(tmp, "wb") as f:
-        f.write(encode_header(seq, body))
-        f.write(body)
-        f.flush()
-        os.fsync(f.fileno())
-    os.rename(tmp, final)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(encode_header(seq, body))
+            f.write(body)
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(tmp, final)
+    except BaseException:  # a full disk, say: leave no half file to fill it further
+        tmp.unlink(missing_ok=True)
+        raise
     fsync_directory(directory)
     return final
 

@@ -17,22 +17,28 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from revkv import _paths as paths
 from revkv._clock import CommandClock
-from revkv.errors import PrevalenceError, ReadOnlySystem, ReplayDiverged
+from revkv.errors import PrevalenceError, ReadOnlySystem, ReplayDiverged, StorageError
 from revkv.prevalence._codec import Codec, get_codec
 from revkv.prevalence._decorators import MethodKind, method_kind
 from revkv.prevalence._dirlock import DirectoryLock
-from revkv.prevalence._journal import DEFAULT_SEGMENT_SIZE, Durability, Journal, fsync_directory
+from revkv.prevalence._journal import (
+    DEFAULT_SEGMENT_SIZE,
+    NO_SPACE,
+    Durability,
+    Journal,
+    fsync_directory,
+)
+from revkv.prevalence._manifest import FORMAT, Manifest, read_manifest, write_manifest
 from revkv.prevalence._memory import MemoryJournal
 from revkv.prevalence._progress import replay_progress
 from revkv.prevalence._reader import JournalReader
@@ -46,7 +52,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
 OK, RAISED = b"\x00", b"\x01"
 
 
@@ -127,34 +132,56 @@ class System:
                 fsync_interval=self.settings.fsync_interval,
                 on_durable=self._on_durable,
                 on_failed=self._on_failed,
+                on_extent=self._note_extent,
+                reserved_through=self._manifest.reserved_through,
             )
             if fresh:
                 self.take_snapshot()
+        except OSError as exc:
+            self._dirlock.release()
+            if exc.errno not in NO_SPACE:
+                raise
+            where = f" (writing {exc.filename})" if exc.filename else ""
+            raise StorageError(
+                f"{directory} cannot be opened: {exc.strerror}{where}; free some space on "
+                "its disk and open it again (nothing was lost)"
+            ) from None
         except BaseException:
             self._dirlock.release()
             raise
 
     def _check_manifest(self, directory: Path) -> bool:
         """Write the manifest of a new directory; refuse one kept with another codec."""
-        manifest = directory / paths.MANIFEST_FILE
         name = f"{self.cls.__module__}:{self.cls.__qualname__}"
-        if not manifest.exists():
+        manifest = read_manifest(directory)
+        if manifest is None:
             fresh = not paths.snapshots(directory) and not paths.journal_segments(directory)
-            data = {"format": FORMAT, "codec": self.codec.name, "class": name}
-            tmp = manifest.with_name(manifest.name + paths.TMP_SUFFIX)
-            tmp.write_text(json.dumps(data, indent=2) + "\n")
-            tmp.rename(manifest)
-            fsync_directory(directory)
+            self._manifest = Manifest(FORMAT, self.codec.name, name)
+            write_manifest(directory, self._manifest)
             return fresh
-        data = json.loads(manifest.read_text())
-        if data.get("codec") != self.codec.name:
+        self._manifest = manifest
+        if manifest.codec != self.codec.name:
             raise PrevalenceError(
-                f"{directory} was written with codec {data.get('codec')!r}; open it with "
-                f"codec={data.get('codec')!r} (you asked for {self.codec.name!r})"
+                f"{directory} was written with codec {manifest.codec!r}; open it with "
+                f"codec={manifest.codec!r} (you asked for {self.codec.name!r})"
             )
-        if data.get("class") != name:
-            log.warning("%s holds a %s system; opening it as %s", directory, data["class"], name)
+        if manifest.cls != name:
+            log.warning("%s holds a %s system; opening it as %s", directory, manifest.cls, name)
         return False
+
+    @property
+    def cuts(self) -> tuple[tuple[int, int], ...]:
+        """(last seq kept, last seq set aside) of every repair that set records aside."""
+        manifest = getattr(self, "_manifest", None)
+        return manifest.cuts if manifest is not None else ()
+
+    def _note_extent(self, newest_segment: int, reserved_through: int) -> None:
+        """Record where the journal ends in the manifest, so a lost newest segment shows."""
+        assert self.directory is not None
+        self._manifest = replace(
+            self._manifest, newest_segment=newest_segment, reserved_through=reserved_through
+        )
+        write_manifest(self.directory, self._manifest)
 
     def _restore(self, directory: Path) -> JournalReader:
         started = time.perf_counter()
@@ -168,7 +195,7 @@ class System:
             self._last_snapshot_seq = after
         self._inject_clock()
         loaded = time.perf_counter()
-        reader = JournalReader(directory, after)
+        reader = JournalReader(directory, after, self._manifest)
         count = self._replay(reader)
         done = time.perf_counter()
         self.stats.update(

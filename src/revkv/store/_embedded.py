@@ -41,6 +41,7 @@ from revkv.errors import (
     KeyNotFound,
     NamespaceExists,
     NamespaceNotFound,
+    RevAhead,
     VersionNotFound,
 )
 from revkv.prevalence import DEFAULT_SEGMENT_SIZE, System, control, open_system
@@ -102,6 +103,8 @@ class EmbeddedStore:
         self._waits: dict[asyncio.AbstractEventLoop, DurableWaits] = {}
         self._selector = Selector(self)
         self._last_prune = time.monotonic()
+        #: (last rev kept, last rev set aside) of every repair that set commits aside
+        self._cuts = self._system.cuts
 
     def _on_durable(self, seq: int) -> None:
         # a command's rev is its journal seq, so everything up to `seq` is durable
@@ -120,6 +123,8 @@ class EmbeddedStore:
 
     def commits_after(self, rev: int, upto: int, limit: int) -> builtins.list[Commit]:
         log = self._state.log
+        if any(kept < rev <= lost for kept, lost in self._cuts):
+            raise RevAhead(rev, self.rev)  # seen before a repair set it aside: resync
         with self._system.lock:
             if log.is_compacted(rev):
                 raise Compacted(rev, log.compacted_through)
@@ -129,7 +134,7 @@ class EmbeddedStore:
         self, namespace: str | None, prefix: str | None
     ) -> tuple[int, builtins.list[Commit]]:
         with self._system.lock:
-            rev = self._state.durable_rev
+            rev = self.rev  # the newest durable commit's, what a resume is checked against
             now = time.time()
             names = [namespace] if namespace is not None else sorted(self._state.namespaces)
             found = []
@@ -559,8 +564,27 @@ class EmbeddedStore:
                 "journal_written_bytes": journal.bytes_written,
                 "journal_segments_created": journal.segments,
             }
-        gauges = {"namespaces": len(self._state.namespaces), "change_log": len(self._state.log)}
-        return StoreStats("embedded", self.rev, counters, gauges)
+        gauges: dict[str, float] = {
+            "namespaces": len(self._state.namespaces),
+            "change_log": len(self._state.log),
+        }
+        if isinstance(journal, JournalStats):
+            failing = self._system.journal
+            gauges["journal_failed"] = float(failing.failed is not None)
+            gauges["journal_stalled"] = float(getattr(failing, "stalled", None) is not None)
+        return StoreStats("embedded", self.rev, counters, gauges, self._problem())
+
+    def _problem(self) -> str | None:
+        journal = self._system.journal
+        if journal.failed is not None:
+            return str(journal.failed)
+        stalled = getattr(journal, "stalled", None)
+        if stalled is not None:
+            return (
+                f"the journal cannot write ({stalled.strerror}); writes wait and are retried "
+                f"until space is freed in {self.path}"
+            )
+        return None
 
     def snapshot(self) -> str | None:
         path = self._system.take_snapshot()

@@ -152,6 +152,8 @@ class StoreStats:
     rev: int
     counters: Mapping[str, float] = field(default_factory=dict)
     gauges: Mapping[str, float] = field(default_factory=dict)
+    #: why the store cannot take writes now (a full disk, a failed journal), None if it can
+    problem: str | None = None
 
 
 # -- the protocol --------------------------------------------------------------------
