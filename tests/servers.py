@@ -27,11 +27,12 @@ def free_port() -> int:
 
 
 class RevkvServer:
-    """A `revkv serve` child process on a free port; `data=None` serves from memory."""
+    """A `revkv serve` child process on a free port; `data=None` serves from memory, a
+    `postgresql://` URL from that database."""
 
     def __init__(
         self,
-        data: Path | None,
+        data: Path | str | None,
         *args: str,
         port: int | None = None,
         env: dict[str, str] | None = None,
@@ -48,6 +49,8 @@ class RevkvServer:
 
     def start(self, timeout: float = 20.0) -> RevkvServer:
         where = ["--memory"] if self.data is None else ["--data", str(self.data)]
+        if isinstance(self.data, str):
+            where = ["--db", self.data]
         command = [sys.executable, "-m", "revkv.cli", "serve", *where, "--port", str(self.port)]
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **self.env}
         self.process = subprocess.Popen([*command, *self.args], env=env, stderr=subprocess.PIPE)

@@ -16,7 +16,14 @@ from typing import Concatenate, ParamSpec, TypeVar
 import click
 
 from revkv._service import Service
-from revkv.cli._target import CommandStore, current_target, local_data, open_embedded, open_store
+from revkv.cli._target import (
+    CommandStore,
+    current_target,
+    local_data,
+    open_database,
+    open_embedded,
+    open_store,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -113,7 +120,11 @@ def pass_local_store(
     def decorate(command: Callable[Concatenate[Service, P], R]) -> Callable[P, R]:
         @functools.wraps(command)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            data = local_data(current_target(), why)
+            target = current_target()
+            if target.db is not None:
+                with open_database(target.db) as store:
+                    return command(store, *args, **kwargs)
+            data = local_data(target, why)
             with open_embedded(data, create=create) as store:
                 return command(store, *args, **kwargs)
 

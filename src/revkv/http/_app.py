@@ -77,7 +77,7 @@ def app_for(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = open_backend(
-            settings.data,
+            settings.db or settings.data,
             durability=settings.durability,
             auto_create_namespaces=settings.auto_create_namespaces,
             change_log_size=settings.change_log_size,

@@ -33,6 +33,7 @@ __all__ = [
     "Sweep",
     "Window",
     "open_backend",
+    "prepare_database",
 ]
 
 
@@ -47,6 +48,15 @@ def is_database_url(location: object) -> bool:
         "postgresql",
         "postgres",
     )
+
+
+def prepare_database(url: str) -> str:
+    """Check (or, for an empty database, create) the schema at `url` before a server
+    starts: `SchemaOutdated` names the command to run. Returns `url` without its password,
+    for messages."""
+    from revkv.store._sql import check_database
+
+    return check_database(url)
 
 
 def open_backend(location: str | Path | None = None, **options: Any) -> Store:

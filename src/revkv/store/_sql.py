@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import functools
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, NoReturn, TypeVar
 
@@ -114,6 +115,21 @@ def meta_of(row: Sequence[Any]) -> Meta:
 def like_prefix(prefix: str) -> str:
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped + "%"
+
+
+def check_database(url: str, *, upgrade: bool = False) -> str:
+    """Bring an empty database (or, with `upgrade`, an older one) to this revkv's schema;
+    `SchemaOutdated` for an older one otherwise. Returns the URL without its password."""
+    engine = sa.create_engine(engine_url(url), poolclass=sa.pool.NullPool)
+    try:
+        with _translated():
+            if upgrade:
+                _sql_migrate.upgrade(engine)
+            else:
+                _sql_migrate.check(engine, url)
+    finally:
+        engine.dispose()
+    return sa.make_url(url).render_as_string(hide_password=True)
 
 
 class FuturePending:
@@ -825,6 +841,14 @@ def _prune_by_age(connection: sa.Connection) -> None:
         connection.execute(
             sa.text("UPDATE revkv_counter SET pruned_rev = GREATEST(pruned_rev, :r)"), {"r": top}
         )
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except sa.exc.DBAPIError as error:
+        _unavailable(error)
 
 
 def _unavailable(error: sa.exc.DBAPIError) -> NoReturn:
