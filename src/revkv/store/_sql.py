@@ -28,6 +28,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, NoReturn, TypeVar
 
+import alembic.util
 import msgspec
 import sqlalchemy as sa
 
@@ -55,6 +56,7 @@ from revkv.errors import (
     KeyNotFound,
     NamespaceExists,
     NamespaceNotFound,
+    StorageError,
     TxnConflict,
     VersionConflict,
     VersionNotFound,
@@ -127,6 +129,8 @@ def check_database(url: str, *, upgrade: bool = False) -> str:
                 _sql_migrate.upgrade(engine)
             else:
                 _sql_migrate.check(engine, url)
+    except alembic.util.CommandError as error:
+        raise StorageError(f"cannot bring the database's schema up to date: {error}") from None
     finally:
         engine.dispose()
     return sa.make_url(url).render_as_string(hide_password=True)
@@ -172,9 +176,13 @@ class SqlStore:
         self._engine = sa.create_engine(
             engine_url(url), pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600
         )
-        self._guard(lambda: _sql_migrate.check(self._engine, url, create=create_schema))
         self._rev_lock = threading.Lock()
-        self._rev = self._guard(self._read_rev)
+        try:
+            self._guard(lambda: _sql_migrate.check(self._engine, url, create=create_schema))
+            self._rev = self._guard(self._read_rev)
+        except BaseException:
+            self._engine.dispose()
+            raise
         self._listeners: list[Callable[[int], None]] = []
         self._executor = ThreadPoolExecutor(pool_size, thread_name_prefix="revkv-sql")
         self._selector = SqlSelector(self)

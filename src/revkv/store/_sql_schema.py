@@ -12,7 +12,7 @@ Four tables; every name starts with `revkv_`, so a store can share a database::
     revkv_heads       one row per key: its newest version (the "newest version per key"
                       index, kept in the writing transaction); the row writers lock
       namespace, key (PRIMARY KEY), version, rev, deleted, expires
-      index on expires of live heads: what the TTL sweeper scans
+      index on expires of live heads: what the TTL sweeper scans (migration 0002)
     revkv_namespaces  name (PRIMARY KEY), settings (jsonb), created_rev
     revkv_counter     one row: rev (the newest committed rev) and pruned_rev (below it,
                       retention has removed commits: watchers resuming there get
@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 #: The Alembic revision this code needs; `revkv db upgrade` brings a database to it.
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 MIGRATIONS = Path(__file__).with_name("_migrations")
 
 metadata = sa.MetaData()
@@ -71,12 +71,9 @@ heads = sa.Table(
     sa.Column("rev", sa.BigInteger, nullable=False),
     sa.Column("deleted", sa.Boolean, nullable=False),
     sa.Column("expires", sa.Float(53)),
-    sa.Index(
-        "revkv_heads_expires",
-        "expires",
-        postgresql_where=sa.text("NOT deleted AND expires IS NOT NULL"),
-    ),
 )
+#: made by migration 0002 (the first migration a database can be behind on)
+HEADS_EXPIRES_INDEX = "revkv_heads_expires"
 
 namespaces = sa.Table(
     "revkv_namespaces",
