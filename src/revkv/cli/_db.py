@@ -16,7 +16,12 @@ def _url(given: str | None) -> str:
 
 @click.group()
 def db() -> None:
-    """The schema of a PostgreSQL store (`revkv --db URL db upgrade`)."""
+    """The schema of a PostgreSQL store: servers refuse an older one.
+
+    \b
+    Examples:
+      revkv --db postgresql://revkv@localhost/revkv db upgrade
+    """
 
 
 @db.command()

@@ -149,7 +149,7 @@ def serve(
     """
     target = ctx.find_object(Target)
     if target is not None and target.url_from == "--url":  # $REVKV_URL is for the others
-        local_data(target, "it serves a directory, a database, or memory")
+        local_data(target, "it serves a directory, or memory")
     settings = load_settings(
         config,
         host=host,

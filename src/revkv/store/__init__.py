@@ -39,10 +39,10 @@ __all__ = [
 
 #: Options only the embedded store has: a SQL store ignores them (its durability is
 #: PostgreSQL's `synchronous_commit`).
-EMBEDDED_ONLY = frozenset({"durability", "change_log_size", "snapshot_every", "segment_size"})
+_EMBEDDED_ONLY = frozenset({"durability", "change_log_size", "snapshot_every", "segment_size"})
 
 
-def is_database_url(location: object) -> bool:
+def _is_database_url(location: object) -> bool:
     """Whether `location` names a database (`postgresql://...`) rather than a directory."""
     return isinstance(location, str) and location.split(":", 1)[0].split("+", 1)[0] in (
         "postgresql",
@@ -62,7 +62,7 @@ def prepare_database(url: str) -> str:
 def open_backend(location: str | Path | None = None, **options: Any) -> Store:
     """The backend at `location`: a `postgresql://` URL, a data directory, or None (in
     memory)."""
-    if is_database_url(location):
+    if _is_database_url(location):
         try:
             from revkv.store._sql import SqlStore
         except ImportError as error:
@@ -71,7 +71,7 @@ def open_backend(location: str | Path | None = None, **options: Any) -> Store:
             ) from error
         assert isinstance(location, str)
         url = "postgresql" + location[location.index(":") :]
-        kept = {k: v for k, v in options.items() if k not in EMBEDDED_ONLY}
+        kept = {k: v for k, v in options.items() if k not in _EMBEDDED_ONLY}
         return SqlStore(url, **kept)
     from revkv.store._embedded import EmbeddedStore
 

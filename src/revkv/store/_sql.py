@@ -342,7 +342,7 @@ class SqlStore:
 
         return self._read(work)
 
-    def _namespace_exists(self, connection: sa.Connection, name: str) -> None:
+    def namespace_exists(self, connection: sa.Connection, name: str) -> None:
         found = connection.execute(
             sa.text("SELECT 1 FROM revkv_namespaces WHERE name = :n"), {"n": name}
         ).first()
@@ -373,7 +373,7 @@ class SqlStore:
                 {"ns": namespace, "key": key},
             ).first()
             if row is None:
-                self._namespace_exists(connection, namespace)
+                self.namespace_exists(connection, namespace)
                 raise KeyNotFound(namespace, key)
             commit = commit_of(row)
             if commit.deleted or commit.is_expired(time.time()):
@@ -397,7 +397,7 @@ class SqlStore:
             {"ns": namespace, "key": key},
         ).first()
         if head is None:
-            self._namespace_exists(connection, namespace)
+            self.namespace_exists(connection, namespace)
             raise KeyNotFound(namespace, key)
         raise VersionNotFound(namespace, key, version)
 
@@ -414,7 +414,7 @@ class SqlStore:
                 {"ns": namespace, "key": key},
             ).first()
             if row is None:
-                self._namespace_exists(connection, namespace)
+                self.namespace_exists(connection, namespace)
                 raise KeyNotFound(namespace, key)
             return meta_of(row)
 
@@ -438,7 +438,7 @@ class SqlStore:
                 {"ns": namespace, "key": key, "before": before, "n": limit + 1},
             ).all()
             if not rows:  # a head is never pruned: the key has no history
-                self._namespace_exists(connection, namespace)
+                self.namespace_exists(connection, namespace)
                 raise KeyNotFound(namespace, key)
             metas = [meta_of(r) for r in rows[:limit]]
             more = len(rows) > limit
@@ -446,7 +446,7 @@ class SqlStore:
 
         return self._read(work)
 
-    def _where(
+    def where(
         self, prefix: str | None, start_after: str | None, include_deleted: bool
     ) -> tuple[str, dict[str, Any]]:
         if prefix is not None and not isinstance(prefix, str):
@@ -477,7 +477,7 @@ class SqlStore:
     ) -> Page:
         check_namespace_name(namespace)
         limit = check_limit(limit)
-        where, params = self._where(prefix, start_after, include_deleted)
+        where, params = self.where(prefix, start_after, include_deleted)
 
         def work(connection: sa.Connection) -> Page:
             rows = connection.execute(
@@ -488,7 +488,7 @@ class SqlStore:
                 {**params, "ns": namespace, "n": limit + 1},
             ).all()
             if not rows:
-                self._namespace_exists(connection, namespace)
+                self.namespace_exists(connection, namespace)
             items = [commit_of(r) for r in rows[:limit]]
             return Page(items, items[-1].key if len(rows) > limit else None)
 
@@ -498,10 +498,10 @@ class SqlStore:
         self, namespace: str, *, prefix: str | None = None, include_deleted: bool = False
     ) -> int:
         check_namespace_name(namespace)
-        where, params = self._where(prefix, None, include_deleted)
+        where, params = self.where(prefix, None, include_deleted)
 
         def work(connection: sa.Connection) -> int:
-            self._namespace_exists(connection, namespace)
+            self.namespace_exists(connection, namespace)
             found = connection.execute(
                 sa.text(f"SELECT count(*) FROM revkv_heads h WHERE {where}"),
                 {**params, "ns": namespace},
