@@ -69,6 +69,7 @@ class PostgresServer:
         self.data = root / "data"
         self.port = port
         self.pid: int | None = None
+        self.settings: dict[str, Any] = {}
         self._names = itertools.count(1)
 
     @classmethod
@@ -79,8 +80,13 @@ class PostgresServer:
         root = Path(tempfile.mkdtemp(prefix="revkv-pg-"))
         server = cls(bindir, root, free_port())
         server._initdb()
+        server.settings = settings
         server._start(settings)
         return server
+
+    def restart(self) -> None:
+        """Start again on the same directory and port, after `stop(remove=False)`."""
+        self._start(self.settings)
 
     def _run(self, *command: str) -> subprocess.CompletedProcess[str]:
         """Run a PostgreSQL tool as `postgres` (initdb refuses root)."""
@@ -145,8 +151,9 @@ class PostgresServer:
             connection.execute(f"CREATE DATABASE {name}")
         return self.url(name)
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Fast shutdown (SIGINT to the postmaster), then remove the directory."""
+    def stop(self, timeout: float = 30.0, remove: bool = True) -> None:
+        """Fast shutdown (SIGINT to the postmaster), then remove the directory (unless
+        `remove` is false: a database going down for a while)."""
         if self.pid is not None:
             try:
                 os.kill(self.pid, signal.SIGINT)
@@ -158,7 +165,8 @@ class PostgresServer:
             except ProcessLookupError:
                 pass
             self.pid = None
-        shutil.rmtree(self.root, ignore_errors=True)
+        if remove:
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> PostgresServer:
         return self
