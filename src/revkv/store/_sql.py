@@ -176,6 +176,8 @@ class SqlStore:
         self._engine = sa.create_engine(
             engine_url(url), pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600
         )
+        # reads are single statements: autocommit spares a BEGIN and a ROLLBACK each
+        self._reader = self._engine.execution_options(isolation_level="AUTOCOMMIT")
         self._rev_lock = threading.Lock()
         try:
             self._guard(lambda: _sql_migrate.check(self._engine, url, create=create_schema))
@@ -205,11 +207,12 @@ class SqlStore:
             _unavailable(error)
 
     def _read(self, work: Callable[[sa.Connection], T]) -> T:
-        """A read in its own transaction; retried once on a connection the database
-        dropped (a restart), then `DatabaseUnavailable`."""
+        """A read on an autocommit connection (each statement sees every commit made
+        before it: no BEGIN and ROLLBACK around it); retried once on a connection the
+        database dropped (a restart), then `DatabaseUnavailable`."""
 
         def attempt() -> T:
-            with self._engine.connect() as connection:
+            with self._reader.connect() as connection:
                 return work(connection)
 
         try:
@@ -271,7 +274,7 @@ class SqlStore:
             listener(rev)
 
     def _read_rev(self) -> int:
-        with self._engine.connect() as connection:
+        with self._reader.connect() as connection:
             return int(connection.execute(sa.text("SELECT rev FROM revkv_counter")).scalar_one())
 
     def refresh(self) -> int:
