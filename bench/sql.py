@@ -36,13 +36,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
-import _common as c
+import _common as c  # first: it takes bench/ (and its http.py) off sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import httpx  # noqa: E402
 from tests.postgres import PostgresServer  # noqa: E402
 from tests.servers import RevkvServer  # noqa: E402
 

@@ -25,7 +25,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, NoReturn, TypeVar
 
 import alembic.util
@@ -64,6 +64,7 @@ from revkv.errors import (
 from revkv.store import _sql_migrate
 from revkv.store._arguments import check_limit, check_row, expiry_arg, load_row, mtime_arg
 from revkv.store._namespaces import check_settings
+from revkv.store._sql_commit import Committer, Job, Plan
 from revkv.store._sql_listen import Listener
 from revkv.store._sql_select import SqlSelector
 from revkv.store._sql_writes import CHANNEL, Batch, settings_json, settings_of
@@ -186,7 +187,7 @@ class SqlStore:
             self._engine.dispose()
             raise
         self._listeners: list[Callable[[int], None]] = []
-        self._executor = ThreadPoolExecutor(pool_size, thread_name_prefix="revkv-sql")
+        self._committer = Committer(self)
         self._selector = SqlSelector(self)
         self._last_prune = 0.0
         self._counters = {"sql_transactions": 0.0, "sql_retries": 0.0}
@@ -239,30 +240,21 @@ class SqlStore:
                 time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
         raise AssertionError  # pragma: no cover
 
-    def _write(self, create: bool, plan: Callable[[Batch], T]) -> Pending[T]:
-        """Run a write transaction; in a worker thread when called on an event loop."""
-
-        def run() -> T:
-            def work(connection: sa.Connection) -> T:
-                batch = Batch(connection, time.time(), create)
-                return plan(batch)
-
-            result = self._transact(work)
-            self._committed(result)
-            return result
-
+    def _write(self, create: bool, plan: Plan, keys: builtins.list[tuple[str, str]]) -> Any:
+        """Queue a write for the next group commit (`_sql_commit`); on an event loop a
+        future to await, elsewhere its result once committed."""
+        future = self._committer.submit(Job(plan, keys, create))
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return Resolved(run())
-        return FuturePending(self._executor.submit(run))
+            return Resolved(future.result())
+        return FuturePending(future)
 
-    def _committed(self, result: object) -> None:
-        revs = [c.rev for c in result] if isinstance(result, list) else []
-        if isinstance(result, (Commit, TxnResult)):
-            revs = [result.rev]
-        if revs:
-            self.advance(max(revs))
+    def transact(self, work: Callable[[sa.Connection], T]) -> T:
+        return self._transact(work)
+
+    def now(self) -> float:
+        return time.time()
 
     def advance(self, rev: int) -> None:
         """Revs up to `rev` are committed (ours, or another server's by NOTIFY)."""
@@ -544,16 +536,19 @@ class SqlStore:
         expiry = expiry_arg(ttl, expires)
         stamp = mtime_arg(mtime)
 
-        def plan(batch: Batch) -> Commit:
+        def plan(batch: Batch) -> Callable[[builtins.list[Commit]], Commit]:
             settings = batch.namespace(namespace)
             batch.check_size(settings, len(data))
             batch.check_json(settings, data)
             batch.check(namespace, key, condition)
             end = batch.expires(settings, expiry)
             batch.write(namespace, key, data, author, comment, end, False, stamp)
-            return batch.finish()[-1]
+            return _last
 
-        return self._write(self.auto_create_namespaces, plan)
+        written: Pending[Commit] = self._write(
+            self.auto_create_namespaces, plan, [(namespace, key)]
+        )
+        return written
 
     def begin_delete(
         self,
@@ -573,16 +568,17 @@ class SqlStore:
         if condition is not None and condition.kind == "absent":
             raise InvalidRequest("a delete cannot expect its key to be absent")
 
-        def plan(batch: Batch) -> Commit:
+        def plan(batch: Batch) -> Callable[[builtins.list[Commit]], Commit]:
             batch.namespace(namespace, self.auto_create_namespaces and by_version)
             _, live = batch.current(namespace, key)
             batch.check(namespace, key, condition)
             if not live and not by_version:
                 raise KeyNotFound(namespace, key)
             batch.write(namespace, key, b"", author, comment, None, True, stamp)
-            return batch.finish()[-1]
+            return _last
 
-        return self._write(False, plan)
+        written: Pending[Commit] = self._write(False, plan, [(namespace, key)])
+        return written
 
     def begin_revert(
         self,
@@ -599,7 +595,7 @@ class SqlStore:
         check_version(to_version, "the version to revert to")
         author, comment = check_author(author, comment or f"revert to version {to_version}")
 
-        def plan(batch: Batch) -> Commit:
+        def plan(batch: Batch) -> Callable[[builtins.list[Commit]], Commit]:
             settings = batch.namespace(namespace, False)
             batch.head(namespace, key)  # lock first: the version read below stays
             old = self._version(batch.connection, namespace, key, to_version)
@@ -607,9 +603,10 @@ class SqlStore:
             batch.check(namespace, key, condition)
             end = None if old.deleted else batch.expires(settings, ["default"])
             batch.write(namespace, key, old.payload, author, comment, end, old.deleted)
-            return batch.finish()[-1]
+            return _last
 
-        return self._write(False, plan)
+        written: Pending[Commit] = self._write(False, plan, [(namespace, key)])
+        return written
 
     def begin_txn(
         self, checks: Sequence[Check], writes: Sequence[Put | Delete]
@@ -620,10 +617,7 @@ class SqlStore:
             raise InvalidRequest("a transaction needs at least one write")
         keys = sorted({(r[0], r[1]) for r in check_rows} | {(r[1], r[2]) for r in write_rows})
 
-        def plan(batch: Batch) -> TxnResult:
-            for namespace, key in keys:  # in one order: two transactions never deadlock
-                if batch.namespace_or_none(namespace) is not None:
-                    batch.head(namespace, key)
+        def plan(batch: Batch) -> Callable[[builtins.list[Commit]], TxnResult]:
             failed = []
             for namespace, key, expected in check_rows:
                 actual = None
@@ -636,10 +630,10 @@ class SqlStore:
                 raise TxnConflict(failed)
             for op, namespace, key, *rest in write_rows:
                 self._txn_write(batch, op, namespace, key, rest)
-            commits = batch.finish()
-            return TxnResult(commits[-1].rev, [c.meta for c in commits])
+            return _txn_result
 
-        return self._write(self.auto_create_namespaces, plan)
+        written: Pending[TxnResult] = self._write(self.auto_create_namespaces, plan, keys)
+        return written
 
     def _txn_row(self, write: Put | Delete) -> builtins.list[Any]:
         check_namespace_name(write.namespace)
@@ -678,7 +672,8 @@ class SqlStore:
         loaded = 0
         for start in range(0, len(rows), batch):
             part = rows[start : start + batch]
-            self._write(True, functools.partial(self._load, rows=part)).result()
+            keys = sorted({(row[0], row[1]) for row in part})
+            self._write(True, functools.partial(self._load, rows=part), keys).result()
             loaded += len(part)
         return loaded
 
@@ -698,7 +693,9 @@ class SqlStore:
                 raise VersionConflict(namespace, key, version - 1, want - 1)
             expected[(namespace, key)] = version + 1
 
-    def _load(self, batch: Batch, rows: builtins.list[builtins.list[Any]]) -> builtins.list[Commit]:
+    def _load(
+        self, batch: Batch, rows: builtins.list[builtins.list[Any]]
+    ) -> Callable[[builtins.list[Commit]], builtins.list[Commit]]:
         from revkv.store._sql_writes import Row
 
         for namespace, key, version, mtime, author, comment, expires, deleted, payload in rows:
@@ -709,7 +706,7 @@ class SqlStore:
             batch.append(
                 Row(namespace, key, version, mtime, author, comment, expires, deleted, payload)
             )
-        return batch.finish()
+        return _all
 
     # -- changes -----------------------------------------------------------------------
 
@@ -778,7 +775,7 @@ class SqlStore:
         versions older than `keep_seconds` in SQL."""
         expired = 0
         while True:
-            done = self._write(False, self._expire_due).result()
+            done = self._write(False, self._expire_due, []).result()
             expired += len(done)
             if len(done) < SWEEP_BATCH:
                 break
@@ -794,7 +791,7 @@ class SqlStore:
         )
         return Sweep(expired, next_due)
 
-    def _expire_due(self, batch: Batch) -> builtins.list[Commit]:
+    def _expire_due(self, batch: Batch) -> Callable[[builtins.list[Commit]], builtins.list[Commit]]:
         due = batch.connection.execute(
             sa.text(
                 "SELECT h.namespace, h.key FROM revkv_heads h WHERE NOT h.deleted "
@@ -805,7 +802,7 @@ class SqlStore:
         for namespace, key in due:
             if batch.head(namespace, key).expired(batch.now):
                 batch.expire(namespace, key)
-        return batch.finish()
+        return _all
 
     def stats(self) -> StoreStats:
         pool = self._engine.pool
@@ -821,7 +818,7 @@ class SqlStore:
         self._closed = True
         if self._listener is not None:
             self._listener.stop(self._wake_listeners)
-        self._executor.shutdown(wait=True)
+        self._committer.stop()
         self._engine.dispose()
 
     def _wake_listeners(self) -> None:
@@ -860,6 +857,18 @@ def _translated() -> Iterator[None]:
         yield
     except sa.exc.DBAPIError as error:
         _unavailable(error)
+
+
+def _last(commits: builtins.list[Commit]) -> Commit:
+    return commits[-1]
+
+
+def _all(commits: builtins.list[Commit]) -> builtins.list[Commit]:
+    return commits
+
+
+def _txn_result(commits: builtins.list[Commit]) -> TxnResult:
+    return TxnResult(commits[-1].rev, [c.meta for c in commits])
 
 
 def _unavailable(error: sa.exc.DBAPIError) -> NoReturn:

@@ -37,8 +37,14 @@ _LOCK = sa.text(
     "JOIN revkv_commits c USING (namespace, key, version) "
     "WHERE h.namespace = :ns AND h.key = :key FOR UPDATE OF h"
 )
+_LOCK_ALL = sa.text(
+    "SELECT h.namespace, h.key, h.version, h.deleted, h.expires, c.mtime FROM revkv_heads h "
+    "JOIN revkv_commits c USING (namespace, key, version) WHERE (h.namespace, h.key) IN "
+    "(SELECT * FROM unnest(CAST(:ns AS text[]), CAST(:keys AS text[]))) "
+    "ORDER BY h.namespace, h.key FOR UPDATE OF h"
+)
 _NEXT_REV = sa.text(
-    "UPDATE revkv_counter SET rev = rev + 1 WHERE id = 1 "
+    "UPDATE revkv_counter SET rev = rev + :n WHERE id = 1 "
     f"RETURNING rev, pg_notify('{CHANNEL}', rev::text)"
 )
 _INSERT = sa.text(
@@ -109,7 +115,13 @@ class Row:
 
 
 class Batch:
-    """The writes of one SQL transaction, all with one rev."""
+    """The writes of one SQL transaction: one group of commits per write (a put, a
+    delete, a revert, a transaction), each group with a rev of its own.
+
+    Several writers' groups share a transaction when they wait together (the store's
+    group commit): `mark` and `restore` undo a group that was refused, so the others
+    still commit.
+    """
 
     def __init__(self, connection: sa.Connection, now: float, create: bool) -> None:
         self.connection = connection
@@ -118,6 +130,17 @@ class Batch:
         self._settings: dict[str, Namespace] = {}
         self._heads: dict[tuple[str, str], Head] = {}
         self.rows: list[Row] = []
+        self.groups: list[int] = []  # where each group's rows end in `rows`
+
+    def mark(self) -> tuple[int, dict[tuple[str, str], Head]]:
+        return len(self.rows), dict(self._heads)
+
+    def restore(self, mark: tuple[int, dict[tuple[str, str], Head]]) -> None:
+        del self.rows[mark[0] :]
+        self._heads = mark[1]
+
+    def end_group(self) -> None:
+        self.groups.append(len(self.rows))
 
     # -- reading, under locks ---------------------------------------------------------
 
@@ -138,6 +161,19 @@ class Batch:
             return self.namespace(name, False)
         except NamespaceNotFound:
             return None
+
+    def lock_all(self, keys: list[tuple[str, str]]) -> None:
+        """Lock the heads of `keys` in one statement, in key order (rows are locked as
+        the sorted scan returns them)."""
+        if not keys:
+            return
+        found = self.connection.execute(
+            _LOCK_ALL, {"ns": [k[0] for k in keys], "keys": [k[1] for k in keys]}
+        )
+        for namespace, key, version, deleted, expires, mtime in found:
+            self._heads[(namespace, key)] = Head(version, deleted, expires, mtime)
+        for key in keys:
+            self._heads.setdefault(key, Head())
 
     def head(self, namespace: str, key: str) -> Head:
         """The key's head, locked for this transaction."""
@@ -226,25 +262,33 @@ class Batch:
         return self.append(tomb)
 
     def append(self, row: Row) -> Row:
-        self.rows.append(row)
-        head = self._heads.setdefault((row.namespace, row.key), Head())
-        head.version, head.deleted, head.expires, head.mtime = (
-            row.version, row.deleted, row.expires, row.mtime,
-        )  # fmt: skip
+        self.rows.append(row)  # a new Head, never changed in place: `mark` keeps the old
+        self._heads[(row.namespace, row.key)] = Head(
+            row.version, row.deleted, row.expires, row.mtime
+        )
         return row
 
-    def finish(self) -> list[Commit]:
-        """Take the rev, insert the commits, move the heads, apply `keep_versions`."""
-        if not self.rows:
-            return []
-        rev = int(self.connection.execute(_NEXT_REV).scalar_one())
+    def finish(self) -> list[list[Commit]]:
+        """Take the revs (one per group that wrote), insert the commits, move the heads,
+        apply `keep_versions`; the commits of each group."""
+        bounds = list(zip([0, *self.groups[:-1]], self.groups, strict=True))
+        writing = sum(1 for start, end in bounds if end > start)
+        if not writing:
+            return [[] for _ in bounds]
+        last = int(self.connection.execute(_NEXT_REV, {"n": writing}).scalar_one())
+        revs: list[int] = []
+        rev = last - writing
+        for start, end in bounds:
+            rev += end > start
+            revs.extend([rev] * (end - start))
+        places = [pos for start, end in bounds for pos in range(end - start)]
         params = [
             {
                 "namespace": r.namespace,
                 "key": r.key,
                 "version": r.version,
-                "rev": rev,
-                "pos": pos,
+                "rev": revs[i],
+                "pos": places[i],
                 "mtime": r.mtime,
                 "author": r.author,
                 "comment": r.comment,
@@ -253,7 +297,7 @@ class Batch:
                 "payload": r.payload,
                 "doc": None if r.deleted else json_doc(r.payload),
             }
-            for pos, r in enumerate(self.rows)
+            for i, r in enumerate(self.rows)
         ]
         self.connection.execute(_INSERT, params)
         newest: dict[tuple[str, str], dict[str, Any]] = {
@@ -261,12 +305,12 @@ class Batch:
         }
         self.connection.execute(_HEAD, list(newest.values()))
         self._keep_versions(newest)
-        return [
+        commits = [
             Commit(
                 r.namespace,
                 r.key,
                 r.version,
-                rev,
+                revs[i],
                 r.mtime,
                 r.author,
                 r.comment,
@@ -274,8 +318,9 @@ class Batch:
                 r.deleted,
                 r.payload,
             )
-            for r in self.rows
+            for i, r in enumerate(self.rows)
         ]
+        return [commits[start:end] for start, end in bounds]
 
     def _keep_versions(self, newest: dict[tuple[str, str], dict[str, Any]]) -> None:
         pruned = 0
