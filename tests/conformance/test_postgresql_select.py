@@ -32,6 +32,8 @@ TRANSLATED = [
     ("not (Key lt 'k05') or Author eq 'bob'", "Author, Key desc"),
     ("startswith(Key, 'k1') or endswith(Author, 'b')", "Size desc"),
     ("substringof('nn', Author)", ""),
+    ("startswith(Key, 'k_') or startswith(Key, 'k%')", ""),  # LIKE's wildcards escaped
+    ("startswith(Key, 'k2') and not startswith(Key, 'k21')", "Key desc"),
     ("tolower(Author) eq 'ann' and length(Comment) gt 3", "Comment"),
     ("Comment eq null", ""),
     ("Comment ne null and Size lt 20", "Rev desc"),

@@ -172,6 +172,9 @@ def _text_test(node: Call, query: SqlQuery) -> str:
     text, kind = _value(first, query, "text")
     if kind != "text":
         raise Untranslatable(f"{node.function.value} of a {kind}")
+    if node.function is Function.STARTSWITH and text == "h.key":  # the index's range
+        escaped = second.value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return f"h.key LIKE {query.bind(escaped + '%')}"
     needle = query.bind(second.value)
     test = {
         Function.STARTSWITH: f"left({text}, length({needle})) = {needle}",
