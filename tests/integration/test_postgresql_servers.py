@@ -200,3 +200,18 @@ def test_an_unknown_schema_revision_is_one_line_not_a_traceback(pg_url: str) -> 
     assert upgraded.returncode != 0
     assert "Traceback" not in upgraded.stderr
     assert "9999" in upgraded.stderr
+
+
+def test_a_write_through_one_server_is_read_through_the_other_at_once(
+    two_servers: tuple[RevkvServer, RevkvServer],
+) -> None:
+    """Read your writes across servers: both read the one database, so a write
+    acknowledged by A is in every later read through B, with no wait. (B's change
+    feed and watches follow once A's NOTIFY reaches B, within milliseconds: not
+    asserted here, it would be a race.)"""
+    first, second = two_servers
+    with revkv.Client(first.url) as writer, revkv.Client(second.url) as reader:
+        for n in range(50):
+            meta = writer.put(NS, "ryw", f"{n}", expect=n)
+            assert reader.get(NS, "ryw").text == f"{n}"
+            assert reader.meta(NS, "ryw").rev == meta.rev
