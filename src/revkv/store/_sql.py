@@ -26,10 +26,11 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, cast
 
 import alembic.util
 import msgspec
+import psycopg
 import sqlalchemy as sa
 
 from revkv._model import (
@@ -94,6 +95,12 @@ COMMIT_COLUMNS = (
 )
 META_COLUMNS = (
     "c.namespace, c.key, c.version, c.rev, c.mtime, c.author, c.comment, c.expires, c.deleted"
+)
+
+
+_GET_LATEST = (
+    f"SELECT {COMMIT_COLUMNS} FROM revkv_heads h JOIN revkv_commits c "
+    "USING (namespace, key, version) WHERE h.namespace = %s AND h.key = %s"
 )
 
 
@@ -359,23 +366,43 @@ class SqlStore:
             check_version(version)
             return self._read(lambda connection: self._version(connection, namespace, key, version))
 
-        def work(connection: sa.Connection) -> Commit:
-            row = connection.execute(
-                sa.text(
-                    f"SELECT {COMMIT_COLUMNS} FROM revkv_heads h JOIN revkv_commits c "
-                    "USING (namespace, key, version) WHERE h.namespace = :ns AND h.key = :key"
-                ),
-                {"ns": namespace, "key": key},
-            ).first()
-            if row is None:
-                self.namespace_exists(connection, namespace)
-                raise KeyNotFound(namespace, key)
-            commit = commit_of(row)
-            if commit.deleted or commit.is_expired(time.time()):
-                raise KeyNotFound(namespace, key)
-            return commit
+        rows = self._hot(_GET_LATEST, (namespace, key))
+        if not rows:
+            self._read(lambda connection: self.namespace_exists(connection, namespace))
+            raise KeyNotFound(namespace, key)
+        commit = commit_of(rows[0])
+        if commit.deleted or commit.is_expired(time.time()):
+            raise KeyNotFound(namespace, key)
+        return commit
 
-        return self._read(work)
+    def _hot(self, sql: str, params: tuple[Any, ...]) -> builtins.list[tuple[Any, ...]]:
+        """One prepared statement straight through psycopg on a pooled connection, past
+        SQLAlchemy's result layer (a third of a GET's time); for the hottest reads."""
+
+        def attempt() -> builtins.list[tuple[Any, ...]]:
+            proxied = self._engine.raw_connection()
+            try:
+                raw = cast("psycopg.Connection[tuple[Any, ...]]", proxied.driver_connection)
+                raw.autocommit = True  # one statement: no BEGIN, no ROLLBACK
+                rows = raw.execute(sql, params, prepare=True).fetchall()
+                raw.autocommit = False  # as SQLAlchemy's transactions expect it
+                return rows
+            except psycopg.Error:
+                proxied.invalidate()
+                raise
+            finally:
+                proxied.close()
+
+        try:
+            return attempt()
+        except psycopg.OperationalError:
+            pass  # a connection the database dropped (a restart): once more, afresh
+        try:
+            return attempt()
+        except psycopg.OperationalError as error:
+            raise DatabaseUnavailable(
+                f"the database cannot be reached ({error}); try again shortly"
+            ) from error
 
     def _version(self, connection: sa.Connection, namespace: str, key: str, version: int) -> Commit:
         row = connection.execute(
