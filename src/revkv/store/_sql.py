@@ -834,7 +834,12 @@ class SqlStore:
     def stats(self) -> StoreStats:
         pool = self._engine.pool
         gauges = {"sql_pool_checked_out": float(getattr(pool, "checkedout", lambda: 0)())}
-        return StoreStats("postgresql", self.rev, dict(self._counters), gauges)
+        counters = {
+            **self._counters,
+            "sql_group_commits": float(self._committer.groups),
+            "sql_group_commit_writes": float(self._committer.writes),
+        }
+        return StoreStats("postgresql", self.rev, counters, gauges)
 
     def snapshot(self) -> str | None:
         return None

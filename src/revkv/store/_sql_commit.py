@@ -62,6 +62,8 @@ class Committer:
     def __init__(self, store: Transacting) -> None:
         self._store = store
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self.groups = 0  # transactions committed, and the writes in them: for stats()
+        self.writes = 0
         self._thread = threading.Thread(target=self._run, name="revkv-commit", daemon=True)
         self._thread.start()
 
@@ -97,6 +99,8 @@ class Committer:
             for job in jobs:
                 job.future.set_exception(error)
             return
+        self.groups += 1
+        self.writes += len(jobs)
         revs = [c.rev for ok, value in outcomes if ok for c in _commits(value)]
         if revs:
             self._store.advance(max(revs))

@@ -33,15 +33,16 @@ _CREATE = sa.text(
     "ON CONFLICT (name) DO NOTHING"
 )
 _LOCK = sa.text(
-    "SELECT h.version, h.deleted, h.expires, c.mtime FROM revkv_heads h "
-    "JOIN revkv_commits c USING (namespace, key, version) "
-    "WHERE h.namespace = :ns AND h.key = :key FOR UPDATE OF h"
+    "SELECT version, deleted, expires FROM revkv_heads "
+    "WHERE namespace = :ns AND key = :key FOR UPDATE"
+)
+_MTIME = sa.text(
+    "SELECT mtime FROM revkv_commits WHERE namespace = :ns AND key = :key AND version = :v"
 )
 _LOCK_ALL = sa.text(
-    "SELECT h.namespace, h.key, h.version, h.deleted, h.expires, c.mtime FROM revkv_heads h "
-    "JOIN revkv_commits c USING (namespace, key, version) WHERE (h.namespace, h.key) IN "
-    "(SELECT * FROM unnest(CAST(:ns AS text[]), CAST(:keys AS text[]))) "
-    "ORDER BY h.namespace, h.key FOR UPDATE OF h"
+    "SELECT namespace, key, version, deleted, expires FROM revkv_heads "
+    "WHERE (namespace, key) IN (SELECT * FROM unnest(CAST(:ns AS text[]), "
+    "CAST(:keys AS text[]))) ORDER BY namespace, key FOR UPDATE"
 )
 _NEXT_REV = sa.text(
     "UPDATE revkv_counter SET rev = rev + :n WHERE id = 1 "
@@ -95,7 +96,7 @@ class Head:
     version: int = 0
     deleted: bool = True
     expires: float | None = None
-    mtime: float = 0.0
+    mtime: float | None = None  # read only when an expiry tombstone needs it
 
     def expired(self, now: float) -> bool:
         return not self.deleted and self.expires is not None and self.expires <= now
@@ -170,8 +171,8 @@ class Batch:
         found = self.connection.execute(
             _LOCK_ALL, {"ns": [k[0] for k in keys], "keys": [k[1] for k in keys]}
         )
-        for namespace, key, version, deleted, expires, mtime in found:
-            self._heads[(namespace, key)] = Head(version, deleted, expires, mtime)
+        for namespace, key, version, deleted, expires in found:
+            self._heads[(namespace, key)] = Head(version, deleted, expires)
         for key in keys:
             self._heads.setdefault(key, Head())
 
@@ -180,7 +181,7 @@ class Batch:
         found = self._heads.get((namespace, key))
         if found is None:
             row = self.connection.execute(_LOCK, {"ns": namespace, "key": key}).first()
-            found = Head() if row is None else Head(row[0], row[1], row[2], row[3])
+            found = Head() if row is None else Head(row[0], row[1], row[2])
             self._heads[(namespace, key)] = found
         return found
 
@@ -254,7 +255,13 @@ class Batch:
     def expire(self, namespace: str, key: str) -> Row:
         head = self.head(namespace, key)
         assert head.expires is not None
-        stamp = max(head.expires, head.mtime)
+        mtime = head.mtime
+        if mtime is None:
+            found = self.connection.execute(
+                _MTIME, {"ns": namespace, "key": key, "v": head.version}
+            ).scalar_one()
+            mtime = float(found)
+        stamp = max(head.expires, mtime)
         tomb = Row(
             namespace, key, head.version + 1, stamp, EXPIRED_AUTHOR, EXPIRED_COMMENT,
             None, True, b"",
