@@ -40,12 +40,14 @@ pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Benchmarks print ratios against their peers (coopy, sqlite3, etcd); bench/http.py
-# needs wrk and etcd-server from Debian and says how to install them. About 25 minutes.
+# needs wrk and etcd-server from Debian and says how to install them; bench/sql.py wrk and
+# postgresql. About 30 minutes.
 bench: $(STAMP)
 	$(BIN)/python bench/prevalence.py
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/odata.py
 	$(BIN)/python bench/http.py
+	$(BIN)/python bench/sql.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -65,7 +65,7 @@ class SqlSelector:
         order: str,
         sql: SqlQuery,
     ) -> Selection:
-        from revkv.store._sql import COMMIT_COLUMNS, commit_of
+        from revkv.store._sql_reads import COMMIT_COLUMNS, commit_of
 
         params = {**sql.params, "ns": namespace}
         self._store.namespace_exists(connection, namespace)
