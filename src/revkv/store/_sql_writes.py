@@ -243,9 +243,9 @@ class Batch:
         mtime: float | None = None,
     ) -> Row:
         """Add the key's next version (its expiry tombstone first, when unrecorded)."""
-        head = self.head(namespace, key)
-        if head.expired(self.now):
+        if self.head(namespace, key).expired(self.now):
             self.expire(namespace, key)
+        head = self.head(namespace, key)  # the tombstone's, when one was just recorded
         row = Row(
             namespace, key, head.version + 1, self.now if mtime is None else mtime,
             author, comment, expires, deleted, payload,
