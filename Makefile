@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint typecheck pytest crash bench clean
+.PHONY: serve test lint typecheck pytest crash postgresql bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,15 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(BIN)/revkv serve
 
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) postgresql lint typecheck
+	REVKV_REQUIRE_POSTGRES=$$(test "$$(id -u)" = 0 && echo 1 || echo 0) $(BIN)/pytest $(PYTEST_ARGS)
+
+# The PostgreSQL tests start their own server (tests/postgres.py) from Debian's package,
+# installed here when missing. As root (CI) they must run; otherwise they may skip.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y postgresql; \
+	  else echo "PostgreSQL is missing (sudo apt-get install postgresql): its tests skip" >&2; fi; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -37,13 +45,15 @@ crash: $(STAMP)
 	REVKV_HTTP_CRASH_KILLS=100 $(BIN)/pytest -m crash -q -s -p no:randomly
 
 # Benchmarks print ratios against their peers (coopy, sqlite3, etcd); bench/http.py
-# needs wrk and etcd-server from Debian and says how to install them. About 25 minutes.
+# needs wrk and etcd-server from Debian and says how to install them; bench/sql.py wrk and
+# postgresql. About 30 minutes.
 bench: $(STAMP)
 	$(BIN)/python bench/prevalence.py
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/odata.py
 	$(BIN)/python bench/protocol.py
 	$(BIN)/python bench/http.py
+	$(BIN)/python bench/sql.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

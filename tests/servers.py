@@ -27,11 +27,12 @@ def free_port() -> int:
 
 
 class RevkvServer:
-    """A `revkv serve` child process on a free port; `data=None` serves from memory."""
+    """A `revkv serve` child process on a free port; `data=None` serves from memory, a
+    `postgresql://` URL from that database."""
 
     def __init__(
         self,
-        data: Path | None,
+        data: Path | str | None,
         *args: str,
         port: int | None = None,
         env: dict[str, str] | None = None,
@@ -47,12 +48,25 @@ class RevkvServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> RevkvServer:
-        where = ["--memory"] if self.data is None else ["--data", str(self.data)]
-        command = [sys.executable, "-m", "revkv.cli", "serve", *where, "--port", str(self.port)]
+        command = [
+            sys.executable,
+            "-m",
+            "revkv.cli",
+            "serve",
+            *self.where(),
+            "--port",
+            str(self.port),
+        ]
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **self.env}
         self.process = subprocess.Popen([*command, *self.args], env=env, stderr=subprocess.PIPE)
         self._wait_healthy(timeout)
         return self
+
+    def where(self) -> list[str]:
+        """The flags that say which store to serve."""
+        if isinstance(self.data, str):
+            return ["--db", self.data]
+        return ["--memory"] if self.data is None else ["--data", str(self.data)]
 
     def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

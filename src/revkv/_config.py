@@ -2,6 +2,7 @@
 
     # revkv.toml
     data = "/var/lib/revkv"          # relative paths are relative to this file
+    db = "postgresql://revkv@db.example/revkv"   # instead of data: PostgreSQL, shared
     host = "127.0.0.1"
     port = 8080
     durability = "always"
@@ -26,7 +27,7 @@
     namespaces = ["config.*", "flags"]   # shell-style patterns; default ["*"]
     act_as_others = false            # true: may write with another author (a gateway)
 
-Environment: REVKV_DATA, REVKV_HOST, REVKV_PORT, REVKV_DURABILITY.
+Environment: REVKV_DATA, REVKV_DB, REVKV_HOST, REVKV_PORT, REVKV_DURABILITY.
 
 Every value is checked when it is read, so a typo stops the server at start-up with the
 file and the setting named, not at the first request.
@@ -67,6 +68,7 @@ class Token:
 @dataclass(frozen=True)
 class Settings:
     data: Path | None = Path("revkv-data")  # None: in memory only
+    db: str | None = None  # a postgresql:// URL: the store is there, not in `data`
     host: str = "127.0.0.1"
     port: int = 8080
     durability: str = "always"
@@ -106,6 +108,7 @@ def load_settings(path: Path | None = None, **flags: Any) -> Settings:
 #: What each setting in a file must be: (accepted types, a description for the message).
 _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "data": ((str,), "a path"),
+    "db": ((str,), "a postgresql:// URL"),
     "host": ((str,), "an address"),
     "port": ((int,), "a port number"),
     "durability": ((str,), f"one of {', '.join(DURABILITIES)}"),
@@ -167,6 +170,8 @@ def _in_range(name: str, value: Any) -> bool:
         return bool(0 <= value <= 65535)
     if name == "durability":
         return value in DURABILITIES
+    if name == "db":
+        return bool(value.startswith(("postgresql:", "postgresql+", "postgres:")))
     if name in _POSITIVE:
         return bool(value > 0)
     return True
@@ -223,6 +228,8 @@ def _from_env(settings: Settings) -> Settings:
     overrides: dict[str, Any] = {}
     if "REVKV_DATA" in env:
         overrides["data"] = Path(env["REVKV_DATA"])
+    if "REVKV_DB" in env:
+        overrides["db"] = env["REVKV_DB"] or None
     if "REVKV_HOST" in env:
         overrides["host"] = env["REVKV_HOST"]
     if "REVKV_PORT" in env:

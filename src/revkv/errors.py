@@ -32,6 +32,7 @@ attributes it carries in ``fields``: they travel on the wire next to the message
     │   ├── ReadOnly                .primary
     │   │   └── ReadOnlySystem      (also a PrevalenceError)
     │   ├── Busy                    .retry_after
+    │   ├── DatabaseUnavailable     .retry_after (PostgreSQL down or unreachable)
     │   └── Unreachable             .url (also ConnectionError)
     ├── PrevalenceError             (the object-prevalence engine)
     │   ├── ClockMisuse             .method
@@ -42,6 +43,7 @@ attributes it carries in ``fields``: they travel on the wire next to the message
         ├── SnapshotCorrupted       .path
         ├── ManifestCorrupted       .path (SYSTEM, which names the codec, is damaged)
         ├── JournalMissing          .path (a journal segment that should be there is not)
+        ├── SchemaOutdated          .found .needed (run `revkv db upgrade`)
         └── JournalFailed           (a write or fsync failed; reopen)
 
 Compare-and-set everywhere names the version the caller *read* (``expect=N``, HTTP
@@ -61,6 +63,7 @@ __all__ = [
     "ClockMisuse",
     "Compacted",
     "Conflict",
+    "DatabaseUnavailable",
     "DirectoryLocked",
     "Forbidden",
     "InvalidKey",
@@ -84,6 +87,7 @@ __all__ = [
     "ReplayDiverged",
     "RevAhead",
     "RevkvError",
+    "SchemaOutdated",
     "SchemaViolation",
     "SnapshotCorrupted",
     "StorageError",
@@ -400,6 +404,17 @@ class Busy(Unavailable):
         self.retry_after = retry_after
 
 
+class DatabaseUnavailable(Unavailable):
+    """The database (PostgreSQL) is down or the connection to it was lost; nothing was
+    written. The server reconnects by itself: retry after ``retry_after`` seconds."""
+
+    fields = ("retry_after",)
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Unreachable(Unavailable, ConnectionError):
     """The client could not reach the server, or lost it before an answer came."""
 
@@ -529,6 +544,21 @@ class JournalMissing(StorageError):
         self.path = path
         self.reason = reason
         self.hint = hint
+
+
+class SchemaOutdated(StorageError):
+    """The database holds an older revkv schema than this revkv needs: a server refuses
+    to start on it rather than write rows the old layout cannot hold."""
+
+    fields = ("found", "needed")
+
+    def __init__(self, found: str | None, needed: str, url: str = "URL") -> None:
+        super().__init__(
+            f"the database's revkv schema is at revision {found or 'none'}, this revkv needs "
+            f"{needed}; run `revkv db upgrade --db {url}` first"
+        )
+        self.found = found
+        self.needed = needed
 
 
 class JournalFailed(StorageError):

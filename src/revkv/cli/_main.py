@@ -10,12 +10,13 @@ from typing import Any
 import click
 
 from revkv.cli._admin import check, repair, snapshot
+from revkv.cli._db import db
 from revkv.cli._edit import diff, edit
 from revkv.cli._kv import delete, get, history, list_, meta, revert, set_
 from revkv.cli._namespaces import ns
 from revkv.cli._output import present_errors, translate_errors
 from revkv.cli._serve import serve
-from revkv.cli._target import check_url, choose_target
+from revkv.cli._target import check_db, check_url, choose_target
 from revkv.cli._transfer import export, import_
 from revkv.cli._watch import watch
 
@@ -81,17 +82,32 @@ class RevkvGroup(click.Group):
     metavar="TOKEN",
     help="The bearer token to send to the --url server, or $REVKV_TOKEN.",
 )
+@click.option(
+    "--db",
+    envvar="REVKV_DB",
+    callback=check_db,
+    metavar="URL",
+    help="Work on the store in a PostgreSQL database (postgresql://user@host/db) instead "
+    "of a directory; or $REVKV_DB.",
+)
 @click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
 @click.version_option(package_name="revkv")
 @click.pass_context
-def cli(ctx: click.Context, data: Path, url: str | None, token: str | None, verbose: int) -> None:
+def cli(
+    ctx: click.Context,
+    data: Path,
+    url: str | None,
+    token: str | None,
+    db: str | None,
+    verbose: int,
+) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = choose_target(ctx, data, url, token)
+    ctx.obj = choose_target(ctx, data, url, token, db)
 
 
 for command in (set_, get, meta, list_, history, diff, edit, delete, revert, watch, ns,
-                snapshot, export, import_, check, repair, serve):  # fmt: skip
+                snapshot, export, import_, check, repair, serve, db):  # fmt: skip
     cli.add_command(command)
 
 

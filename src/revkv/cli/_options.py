@@ -21,6 +21,7 @@ from revkv.cli._target import (
     Target,
     current_target,
     local_data,
+    open_database,
     open_embedded,
     open_store,
 )
@@ -126,7 +127,11 @@ def pass_local_store(
     def decorate(command: Callable[Concatenate[Service, P], R]) -> Callable[P, R]:
         @functools.wraps(command)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            data = local_data(current_target(), why)
+            target = current_target()
+            if target.db is not None:
+                with open_database(target.db) as store:
+                    return command(store, *args, **kwargs)
+            data = local_data(target, why)
             with open_embedded(data, create=create) as store:
                 return command(store, *args, **kwargs)
 

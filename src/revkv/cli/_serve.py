@@ -13,7 +13,7 @@ import uvicorn
 from click.core import ParameterSource
 
 from revkv._config import Settings, load_settings
-from revkv.cli._target import Target, local_data
+from revkv.cli._target import Target, check_db, local_data
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +50,12 @@ def run(settings: Settings) -> None:
             "reach it could read and write everything. Add [[tokens]] to a --config file, "
             "listen on 127.0.0.1, or pass --insecure if the network is trusted"
         )
+    where: object = settings.data if settings.data is not None else "memory"
+    if settings.db is not None:
+        from revkv.store import prepare_database
+
+        where = prepare_database(settings.db)  # refuses an outdated schema, before listening
     service = open_service(settings)  # before uvicorn: a failure is one line, not a traceback
-    where = settings.data if settings.data is not None else "memory"
     click.echo(f"revkv: serving {where} on http://{settings.host}:{settings.port}", err=True)
     # A request allocates many short-lived objects; Python's default (a young collection
     # every 700 allocations, and a full one of a large store now and then) was the p99 of
@@ -88,6 +92,14 @@ def run(settings: Settings) -> None:
     help="Data directory (default: the global --data, ./revkv-data).",
 )
 @click.option("--memory", is_flag=True, help="Keep everything in memory (nothing on disk).")
+@click.option(
+    "--db",
+    "db",
+    callback=check_db,
+    metavar="URL",
+    help="Serve the store in a PostgreSQL database (postgresql://user@host/db); several "
+    "servers may share one. Default: the global --db, or `db` in the config file.",
+)
 @click.option("--host", default=None, help="Address to listen on. [default: 127.0.0.1]")
 @click.option("--port", default=None, type=int, help="Port to listen on. [default: 8080]")
 @click.option(
@@ -160,6 +172,7 @@ def serve(
     ctx: click.Context,
     data: Path | None,
     memory: bool,
+    db: str | None,
     host: str | None,
     port: int | None,
     config: Path | None,
@@ -184,6 +197,7 @@ def serve(
     Examples:
       revkv serve                          # ./revkv-data on http://127.0.0.1:8080
       revkv serve --memory --port 9000     # nothing on disk
+      revkv serve --db postgresql://revkv@localhost/revkv   # shared by several servers
       revkv serve --config revkv.toml      # tokens, schema, data dir from a file
       revkv serve --odata-schema MemCacheSchema.xml
       curl -X PUT --data-binary 'hello' http://127.0.0.1:8080/kv/default/greeting
@@ -213,7 +227,9 @@ def serve(
     if data is None and given and target is not None:
         data = target.data
     if memory:
-        settings = replace(settings, data=None)
+        settings = replace(settings, data=None, db=None)
     elif data is not None:
-        settings = settings.merged(data=data)
+        settings = replace(settings, data=data, db=None)
+    elif db is not None or (target is not None and target.db is not None):
+        settings = replace(settings, db=db or (target.db if target else None))
     run(settings)

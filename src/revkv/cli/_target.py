@@ -10,6 +10,8 @@ in `choose_target`:
   `--data` and `--url` both on the command line is a usage error.
 - `--token` (or `$REVKV_TOKEN`) goes with the URL, as a bearer token; `--token` without
   a URL is a usage error.
+- `--db URL` (or `$REVKV_DB`) names a PostgreSQL database instead of a directory: store
+  commands, `import` and `serve` use it; it excludes `--url` and `--data`.
 - A few commands need the directory itself (`snapshot`, `check`, `repair`, `import`,
   `serve`): `local_data` refuses a URL for them with exit 2.
 
@@ -68,6 +70,7 @@ class Target:
     url: str | None = None
     token: str | None = None
     url_from: Literal["--url", "REVKV_URL"] | None = None  # how the URL was given
+    db: str | None = None  # a postgresql:// URL, instead of the directory
 
 
 def check_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -88,12 +91,34 @@ def check_url(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return value.rstrip("/")
 
 
-def choose_target(ctx: click.Context, data: Path, url: str | None, token: str | None) -> Target:
-    """The group's `--data`, `--url` and `--token`, checked against each other."""
+def check_db(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback: a postgresql:// URL."""
+    if not value:
+        return None
+    if not value.startswith(("postgresql:", "postgresql+", "postgres:")):
+        raise click.BadParameter(
+            f"{value!r} is not a PostgreSQL URL (e.g. postgresql://revkv@localhost/revkv)",
+            ctx,
+            param,
+        )
+    return value
+
+
+def choose_target(
+    ctx: click.Context, data: Path, url: str | None, token: str | None, db: str | None = None
+) -> Target:
+    """The group's `--data`, `--url`, `--token` and `--db`, checked against each other."""
     data_given = ctx.get_parameter_source("data") == ParameterSource.COMMANDLINE
     url_given = ctx.get_parameter_source("url") == ParameterSource.COMMANDLINE
     if data_given and url_given:
         raise click.UsageError("give --data (a local store) or --url (a server), not both", ctx)
+    if db is not None:
+        db_given = ctx.get_parameter_source("db") == ParameterSource.COMMANDLINE
+        if url_given or data_given:
+            other = "--url" if url_given else "--data"
+            raise click.UsageError(f"give --db (a database) or {other}, not both", ctx)
+        if db_given or url is None:
+            return Target(data, db=db)
     if data_given:
         url = None  # the flag beats $REVKV_URL
     if url is None:
@@ -129,7 +154,10 @@ def local_data(target: Target, why: str) -> Path:
 @contextmanager
 def open_store(target: Target, *, create: bool = False) -> Iterator[CommandStore]:
     """The target's store, closed afterwards; revkv's errors become exit codes."""
-    if target.url is None:
+    if target.db is not None:
+        with open_database(target.db) as service:
+            yield service
+    elif target.url is None:
         with open_embedded(target.data, create=create) as store:
             yield store
     else:
@@ -151,6 +179,17 @@ def open_embedded(data: Path, *, create: bool = False) -> Iterator[Service]:
         )
     with translate_errors():
         store = revkv.open(data)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+@contextmanager
+def open_database(url: str) -> Iterator[Service]:
+    """The store in the PostgreSQL database at `url`, closed afterwards."""
+    with translate_errors():
+        store = revkv.open(url)
         try:
             yield store
         finally:

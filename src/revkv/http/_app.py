@@ -79,7 +79,7 @@ def create_app(service: Service, settings: Settings | None = None) -> Starlette:
 def open_service(settings: Settings) -> Service:
     """The configured store with its Service, as `revkv serve` runs it."""
     store = open_backend(
-        settings.data,
+        settings.db or settings.data,
         durability=settings.durability,
         auto_create_namespaces=settings.auto_create_namespaces,
         change_log_size=settings.change_log_size,

@@ -21,6 +21,7 @@ from revkv.errors import (
     Busy,
     Compacted,
     Conflict,
+    DatabaseUnavailable,
     Forbidden,
     InvalidRequest,
     NotFound,
@@ -82,7 +83,7 @@ def error_response(error: RevkvError, headers: dict[str, str] | None = None) -> 
         log.error("request failed: %s", error)
     if isinstance(error, Unauthorized):
         headers = {**CHALLENGE, **(headers or {})}
-    elif isinstance(error, Busy):
+    elif isinstance(error, (Busy, DatabaseUnavailable)):
         headers = {"Retry-After": str(max(1, round(error.retry_after))), **(headers or {})}
     return JSONResponse({"error": error_data(error)}, status, headers=headers)
 

@@ -1,0 +1,140 @@
+"""Group commit for the SQL store: the writes that wait together share one transaction.
+
+Every write's transaction must take the counter row (so that revs commit in order), so
+writes commit one after the other, and each COMMIT waits for its WAL flush. One thread
+per store (a `Committer`) therefore takes every write that queued while the previous
+transaction committed and runs them all in the next one: one flush for many writes,
+each still with a rev of its own, checked against what the ones before it wrote. A
+write refused by its checks (a `RevkvError`) is undone alone and the others commit; a
+transaction made only of refused writes is rolled back. Each transaction first locks
+the head rows of every key its writes name, in key order, so two servers' groups never
+wait on each other in a cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+
+from revkv._model import Commit
+from revkv.errors import RevkvError
+from revkv.store._sql_writes import Batch
+
+log = logging.getLogger(__name__)
+
+MAX_GROUP = 256
+
+#: A write's plan stages its rows in the batch and says how to make its result of its
+#: commits.
+Plan = Callable[[Batch], Callable[[list[Commit]], Any]]
+
+
+@dataclass(slots=True)
+class Job:
+    plan: Plan
+    keys: list[tuple[str, str]]
+    create: bool
+    future: Future[Any] = field(default_factory=Future)
+
+
+class Refused(Exception):
+    """Every write of a group was refused: roll the transaction back."""
+
+    def __init__(self, outcomes: list[tuple[bool, Any]]) -> None:
+        super().__init__("every write was refused")
+        self.outcomes = outcomes
+
+
+class Transacting(Protocol):
+    def transact(self, work: Callable[[sa.Connection], Any]) -> Any: ...
+    def advance(self, rev: int) -> None: ...
+    def now(self) -> float: ...
+
+
+class Committer:
+    def __init__(self, store: Transacting) -> None:
+        self._store = store
+        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self.groups = 0  # transactions committed, and the writes in them: for stats()
+        self.writes = 0
+        self._thread = threading.Thread(target=self._run, name="revkv-commit", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Job) -> Future[Any]:
+        self._queue.put(job)
+        return job.future
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            jobs = [job]
+            while len(jobs) < MAX_GROUP:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)  # stop after this group
+                    break
+                jobs.append(more)
+            self._commit(jobs)
+
+    def _commit(self, jobs: list[Job]) -> None:
+        try:
+            outcomes: list[tuple[bool, Any]] = self._store.transact(
+                lambda connection: self._group(connection, jobs)
+            )
+        except Refused as refused:
+            outcomes = refused.outcomes
+        except BaseException as error:  # the database failed us: every writer learns it
+            for job in jobs:
+                job.future.set_exception(error)
+            return
+        self.groups += 1
+        self.writes += len(jobs)
+        revs = [c.rev for ok, value in outcomes if ok for c in _commits(value)]
+        if revs:
+            self._store.advance(max(revs))
+        for job, (ok, value) in zip(jobs, outcomes, strict=True):
+            if ok:
+                job.future.set_result(value[1])
+            else:
+                job.future.set_exception(value)
+
+    def _group(self, connection: sa.Connection, jobs: list[Job]) -> list[tuple[bool, Any]]:
+        batch = Batch(connection, self._store.now(), False)
+        batch.lock_all(sorted({key for job in jobs for key in job.keys}))
+        staged: list[tuple[bool, Any]] = []
+        for job in jobs:
+            batch.create = job.create
+            mark = batch.mark()
+            try:
+                staged.append((True, job.plan(batch)))
+            except RevkvError as error:
+                batch.restore(mark)
+                staged.append((False, error))
+            batch.end_group()
+        if not any(ok for ok, _ in staged):
+            raise Refused(staged)
+        groups = batch.finish()
+        return [
+            (True, (commits, make(commits))) if ok else (False, make)
+            for (ok, make), commits in zip(staged, groups, strict=True)
+        ]
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+
+def _commits(value: tuple[list[Commit], Any]) -> list[Commit]:
+    return value[0]

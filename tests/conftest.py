@@ -1,0 +1,30 @@
+"""Fixtures every test folder may use: a real PostgreSQL, started once per run.
+
+`postgres` starts the cluster at the first test that asks (see `tests/postgres.py`)
+and stops it at the end; `pg_url` is a fresh, empty database for one test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.postgres import PostgresServer, required, unavailable_reason
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    reason = unavailable_reason()
+    if reason is not None:
+        if required():
+            pytest.fail(f"REVKV_REQUIRE_POSTGRES is set but {reason}")
+        pytest.skip(reason)
+    server = PostgresServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: PostgresServer) -> str:
+    return postgres.create_database()
