@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint typecheck pytest bench clean
+.PHONY: serve test lint typecheck pytest bench clean rabbitmq
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) rabbitmq
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The dripline tests start their own RabbitMQ node (tests/rabbitmq.py); Debian's package
+# is installed when missing (as root; otherwise those tests skip, saying how to install).
+RABBITMQ_SERVER := /usr/lib/rabbitmq/bin/rabbitmq-server
+rabbitmq:
+	@test -x $(RABBITMQ_SERVER) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y rabbitmq-server; \
+	  else echo "rabbitmq-server missing: sudo apt-get install -y rabbitmq-server"; fi; }
 
 # Benchmarks print ratios against their peers (coopy, sqlite3, etcd); bench/http.py
 # needs wrk and etcd-server from Debian and says how to install them. About 25 minutes.
