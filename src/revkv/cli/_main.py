@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from revkv.cli._admin import check, repair, snapshot
+from revkv.cli._dripline import dripline
 from revkv.cli._edit import diff, edit
 from revkv.cli._kv import delete, get, history, list_, meta, revert, set_
 from revkv.cli._namespaces import ns
@@ -91,7 +92,7 @@ def cli(ctx: click.Context, data: Path, url: str | None, token: str | None, verb
 
 
 for command in (set_, get, meta, list_, history, diff, edit, delete, revert, watch, ns,
-                snapshot, export, import_, check, repair, serve):  # fmt: skip
+                snapshot, export, import_, check, repair, serve, dripline):  # fmt: skip
     cli.add_command(command)
 
 

@@ -27,6 +27,13 @@ from revkv.errors import InvalidValue
 RAW = "__raw__"
 MAX_EXPONENT = 1000
 
+
+def _power(base: Decimal, exponent: Decimal) -> Decimal:
+    if abs(exponent) > MAX_EXPONENT:
+        raise InvalidValue(f"exponent {exponent} is beyond {MAX_EXPONENT}")
+    return base**exponent
+
+
 _BINARY: dict[type[ast.operator], Callable[[Decimal, Decimal], Decimal]] = {
     ast.Add: lambda a, b: a + b,
     ast.Sub: lambda a, b: a - b,
@@ -34,7 +41,7 @@ _BINARY: dict[type[ast.operator], Callable[[Decimal, Decimal], Decimal]] = {
     ast.Div: lambda a, b: a / b,
     ast.FloorDiv: lambda a, b: a // b,
     ast.Mod: lambda a, b: a % b,
-    ast.Pow: lambda a, b: _power(a, b),
+    ast.Pow: _power,
 }
 _UNARY: dict[type[ast.unaryop], Callable[[Decimal], Decimal]] = {
     ast.UAdd: lambda a: +a,
@@ -50,12 +57,6 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
 }  # fmt: skip
 _FUNCTIONS.update(abs=abs, times2=lambda v: 2 * v, times3=lambda v: 3 * v)
 _CONSTANTS = {"pi": Decimal(repr(math.pi)), "e": Decimal(repr(math.e))}
-
-
-def _power(base: Decimal, exponent: Decimal) -> Decimal:
-    if abs(exponent) > MAX_EXPONENT:
-        raise InvalidValue(f"exponent {exponent} is beyond {MAX_EXPONENT}")
-    return base**exponent
 
 
 class Calibration:

@@ -44,6 +44,8 @@ ENDPOINT_SETTINGS = {
     "log_on_set", "log_interval", "max_interval", "max_fractional_change",
     "alert_routing_key", "logging_status",
 }  # fmt: skip
+ON = ("on", "true", "yes", "1")
+OFF = ("off", "false", "no", "0")
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
 
 
@@ -214,7 +216,9 @@ def get_attribute(endpoint: EndpointConfig, attribute: str) -> Any:
     if attribute == "initial_value":
         return endpoint.initial_value
     if attribute not in ENDPOINT_SETTINGS:
-        raise ValueError(f"no attribute {attribute!r}; known: {sorted({'name', *ENDPOINT_SETTINGS})}")
+        raise ValueError(
+            f"no attribute {attribute!r}; known: {sorted({'name', *ENDPOINT_SETTINGS})}"
+        )
     value = getattr(endpoint.settings, attribute)
     if attribute == "calibration":
         return None if value is None else value.spec
@@ -237,8 +241,8 @@ def as_bool(attribute: str, value: Any) -> bool:
         return value
     if isinstance(value, (int, Decimal)) and value in (0, 1):
         return bool(value)
-    if isinstance(value, str) and value.lower() in ("on", "true", "yes", "1", "off", "false", "no", "0"):  # fmt: skip
-        return value.lower() in ("on", "true", "yes", "1")
+    if isinstance(value, str) and value.lower() in (*ON, *OFF):
+        return value.lower() in ON
     raise ValueError(f"{attribute} is on or off (true/false, 1/0), not {value!r}")
 
 

@@ -13,13 +13,14 @@ else is stored as the string. The lockout is the whole service's, as dripline's.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
-from revkv._model import Commit
+from revkv._model import Commit, Expect
 from revkv.dripline._config import (
     EndpointConfig,
     ServiceConfig,
@@ -35,6 +36,7 @@ from revkv.errors import (
     Locked,
     MalformedMessage,
     RevkvError,
+    Unavailable,
     UnsupportedOperation,
     VersionConflict,
 )
@@ -69,13 +71,11 @@ class Handler:
         for endpoint in self.config.endpoints:
             if endpoint.initial_value is None:
                 continue
-            try:
+            with contextlib.suppress(VersionConflict):  # it has a value: a restart keeps it
                 await self.keys.write(
                     endpoint.namespace, endpoint.name, stored_text(endpoint.initial_value),
                     expect="absent", author="dripline", comment="initial_value",
                 )  # fmt: skip
-            except VersionConflict:
-                pass  # it has a value: a restart keeps the last one set
 
     async def handle(self, routing_key: str, message: dict[str, Any]) -> Result:
         """The reply to one decoded request: (retcode, return_msg, payload)."""
@@ -91,8 +91,8 @@ class Handler:
         if message.get("msgtype", MsgType.REQUEST) != MsgType.REQUEST:
             raise MalformedMessage(f"msgtype {message.get('msgtype')!r} is not a request (3)")
         try:
-            op = MsgOp(message.get("msgop"))
-        except (ValueError, TypeError):
+            op = MsgOp(message["msgop"])
+        except (KeyError, ValueError, TypeError):
             raise UnsupportedOperation(
                 f"msgop {message.get('msgop')!r} is not one of "
                 + ", ".join(f"{o.value} ({o.name.lower()})" for o in MsgOp),
@@ -124,7 +124,8 @@ class Handler:
             op = MsgOp.SET if values else MsgOp.GET
         if op is MsgOp.GET:
             if specifier or values:
-                return 0, "", {"values": [_plain(get_attribute_or_refuse(endpoint, specifier or _first(values)))]}  # fmt: skip
+                attribute = get_attribute_or_refuse(endpoint, specifier or _first(values))
+                return 0, "", {"values": [_plain(attribute)]}
             return 0, "", await self.get(endpoint)
         if op is MsgOp.SET:
             if specifier or len(values) == 2:
@@ -152,7 +153,7 @@ class Handler:
         text = stored_text(mapped(endpoint, value))
         for _ in range(WRITE_RETRIES):
             current = await self.keys.read(endpoint.namespace, endpoint.name)
-            expect = current.version if current is not None else "absent"
+            expect: Expect = current.version if current is not None else "absent"
             try:
                 await self.keys.write(
                     endpoint.namespace, endpoint.name, text,
@@ -162,7 +163,10 @@ class Handler:
             except VersionConflict:
                 continue  # another door wrote in between: read again, then write
         else:
-            raise VersionConflict(endpoint.namespace, endpoint.name, "exists", None)
+            raise Unavailable(
+                f"{endpoint.name}: {WRITE_RETRIES} writes in a row lost to concurrent "
+                "writers; try again"
+            )
         if endpoint.settings.get_on_set:
             return await self.get(endpoint)
         return text

@@ -172,8 +172,10 @@ class _Link:
     async def open(cls, url: str) -> _Link:
         try:
             connection = await aio_pika.connect(url, timeout=10)
-        except (OSError, asyncio.TimeoutError, aio_pika.exceptions.AMQPError) as error:
-            raise Unreachable(url.split("@")[-1], str(error) or type(error).__name__) from None
+        except (TimeoutError, OSError, aio_pika.exceptions.AMQPError) as error:
+            raise Unreachable(
+                url.rsplit("@", maxsplit=1)[-1], str(error) or type(error).__name__
+            ) from None
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         requests = await channel.declare_exchange("requests", aio_pika.ExchangeType.TOPIC)
         name = f"request_reply{uuid.uuid4()}"

@@ -89,7 +89,7 @@ class DriplineService:
         while not self._stopping.is_set():
             try:
                 connection = await aio_pika.connect(self.url, timeout=10)
-            except (OSError, asyncio.TimeoutError, aio_pika.exceptions.AMQPError) as error:
+            except (TimeoutError, OSError, aio_pika.exceptions.AMQPError) as error:
                 log.warning(
                     "dripline: cannot connect to %s (%s); again in %.1f s",
                     redacted(self.url), error or type(error).__name__, delay,
@@ -172,7 +172,9 @@ class DriplineService:
         if exchange is None:
             log.info("dripline: not connected, alert %s dropped", routing_key)
             return
-        message = aio_pika.Message(encode(alert(payload)), content_encoding=JSON, app_id="revkv.dripline")
+        message = aio_pika.Message(
+            encode(alert(payload)), content_encoding=JSON, app_id="revkv.dripline"
+        )
         try:
             await exchange.publish(message, routing_key=routing_key)
         except (OSError, aio_pika.exceptions.AMQPError, RuntimeError) as error:
