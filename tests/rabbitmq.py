@@ -14,6 +14,7 @@ own port.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -130,10 +131,8 @@ class RabbitMQ:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         # erl may outlive the script on a hard stop: its session is ours alone
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     def restart(self) -> None:
         self.stop()

@@ -45,9 +45,11 @@ class WireClient:
             message["lockout_key"] = lockout_key
         return message
 
-    def request(self, op: str, target: str, *values: Any, lockout_key: str | None = None,
-                timeout: float = 10.0, encoding: str = "application/json",
-                raw: bytes | None = None, many: bool = False, **kwargs: Any) -> list[dict[str, Any]]:  # fmt: skip
+    def request(
+        self, op: str, target: str, *values: Any, lockout_key: str | None = None,
+        timeout: float = 10.0, encoding: str = "application/json",
+        raw: bytes | None = None, many: bool = False, **kwargs: Any,
+    ) -> list[dict[str, Any]]:  # fmt: skip
         message = self.body(op, list(values), lockout_key, **kwargs)
         if raw is not None:
             body = raw
