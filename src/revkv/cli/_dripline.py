@@ -173,7 +173,8 @@ def _print(replies: list[Any], as_json: bool) -> None:
         click.echo(json.dumps(data[0] if len(data) == 1 else data, default=str))
         return
     for reply in replies:
-        line = f"{reply.target}(ret:{reply.retcode}): {reply.payload!r}"
+        payload = dict(sorted(reply.payload.items()))  # dragonfly's order: value_cal first
+        line = f"{reply.target}(ret:{reply.retcode}): {payload!r}"
         if reply.ok:
             click.echo(line)
         else:
