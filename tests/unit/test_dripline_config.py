@@ -72,7 +72,7 @@ def test_code_loading_and_unknown_modules_are_refused(change: dict[str, str], wo
 def test_an_unknown_setting_is_an_error_naming_the_endpoint() -> None:
     document = {"name": "s", "endpoints": [{"name": "p", "module": "kv_store", "endpoints": [
         {"name": "k", "module": "kv_store_key", "log_intervall": 3}]}]}  # fmt: skip
-    with pytest.raises(ConfigError, match="endpoint 'k'.*log_intervall"):
+    with pytest.raises(ConfigError, match=r"endpoint 'k'.*log_intervall"):
         parse_config(document)
 
 
@@ -84,7 +84,7 @@ def test_an_unknown_setting_is_an_error_naming_the_endpoint() -> None:
 def test_a_calibration_that_is_not_arithmetic_is_refused_at_load(calibration: str) -> None:
     document = {"name": "s", "endpoints": [{"name": "p", "module": "kv_store", "endpoints": [
         {"name": "peaches", "module": "kv_store_key", "calibration": calibration}]}]}  # fmt: skip
-    with pytest.raises(ConfigError, match="peaches.*not an arithmetic expression"):
+    with pytest.raises(ConfigError, match=r"peaches.*not an arithmetic expression"):
         parse_config(document)
 
 
