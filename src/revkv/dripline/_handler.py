@@ -20,7 +20,7 @@ from collections.abc import Callable
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
-from revkv._model import Commit, Expect
+from revkv._model import Commit
 from revkv.dripline._config import (
     EndpointConfig,
     ServiceConfig,
@@ -36,7 +36,6 @@ from revkv.errors import (
     Locked,
     MalformedMessage,
     RevkvError,
-    Unavailable,
     UnsupportedOperation,
     VersionConflict,
 )
@@ -44,7 +43,6 @@ from revkv.errors import (
 log = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
-WRITE_RETRIES = 5
 Result = tuple[int, str, Any]
 
 
@@ -151,22 +149,12 @@ class Handler:
 
     async def set(self, endpoint: EndpointConfig, value: Any, author: str) -> Any:
         text = stored_text(mapped(endpoint, value))
-        for _ in range(WRITE_RETRIES):
-            current = await self.keys.read(endpoint.namespace, endpoint.name)
-            expect: Expect = current.version if current is not None else "absent"
-            try:
-                await self.keys.write(
-                    endpoint.namespace, endpoint.name, text,
-                    expect=expect, author=author, comment="dripline set",
-                )  # fmt: skip
-                break
-            except VersionConflict:
-                continue  # another door wrote in between: read again, then write
-        else:
-            raise Unavailable(
-                f"{endpoint.name}: {WRITE_RETRIES} writes in a row lost to concurrent "
-                "writers; try again"
-            )
+        # last writer wins, as in dripline; the store orders concurrent writers from
+        # every door, and each write is one atomic commit (no read-modify-write here)
+        await self.keys.write(
+            endpoint.namespace, endpoint.name, text,
+            expect=None, author=author, comment="dripline set",
+        )  # fmt: skip
         if endpoint.settings.get_on_set:
             return await self.get(endpoint)
         return text

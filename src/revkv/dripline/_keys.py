@@ -20,7 +20,14 @@ from revkv.errors import NotFound
 class Keys(Protocol):
     async def read(self, namespace: str, key: str) -> Commit | None: ...
     async def write(
-        self, namespace: str, key: str, payload: str, *, expect: Expect, author: str, comment: str
+        self,
+        namespace: str,
+        key: str,
+        payload: str,
+        *,
+        expect: Expect | None,
+        author: str,
+        comment: str,
     ) -> Meta: ...
     async def ensure_namespace(self, namespace: str) -> None: ...
     def follow(self) -> AsyncIterator[Event]: ...
@@ -41,7 +48,14 @@ class LocalKeys:
             return None
 
     async def write(
-        self, namespace: str, key: str, payload: str, *, expect: Expect, author: str, comment: str
+        self,
+        namespace: str,
+        key: str,
+        payload: str,
+        *,
+        expect: Expect | None,
+        author: str,
+        comment: str,
     ) -> Meta:
         pending = self.service.aput(
             namespace, key, payload, expect=expect, author=author, comment=comment
@@ -78,7 +92,14 @@ class RemoteKeys:
             return None
 
     async def write(
-        self, namespace: str, key: str, payload: str, *, expect: Expect, author: str, comment: str
+        self,
+        namespace: str,
+        key: str,
+        payload: str,
+        *,
+        expect: Expect | None,
+        author: str,
+        comment: str,
     ) -> Meta:
         return await self.client.put(
             namespace, key, payload, expect=expect, author=author, comment=comment

@@ -165,6 +165,7 @@ class DriplineService:
                 app_id="revkv.dripline",
             ),
             routing_key=message.reply_to,
+            mandatory=False,  # a requester that left is not an error
         )
 
     async def _publish_alert(self, routing_key: str, payload: dict[str, Any]) -> None:
@@ -176,7 +177,7 @@ class DriplineService:
             encode(alert(payload)), content_encoding=JSON, app_id="revkv.dripline"
         )
         try:
-            await exchange.publish(message, routing_key=routing_key)
+            await exchange.publish(message, routing_key=routing_key, mandatory=False)
         except (OSError, aio_pika.exceptions.AMQPError, RuntimeError) as error:
             log.info("dripline: alert %s not sent: %s", routing_key, error)
 
