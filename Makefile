@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/odata.py
 	$(BIN)/python bench/http.py
+	$(BIN)/python bench/amqp.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

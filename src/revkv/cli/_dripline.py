@@ -71,7 +71,16 @@ def dripline() -> None:
 @click.pass_context
 def serve(ctx: click.Context, config_file: Path, broker: str | None, data: Path | None,
           url: str | None) -> None:  # fmt: skip
-    """Serve the YAML file's kv_store endpoints until stopped (SIGTERM, Ctrl-C)."""
+    """Serve the YAML file's kv_store endpoints until stopped (SIGTERM, Ctrl-C).
+
+    Each kv_store provider is a namespace, each kv_store_key endpoint a key; an
+    initial_value is committed only when the key has no value yet.
+
+    \b
+    Examples:
+      revkv dripline serve -c kv_store_tutorial.yaml -b localhost --data ./store
+      revkv dripline serve -c kv_store_tutorial.yaml -b amqp://u:p@mq:5672/ --url http://127.0.0.1:8080
+    """
     from revkv.cli._target import Target
     from revkv.dripline._broker import broker_url
     from revkv.dripline._config import ConfigError, load_config
@@ -125,7 +134,14 @@ def _cast(text: str) -> Any:
     return {"true": True, "false": False, "none": None}.get(text.lower(), text)
 
 
-def _request_command(op_name: str, help_text: str) -> click.Command:
+def _request_command(op_name: str, help_text: str, example: str) -> click.Command:
+    help_text += (
+        "\n\nValues that look like numbers, true/false or none are sent as such; "
+        "name=value goes into the payload as a named argument.\n\n"
+        f"\b\nExamples:\n  revkv dripline {op_name} {example}\n"
+        f"  revkv dripline {op_name} {example} -b localhost --json"
+    )
+
     @click.command(name=op_name, help=help_text)
     @click.argument("target")
     @click.argument("values", nargs=-1)
@@ -182,14 +198,18 @@ def _print(replies: list[Any], as_json: bool) -> None:
             click.secho(f"return message: {reply.return_msg}", fg="red")
 
 
-for _op, _help in (
-    ("get", "Return the value of an endpoint, or of one of its attributes (peaches.log_interval)."),
-    ("set", "Set the value of an endpoint, or of one of its attributes."),
-    ("cmd", "Have an endpoint or service execute a command (lock, unlock, ping)."),
-    ("send", "Send an OP_SEND to a provider."),
-    ("run", "Send an OP_RUN; what it does is the endpoint's."),
-):
-    dripline.add_command(_request_command(_op, _help))
+for _op, _help, _example in (
+    ("get", "Return the value of an endpoint, or of one of its attributes (peaches.log_interval).",
+     "peaches"),
+    ("set", "Set the value of an endpoint, or of one of its attributes.", "chips 1.79"),
+    ("cmd", "Have an endpoint or service execute a command (lock, unlock, ping).",
+     "my_store lock"),
+    ("send", "Send an OP_SEND to a provider: a kv_store logs what it is sent.",
+     "my_price_list hello"),
+    ("run", "Send an OP_RUN; what it does is the endpoint's (a kv_store key has none).",
+     "peaches"),
+):  # fmt: skip
+    dripline.add_command(_request_command(_op, _help, _example))
 
 
 @dripline.command()
@@ -205,7 +225,14 @@ for _op, _help in (
 )
 @click.option("-po", "--payload-only", is_flag=True, help="Print only each message's payload.")
 def monitor(broker: str | None, exchange: str, keys: tuple[str, ...], payload_only: bool) -> None:
-    """Print every message on an exchange (does not prevent delivery) until stopped."""
+    """Print every message on an exchange (does not prevent delivery) until stopped.
+
+    \b
+    Examples:
+      revkv dripline monitor                      # every alert
+      revkv dripline monitor -e requests -po      # request and reply payloads
+      revkv dripline monitor -k 'sensor_value.#' -k 'revkv.commit.#'
+    """
     from revkv.dripline._broker import broker_url
 
     with contextlib.suppress(KeyboardInterrupt):
