@@ -110,3 +110,56 @@ def test_every_commit_of_a_published_namespace_is_announced_with_its_rev(
         assert "waffles" in changes.text
     finally:
         alerts.close()
+
+
+def test_dripline_serve_through_a_running_revkv_server(rabbitmq: RabbitMQ, tmp_path: Path) -> None:
+    """`revkv dripline serve --url`: the values live in the server, seen over HTTP."""
+    from tests.dripline.service import DriplineProcess
+
+    with RevkvServer(tmp_path / "data") as server:
+        args = ("dripline", "serve", "-c", str(TUTORIAL), "-b", rabbitmq.url, "--url", server.url)
+        with DriplineProcess(*args, broker_url=rabbitmq.url):
+            client = WireClient(rabbitmq.url, username="ann")
+            try:
+                assert client.one("set", "chips", 1.79)["retcode"] == 0
+            finally:
+                client.close()
+        meta = httpx.get(f"{server.url}/kv/my_price_list/chips").text
+        assert meta == "1.79"
+
+
+def test_the_periodic_logger_announces_while_logging_is_on(
+    rabbitmq: RabbitMQ, tmp_path: Path
+) -> None:
+    from tests.dripline.service import DriplineProcess
+
+    config = tmp_path / "logged.yaml"
+    config.write_text(
+        TUTORIAL.read_text().replace("log_interval: 30", "log_interval: 0.2")
+        + "setup_calls:\n  - target: my_price_list\n    method: on_set\n    args: 'on'\n"
+        "    kwargs:\n        routing_key_specifier: logging_status\n"
+    )
+    alerts = Alerts(rabbitmq.url, "sensor_value.waffles")
+    args = (
+        "dripline",
+        "serve",
+        "-c",
+        str(config),
+        "-b",
+        rabbitmq.url,
+        "--data",
+        str(tmp_path / "d"),
+    )
+    try:
+        with DriplineProcess(*args, broker_url=rabbitmq.url):
+            for _ in range(2):  # announced again and again, with nobody setting anything
+                key, alert = alerts.next()
+                assert (key, alert["payload"]["value_raw"]) == ("sensor_value.waffles", "4.0")
+            client = WireClient(rabbitmq.url)
+            try:
+                reply = client.one("set", "my_price_list.logging_status", "off")
+                assert reply["payload"] == {"values": ["off"]}
+            finally:
+                client.close()
+    finally:
+        alerts.close()
