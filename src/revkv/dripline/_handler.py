@@ -172,6 +172,9 @@ class Handler:
     def _container(self, target: str, op: MsgOp, specifier: str, values: list[Any]) -> Result:
         """The service and its providers: `get` lists endpoints; `logging_status` on/off."""
         members = [e for e in self.config.endpoints if target in (e.namespace, self.config.name)]
+        if op is MsgOp.SEND and target in self.config.providers:
+            log.info("%s asked to send: %r", target, values)  # what kv_store.send does
+            return 0, "", None
         attribute = specifier or (_first(values) if values else "")
         if op is MsgOp.GET and not attribute:
             return 0, "", {"values": [e.name for e in members]}
