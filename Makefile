@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint typecheck pytest crash postgresql bench clean
+.PHONY: serve test lint typecheck pytest crash postgresql rabbitmq bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,13 +36,22 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) rabbitmq
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The crash tests at full strength: 100 SIGKILLs of a real server under HTTP writes
 # (`make test` runs the same tests with fewer kills). A few minutes.
 crash: $(STAMP)
 	REVKV_HTTP_CRASH_KILLS=100 $(BIN)/pytest -m crash -q -s -p no:randomly
+
+# The dripline tests start their own RabbitMQ node (tests/rabbitmq.py); Debian's package
+# is installed when missing (as root; otherwise those tests skip, saying how to install).
+RABBITMQ_SERVER := /usr/lib/rabbitmq/bin/rabbitmq-server
+rabbitmq:
+	@test -x $(RABBITMQ_SERVER) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y rabbitmq-server; \
+	  else echo "rabbitmq-server missing: sudo apt-get install -y rabbitmq-server"; fi; }
 
 # Benchmarks print ratios against their peers (coopy, sqlite3, etcd); bench/http.py
 # needs wrk and etcd-server from Debian and says how to install them; bench/sql.py wrk and
@@ -54,6 +63,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/protocol.py
 	$(BIN)/python bench/http.py
 	$(BIN)/python bench/sql.py
+	$(BIN)/python bench/amqp.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -11,7 +11,8 @@ attributes it carries in ``fields``: they travel on the wire next to the message
     ├── NotFound (also KeyError)
     │   ├── KeyNotFound             .namespace .key
     │   ├── VersionNotFound         .namespace .key .version
-    │   └── NamespaceNotFound       .namespace
+    │   ├── NamespaceNotFound       .namespace
+    │   └── Unroutable              .target (no service bound to that routing key)
     ├── Conflict
     │   ├── VersionConflict         .namespace .key .expected .current_version .exists
     │   │   └── PreconditionFailed  (the same, asked as HTTP If-Match / If-None-Match)
@@ -23,17 +24,22 @@ attributes it carries in ``fields``: they travel on the wire next to the message
     │   ├── InvalidVersion
     │   ├── PayloadTooLarge         .limit
     │   ├── SchemaViolation
-    │   └── QuerySyntaxError        .expression .position
+    │   ├── QuerySyntaxError        .expression .position
+    │   ├── MalformedMessage        (a message body that cannot be decoded)
+    │   ├── UnsupportedOperation    .operation
+    │   └── InvalidValue            (a value the endpoint cannot take or calibrate)
     ├── Compacted                   .requested_rev .oldest_rev
     │   └── RevAhead                .requested_rev .current_rev (a resume point ahead)
     ├── Unauthorized
     ├── Forbidden
+    │   └── Locked                  .target (a dripline endpoint locked out)
     ├── Unavailable                 (try again later, or elsewhere)
     │   ├── ReadOnly                .primary
     │   │   └── ReadOnlySystem      (also a PrevalenceError)
     │   ├── Busy                    .retry_after
     │   ├── DatabaseUnavailable     .retry_after (PostgreSQL down or unreachable)
-    │   └── Unreachable             .url (also ConnectionError)
+    │   ├── Unreachable             .url (also ConnectionError)
+    │   └── TimedOut                .target .timeout (no reply came in time)
     ├── PrevalenceError             (the object-prevalence engine)
     │   ├── ClockMisuse             .method
     │   └── ReplayDiverged          .seq
@@ -69,11 +75,14 @@ __all__ = [
     "InvalidKey",
     "InvalidName",
     "InvalidRequest",
+    "InvalidValue",
     "InvalidVersion",
     "JournalCorrupted",
     "JournalFailed",
     "JournalMissing",
     "KeyNotFound",
+    "Locked",
+    "MalformedMessage",
     "ManifestCorrupted",
     "NamespaceExists",
     "NamespaceNotFound",
@@ -91,10 +100,13 @@ __all__ = [
     "SchemaViolation",
     "SnapshotCorrupted",
     "StorageError",
+    "TimedOut",
     "TxnConflict",
     "Unauthorized",
     "Unavailable",
     "Unreachable",
+    "Unroutable",
+    "UnsupportedOperation",
     "VersionConflict",
     "VersionNotFound",
 ]
@@ -424,6 +436,61 @@ class Unreachable(Unavailable, ConnectionError):
         super().__init__(f"cannot reach {url}: {reason}")
         self.url = url
         self.reason = reason
+
+
+class TimedOut(Unavailable):
+    """No reply came in time (a dripline request: is the service running?)."""
+
+    fields = ("target", "timeout")
+
+    def __init__(self, target: str, timeout: float) -> None:
+        super().__init__(
+            f"no reply from {target!r} within {timeout:g} s: is a service serving it running "
+            "and connected to this broker? (or give it longer with --timeout)"
+        )
+        self.target = target
+        self.timeout = timeout
+
+
+class Locked(Forbidden):
+    """A write to a locked-out dripline service without its lockout key."""
+
+    fields = ("target",)
+
+    def __init__(self, message: str, target: str | None = None) -> None:
+        super().__init__(message)
+        self.target = target
+
+
+class Unroutable(NotFound):
+    """No queue is bound to a request's routing key: no service serves that target."""
+
+    fields = ("target",)
+
+    def __init__(self, target: str) -> None:
+        super().__init__(
+            f"no service serves {target!r} on this broker (the request was unroutable): "
+            "check the name, and that its service is running"
+        )
+        self.target = target
+
+
+class MalformedMessage(InvalidRequest):
+    """A message whose body cannot be decoded, or lacks what its kind requires."""
+
+
+class UnsupportedOperation(InvalidRequest):
+    """An operation the target does not offer (a dripline msgop or command it lacks)."""
+
+    fields = ("operation",)
+
+    def __init__(self, message: str, operation: str | None = None) -> None:
+        super().__init__(message)
+        self.operation = operation
+
+
+class InvalidValue(InvalidRequest):
+    """A value the target cannot take, map or calibrate."""
 
 
 class PrevalenceError(RevkvError):

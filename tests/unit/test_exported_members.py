@@ -7,6 +7,7 @@ import types
 import pytest
 
 import revkv
+import revkv.dripline
 import revkv.http
 import revkv.prevalence
 import revkv.store
@@ -16,7 +17,7 @@ TYPING_HELPERS = {"annotations", "Any", "Literal", "TypeVar", "Path", "T", "TYPE
 
 
 @pytest.mark.parametrize(
-    "module", [revkv, revkv.http, revkv.prevalence, revkv.store, revkv.testing]
+    "module", [revkv, revkv.dripline, revkv.http, revkv.prevalence, revkv.store, revkv.testing]
 )
 def test_all_lists_exactly_the_public_names(module: types.ModuleType) -> None:
     public = {

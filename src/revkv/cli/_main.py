@@ -11,6 +11,7 @@ import click
 
 from revkv.cli._admin import check, repair, snapshot
 from revkv.cli._db import db
+from revkv.cli._dripline import dripline
 from revkv.cli._edit import diff, edit
 from revkv.cli._kv import delete, get, history, list_, meta, revert, set_
 from revkv.cli._namespaces import ns
@@ -107,7 +108,7 @@ def cli(
 
 
 for command in (set_, get, meta, list_, history, diff, edit, delete, revert, watch, ns,
-                snapshot, export, import_, check, repair, serve, db):  # fmt: skip
+                snapshot, export, import_, check, repair, serve, db, dripline):  # fmt: skip
     cli.add_command(command)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import ipaddress
 import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +15,9 @@ import uvicorn
 from click.core import ParameterSource
 
 from revkv._config import Settings, load_settings
+from revkv._service import Service
 from revkv.cli._target import Target, check_db, local_data
+from revkv.http._app import Door
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +44,7 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)  # type: ignore[arg-type]
 
 
-def run(settings: Settings) -> None:
+def run(settings: Settings, doors: Sequence[Door] = ()) -> None:
     from revkv.http._app import app_for, open_service
     from revkv.http._protocol import Limits, protocol_class, raise_fd_limit
 
@@ -70,7 +74,7 @@ def run(settings: Settings) -> None:
         max_connections=raise_fd_limit(settings.max_connections),
     )
     config = uvicorn.Config(
-        app_for(settings, service),
+        app_for(settings, service, doors),
         http=protocol_class(limits),  # uvicorn's httptools protocol, with limits
         timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
         host=settings.host,
@@ -167,9 +171,25 @@ def run(settings: Settings) -> None:
     help="Open connections; more are answered 503. [default: 10000, less if the "
     "process may not open as many files]",
 )
+@click.option(
+    "--dripline",
+    "dripline_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Also serve this dripline YAML file's kv_store on AMQP, on the same store.",
+)
+@click.option(
+    "--amqp",
+    default=None,
+    metavar="BROKER",
+    help="The broker for --dripline: a host or amqp://user:pass@host:port/vhost "
+    "(default: the YAML's broker).",
+)
 @click.pass_context
 def serve(
     ctx: click.Context,
+    dripline_file: Path | None,
+    amqp: str | None,
     data: Path | None,
     memory: bool,
     db: str | None,
@@ -232,4 +252,33 @@ def serve(
         settings = replace(settings, data=data, db=None)
     elif db is not None or (target is not None and target.db is not None):
         settings = replace(settings, db=db or (target.db if target else None))
-    run(settings)
+    doors = [] if dripline_file is None else [dripline_door(dripline_file, amqp)]
+    if amqp is not None and dripline_file is None:
+        raise click.UsageError("--amqp goes with --dripline FILE")
+    run(settings, doors)
+
+
+def dripline_door(path: Path, amqp: str | None) -> Door:
+    """The dripline service of `path`, on the HTTP server's own Service."""
+    from revkv.dripline._broker import broker_url
+    from revkv.dripline._config import ConfigError, load_config
+
+    try:
+        config = load_config(path)
+    except (ConfigError, ValueError) as error:
+        raise click.UsageError(str(error)) from None
+    url = broker_url(amqp, config.broker)
+
+    @asynccontextmanager
+    async def door(service: Service) -> AsyncIterator[None]:
+        from revkv.dripline._keys import LocalKeys
+        from revkv.dripline._service import DriplineService
+
+        dripline = DriplineService(config, LocalKeys(service), url)
+        await dripline.start()
+        try:
+            yield
+        finally:
+            await dripline.stop()
+
+    return door

@@ -9,8 +9,8 @@ own metrics registry (`app.state.metrics`).
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -31,6 +31,9 @@ from revkv.http._metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from revkv.http._odata import odata_mount
 from revkv.http._openapi import openapi_endpoint
 from revkv.store import open_backend
+
+#: another door in the server's process: given the open Service, served while entered
+Door = Callable[[Service], AbstractAsyncContextManager[None]]
 
 
 async def health(request: Request) -> Response:
@@ -87,17 +90,27 @@ def open_service(settings: Settings) -> Service:
     return Service(store, Auth(settings.tokens))
 
 
-def app_for(settings: Settings, service: Service | None = None) -> Starlette:
+def app_for(
+    settings: Settings, service: Service | None = None, doors: Sequence[Door] = ()
+) -> Starlette:
     """An app that opens the configured store at start-up (unless given the `service`
     already opened, as `revkv serve` does to report a failure in one line) and closes it
-    at shutdown."""
+    at shutdown.
+
+    `doors` are other doors served in the same process on the same Service (the
+    dripline service of `revkv serve --dripline`): each is entered once the Service is
+    open and left before it closes.
+    """
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.service = opened = service or open_service(settings)
         gc.freeze()  # what opening loaded lives as long as the server: keep it out of GC passes
         try:
-            yield
+            async with AsyncExitStack() as stack:
+                for door in doors:
+                    await stack.enter_async_context(door(opened))
+                yield
         finally:
             opened.close()
 
