@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint typecheck pytest bench clean
+.PHONY: serve test browser lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,14 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(BIN)/revkv serve
 
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) browser lint typecheck pytest
+
+# The web page's tests drive Debian's chromium with Playwright (Playwright's own browser
+# download is not reachable everywhere); without it they skip, saying how to install it.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } || \
+	  echo "chromium could not be installed (apt-get install chromium): the browser tests will skip"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

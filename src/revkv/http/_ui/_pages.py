@@ -59,7 +59,9 @@ async def namespace(request: Request, session: Session) -> Response:
     params = request.query_params
     prefix = params.get("prefix", "")
     text = params.get("filter", "").strip()
-    context: dict[str, Any] = {"error": None, "entries": [], "next": None, "skip": 0}
+    context: dict[str, Any] = {
+        "error": None, "entries": [], "next": None, "skip": 0, "more": False, "matched": None,
+    }  # fmt: skip
     if text:
         context.update(_filtered(service, name, prefix, text, _number(params.get("skip"))))
     else:
@@ -84,13 +86,15 @@ def browse(
         page = service.list(namespace, prefix=prefix or None, start_after=cursor, limit=limit)
         for commit in page.items:
             rest = commit.key[len(prefix) :]
+            cursor = commit.key
+            if not rest:  # the key named like the folder: listed beside it, one level up
+                continue
             if "/" in rest[:-1]:  # "a/" alone is a key; "a/b" is in folder "a/"
                 folder = prefix + rest[: rest.index("/") + 1]
                 entries.append(Entry(folder[len(prefix) :], folder))
                 cursor = folder + _LAST
                 break
             entries.append(Entry(rest, commit.key, commit))
-            cursor = commit.key
             if len(entries) > limit:
                 break
         else:
