@@ -132,7 +132,9 @@ async def key(request: Request, session: Session) -> Response:
     params = request.query_params
     version = _number(params.get("v")) or head.version
     shown = _commit(service, ns, name, version)
-    history = service.history(ns, name, limit=HISTORY_PAGE, before=_number(params.get("before")))
+    history = service.history(
+        ns, name, limit=HISTORY_PAGE, before=_number(params.get("before")) or None
+    )
     a, b = _number(params.get("a")), _number(params.get("b"))
     diff = None
     if a and b:
@@ -164,7 +166,7 @@ async def edit(request: Request, session: Session) -> Response:
     return render(
         request, session, "edit.html", ns=ns, key=name or "", new=head is None or head.deleted,
         expect=head.version if head else "absent", value=value, conflict=None,
-        text=value.text if value and value.kind != "binary" else "",
+        text=_exact(current.payload) if current and value and value.kind != "binary" else "",
         author=session.principal.name, comment="", ttl="", live_prefix=name,
         live_key=name, editing=True,
     )  # fmt: skip
@@ -192,6 +194,11 @@ def _commit(service: Service, ns: str, name: str, version: int) -> Commit | None
     except NotFound:
         return None
     return None if commit.deleted else commit
+
+
+def _exact(payload: bytes) -> str:
+    """The text as stored, for the editor: a save of it unchanged writes the same bytes."""
+    return payload.decode("utf-8", errors="replace")
 
 
 def _lines(commit: Commit | None) -> list[str]:
