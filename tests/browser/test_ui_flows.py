@@ -122,7 +122,7 @@ def test_folders_filter_and_keyboard(page: Any, server: RevkvServer) -> None:
         put(server, "site", key.replace("/", "%2F"), b"x")
     page.goto(server.url + "/ui/ns/site")
     shoot(page, "namespace")
-    page.get_by_role("link", name="web/", exact=True).click()
+    page.locator("a.folder-link", has_text="web/").click()
     expect(page.locator("table.keys")).to_contain_text("tls/")
     expect(page.locator("table.keys")).to_contain_text("host")
 

@@ -109,7 +109,8 @@ def _conflict(
     return render(
         request, session, "edit.html", 409, ns=ns, key=name, new=False,
         expect=conflict.current_version if head else "absent", value=their_view,
-        text=mine.decode("utf-8", errors="replace"), conflict=conflict, theirs=head, their_view=their_view,
+        text=mine.decode("utf-8", errors="replace"), conflict=conflict, theirs=head,
+        their_view=their_view,
         diff=diff_rows(their_view.lines, my_view.lines), author=_text(form, "author"),
         comment=_text(form, "comment"), ttl=_text(form, "ttl"), live_prefix=name,
         live_key=name, editing=True,
