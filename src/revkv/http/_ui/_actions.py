@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from revkv._model import DEFAULT, Default
 from revkv.errors import InvalidRequest, NotFound, VersionConflict
 from revkv.http._requests import service_of
+from revkv.http._ui._entities import entity_set_of, typed_payload
 from revkv.http._ui._gate import render
 from revkv.http._ui._pages import _commit
 from revkv.http._ui._render import diff_rows, query, view
@@ -77,7 +78,8 @@ async def put(request: Request, session: Session) -> Response:
     ns = request.path_params["ns"]
     form = await request.form()
     name, expect = _text(form, "key"), _expect(form)
-    payload = await _payload(form)
+    entity_set = entity_set_of(request, ns) if "typed" in form else None
+    payload = typed_payload(entity_set, form) if entity_set else await _payload(form)
     author, comment = _text(form, "author").strip() or None, _text(form, "comment") or None
     try:
         await service.aput(
@@ -113,7 +115,7 @@ def _conflict(
         their_view=their_view,
         diff=diff_rows(their_view.lines, my_view.lines), author=_text(form, "author"),
         comment=_text(form, "comment"), ttl=_text(form, "ttl"), live_prefix=name,
-        live_key=name, editing=True,
+        live_key=name, editing=True, typed=[],
     )  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from revkv._service import Service
 from revkv.errors import InvalidRequest, NotFound, QuerySyntaxError
 from revkv.http._listing import META_COLUMNS
 from revkv.http._requests import service_of
+from revkv.http._ui._entities import entity_set_of, input_type, input_value, record_of, shown
 from revkv.http._ui._gate import render
 from revkv.http._ui._render import Value, diff_rows, view
 from revkv.http._ui._session import Session
@@ -67,8 +68,17 @@ async def namespace(request: Request, session: Session) -> Response:
     else:
         entries, following = browse(service, name, prefix, params.get("after") or None, PAGE)
         context.update(entries=entries, next=following)
+    entity_set = entity_set_of(request, name)
+    columns = entity_set.entity_type.payload_properties if entity_set else ()
+    cells = {}
+    if entity_set:
+        for entry in context["entries"]:
+            if entry.commit is not None:
+                record = record_of(request, entity_set, entry.commit) or {}
+                cells[entry.path] = [shown(record.get(p.name)) for p in columns]
     return render(
         request, session, "namespace.html", ns=ns, prefix=prefix, filter=text,
+        columns=columns, cells=cells,
         count=service.count(name, prefix=prefix or None), crumbs=crumbs(prefix),
         may_write=session.may_write(name), live_prefix=prefix, **context,
     )  # fmt: skip
@@ -163,12 +173,20 @@ async def edit(request: Request, session: Session) -> Response:
             head = None
     current = _commit(service, ns, name, head.version) if name and head else None
     value = view(current.payload) if current else None
+    entity_set = entity_set_of(request, ns)
+    record = record_of(request, entity_set, current) if entity_set and current else {}
+    typed = []
+    if entity_set and record is not None:
+        typed = [
+            (p, input_type(p), input_value(p, record.get(p.name)))
+            for p in entity_set.entity_type.payload_properties
+        ]
     return render(
         request, session, "edit.html", ns=ns, key=name or "", new=head is None or head.deleted,
         expect=head.version if head else "absent", value=value, conflict=None,
         text=_exact(current.payload) if current and value and value.kind != "binary" else "",
         author=session.principal.name, comment="", ttl="", live_prefix=name,
-        live_key=name, editing=True,
+        live_key=name, editing=True, typed=typed,
     )  # fmt: skip
 
 
