@@ -111,7 +111,7 @@ async def test_values_show_as_json_text_or_hex(client: httpx.AsyncClient, servic
     service.put("app", "t", b"plain <text>")
     service.put("app", "bin", bytes(range(256)))
     json_page = (await client.get("/ui/key/app", params={"key": "j"})).text
-    assert 'class="value json"' in json_page and 'class="nt"' in json_page  # highlighted
+    assert 'class="value json hl"' in json_page and 'class="nt"' in json_page  # highlighted
     text_page = (await client.get("/ui/key/app", params={"key": "t"})).text
     assert "plain &lt;text&gt;" in text_page
     bin_page = (await client.get("/ui/key/app", params={"key": "bin"})).text
