@@ -20,8 +20,10 @@ SCREENSHOTS = ROOT / "build" / "ui-screenshots"
 HOW = "chromium is not installed: `apt-get install chromium` (make test does it)"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one module: Playwright's sync API runs an event loop in this thread
+    while it is started, so it must be stopped before other modules' asyncio tests."""
     if not Path(CHROMIUM).exists():
         pytest.skip(HOW)
     from playwright.sync_api import sync_playwright
