@@ -52,9 +52,10 @@ def app_routes() -> set[tuple[str, str]]:
             found |= {(m, route.path) for m in route.methods or () if m != "HEAD"}
         elif isinstance(route, Mount) and route.path == "/kv":
             found |= kv_table()
-        else:  # OData describes itself ($metadata); anything else must be described here
+        else:  # OData describes itself ($metadata), /ui is HTML for people (its docstring);
+            # anything else must be described here
             assert isinstance(route, Mount), route
-            assert route.path == "/odata", f"a new mount {route.path}: describe its routes"
+            assert route.path in ("/odata", "/ui"), f"a new mount {route.path}: describe it"
     app.state.service.close()
     return found
 

@@ -30,6 +30,7 @@ from revkv.http._kv import KVDoor
 from revkv.http._metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from revkv.http._odata import odata_mount
 from revkv.http._openapi import openapi_endpoint
+from revkv.http._ui import ui_mount
 from revkv.store import open_backend
 
 #: another door in the server's process: given the open Service, served while entered
@@ -62,6 +63,7 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/ns/{ns}", admin.get_namespace, methods=["GET"]),
         Route("/ns/{ns}", admin.put_namespace, methods=["PUT"]),
         odata_mount(settings),
+        ui_mount(),
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/openapi.json", openapi_endpoint, methods=["GET"]),
