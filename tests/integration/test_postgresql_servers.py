@@ -163,11 +163,12 @@ def test_a_server_refuses_an_older_schema_and_names_the_command(pg_url: str) -> 
         pass
     with psycopg.connect(pg_url, autocommit=True) as connection:  # as revkv 0001 left it
         connection.execute("DROP INDEX revkv_heads_expires")
+        connection.execute("ALTER TABLE revkv_commits DROP COLUMN token")
         connection.execute("UPDATE revkv_alembic_version SET version_num = '0001'")
     server = RevkvServer(pg_url)
     with pytest.raises(RuntimeError, match=r"run `revkv db upgrade --db postgresql://"):
         server.start()
-    with pytest.raises(SchemaOutdated, match="revision 0001, this revkv needs 0002"):
+    with pytest.raises(SchemaOutdated, match="revision 0001, this revkv needs 0003"):
         revkv.open(pg_url)
     upgraded = subprocess.run(
         [sys.executable, "-m", "revkv.cli", "--db", pg_url, "db", "upgrade"],

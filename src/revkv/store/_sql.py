@@ -45,6 +45,7 @@ from revkv._model import (
     check_key,
     check_namespace_name,
     check_payload,
+    check_token,
     check_version,
 )
 from revkv.errors import (
@@ -281,11 +282,13 @@ class SqlStore(SqlReads):
         ttl: TTL = DEFAULT,
         expires: Expires = DEFAULT,
         mtime: float | None = None,
+        token: str = "",
     ) -> Pending[Commit]:
         check_namespace_name(namespace)
         check_key(key)
         data = check_payload(payload)
         author, comment = check_author(author, comment)
+        token = check_token(token) if token else ""
         expiry = expiry_arg(ttl, expires)
         stamp = mtime_arg(mtime)
 
@@ -295,7 +298,7 @@ class SqlStore(SqlReads):
             batch.check_json(settings, data)
             batch.check(namespace, key, condition)
             end = batch.expires(settings, expiry)
-            batch.write(namespace, key, data, author, comment, end, False, stamp)
+            batch.write(namespace, key, data, author, comment, end, False, stamp, token)
             return _last
 
         written: Pending[Commit] = self._write(
@@ -312,10 +315,12 @@ class SqlStore(SqlReads):
         author: str = "",
         comment: str = "",
         mtime: float | None = None,
+        token: str = "",
     ) -> Pending[Commit]:
         check_namespace_name(namespace)
         check_key(key)
         author, comment = check_author(author, comment)
+        token = check_token(token) if token else ""
         stamp = mtime_arg(mtime)
         by_version = condition is not None and condition.kind == "version"
         if condition is not None and condition.kind == "absent":
@@ -327,7 +332,7 @@ class SqlStore(SqlReads):
             batch.check(namespace, key, condition)
             if not live and not by_version:
                 raise KeyNotFound(namespace, key)
-            batch.write(namespace, key, b"", author, comment, None, True, stamp)
+            batch.write(namespace, key, b"", author, comment, None, True, stamp, token)
             return _last
 
         written: Pending[Commit] = self._write(False, plan, [(namespace, key)])
@@ -342,11 +347,13 @@ class SqlStore(SqlReads):
         condition: Condition | None = None,
         author: str = "",
         comment: str = "",
+        token: str = "",
     ) -> Pending[Commit]:
         check_namespace_name(namespace)
         check_key(key)
         check_version(to_version, "the version to revert to")
         author, comment = check_author(author, comment or f"revert to version {to_version}")
+        token = check_token(token) if token else ""
 
         def plan(batch: Batch) -> Callable[[builtins.list[Commit]], Commit]:
             settings = batch.namespace(namespace, False)
@@ -355,7 +362,7 @@ class SqlStore(SqlReads):
             batch.check_size(settings, len(old.payload))
             batch.check(namespace, key, condition)
             end = None if old.deleted else batch.expires(settings, ["default"])
-            batch.write(namespace, key, old.payload, author, comment, end, old.deleted)
+            batch.write(namespace, key, old.payload, author, comment, end, old.deleted, None, token)
             return _last
 
         written: Pending[Commit] = self._write(False, plan, [(namespace, key)])
@@ -392,30 +399,31 @@ class SqlStore(SqlReads):
         check_namespace_name(write.namespace)
         check_key(write.key)
         author, comment = check_author(write.author, write.comment)
+        token = check_token(write.token) if write.token else ""
         if isinstance(write, Delete):
-            return ["delete", write.namespace, write.key, author, comment]
+            return ["delete", write.namespace, write.key, author, comment, token]
         if not isinstance(write, Put):
             raise InvalidRequest(f"a transaction write is a Put or a Delete, not {write!r}")
         data = check_payload(write.payload)
         expiry = expiry_arg(DEFAULT if write.ttl is None else write.ttl, DEFAULT)
-        return ["put", write.namespace, write.key, author, comment, data, expiry]
+        return ["put", write.namespace, write.key, author, comment, token, data, expiry]
 
     def _txn_write(
         self, batch: Batch, op: str, namespace: str, key: str, rest: builtins.list[Any]
     ) -> None:
         if op == "delete":
-            author, comment = rest
+            author, comment, token = rest
             batch.namespace(namespace, False)
             if not batch.current(namespace, key)[1]:
                 raise KeyNotFound(namespace, key)
-            batch.write(namespace, key, b"", author, comment, None, True)
+            batch.write(namespace, key, b"", author, comment, None, True, None, token)
             return
-        author, comment, data, expiry = rest
+        author, comment, token, data, expiry = rest
         settings = batch.namespace(namespace)
         batch.check_size(settings, len(data))
         batch.check_json(settings, data)
         end = batch.expires(settings, expiry)
-        batch.write(namespace, key, data, author, comment, end, False)
+        batch.write(namespace, key, data, author, comment, end, False, None, token)
 
     def load(self, commits: Iterable[Commit], batch: int = 1000) -> int:
         """Import versions as they were, a batch (one transaction, one rev) at a time;
@@ -451,14 +459,13 @@ class SqlStore(SqlReads):
     ) -> Callable[[builtins.list[Commit]], builtins.list[Commit]]:
         from revkv.store._sql_writes import Row
 
-        for namespace, key, version, mtime, author, comment, expires, deleted, payload in rows:
+        for row in rows:
+            namespace, key, version = row[0], row[1], row[2]
             batch.namespace(namespace)
             head = batch.head(namespace, key)
             if head.version and version != head.version + 1:
                 raise VersionConflict(namespace, key, version - 1, head.version)
-            batch.append(
-                Row(namespace, key, version, mtime, author, comment, expires, deleted, payload)
-            )
+            batch.append(Row(*row))  # load_row's order is Row's, the token last when set
         return _all
 
     def add_durable_listener(

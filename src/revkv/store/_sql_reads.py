@@ -44,10 +44,11 @@ T = TypeVar("T")
 
 COMMIT_COLUMNS = (
     "c.namespace, c.key, c.version, c.rev, c.mtime, c.author, c.comment, c.expires, "
-    "c.deleted, c.payload"
+    "c.deleted, c.token, c.payload"
 )
 META_COLUMNS = (
-    "c.namespace, c.key, c.version, c.rev, c.mtime, c.author, c.comment, c.expires, c.deleted"
+    "c.namespace, c.key, c.version, c.rev, c.mtime, c.author, c.comment, c.expires, c.deleted, "
+    "c.token"
 )
 
 
@@ -59,12 +60,22 @@ _GET_LATEST = (
 
 def commit_of(row: Sequence[Any]) -> Commit:
     return Commit(
-        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], bytes(row[9])
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+        row[9],
+        bytes(row[10]),
     )
 
 
 def meta_of(row: Sequence[Any]) -> Meta:
-    return Meta(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8])
+    return Meta(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9])
 
 
 def like_prefix(prefix: str) -> str:

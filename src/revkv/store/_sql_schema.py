@@ -9,6 +9,8 @@ Four tables; every name starts with `revkv_`, so a store can share a database::
       mtime, author, comment, expires, deleted, payload (bytea, verbatim)
       doc                        the payload as jsonb when it is JSON, else NULL: what
                                  `$filter` reads (query/_to_sql.py)
+      token                      the token that made the commit ("" without tokens;
+                                 migration 0003)
     revkv_heads       one row per key: its newest version (the "newest version per key"
                       index, kept in the writing transaction); the row writers lock
       namespace, key (PRIMARY KEY), version, rev, deleted, expires
@@ -37,7 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 #: The Alembic revision this code needs; `revkv db upgrade` brings a database to it.
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 MIGRATIONS = Path(__file__).with_name("_migrations")
 
 metadata = sa.MetaData()
@@ -59,6 +61,8 @@ commits = sa.Table(
     sa.Column("deleted", sa.Boolean, nullable=False),
     sa.Column("payload", sa.LargeBinary, nullable=False),
     sa.Column("doc", JSONB),
+    # the token that made the commit, on a server with tokens (migration 0003)
+    sa.Column("token", sa.Text, nullable=False, server_default=""),
     sa.UniqueConstraint("rev", "pos", name="revkv_commits_rev"),
 )
 

@@ -50,8 +50,8 @@ _NEXT_REV = sa.text(
 )
 _INSERT = sa.text(
     "INSERT INTO revkv_commits (namespace, key, version, rev, pos, mtime, author, comment, "
-    "expires, deleted, payload, doc) VALUES (:namespace, :key, :version, :rev, :pos, :mtime, "
-    ":author, :comment, :expires, :deleted, :payload, CAST(:doc AS jsonb))"
+    "expires, deleted, token, payload, doc) VALUES (:namespace, :key, :version, :rev, :pos, "
+    ":mtime, :author, :comment, :expires, :deleted, :token, :payload, CAST(:doc AS jsonb))"
 )
 _HEAD = sa.text(
     "INSERT INTO revkv_heads (namespace, key, version, rev, deleted, expires) "
@@ -113,6 +113,7 @@ class Row:
     expires: float | None
     deleted: bool
     payload: bytes
+    token: str = ""  # the name of the token that wrote it, on a server with tokens
 
 
 class Batch:
@@ -241,6 +242,7 @@ class Batch:
         expires: float | None,
         deleted: bool,
         mtime: float | None = None,
+        token: str = "",
     ) -> Row:
         """Add the key's next version (its expiry tombstone first, when unrecorded)."""
         if self.head(namespace, key).expired(self.now):
@@ -248,7 +250,7 @@ class Batch:
         head = self.head(namespace, key)  # the tombstone's, when one was just recorded
         row = Row(
             namespace, key, head.version + 1, self.now if mtime is None else mtime,
-            author, comment, expires, deleted, payload,
+            author, comment, expires, deleted, payload, token,
         )  # fmt: skip
         return self.append(row)
 
@@ -301,6 +303,7 @@ class Batch:
                 "comment": r.comment,
                 "expires": r.expires,
                 "deleted": r.deleted,
+                "token": r.token,
                 "payload": r.payload,
                 "doc": None if r.deleted else json_doc(r.payload),
             }
@@ -323,6 +326,7 @@ class Batch:
                 r.comment,
                 r.expires,
                 r.deleted,
+                r.token,
                 r.payload,
             )
             for i, r in enumerate(self.rows)
