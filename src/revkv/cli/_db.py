@@ -37,7 +37,7 @@ def upgrade(url: str | None) -> None:
       revkv --db postgresql://revkv@localhost/revkv db upgrade
       revkv db upgrade postgresql://revkv@localhost/revkv
     """
-    from revkv.store._sql import check_database
+    from revkv.store import prepare_database
 
-    where = check_database(_url(url), upgrade=True)
+    where = prepare_database(_url(url), upgrade=True)
     click.echo(f"{where}: schema is current")

@@ -50,13 +50,13 @@ def _is_database_url(location: object) -> bool:
     )
 
 
-def prepare_database(url: str) -> str:
+def prepare_database(url: str, *, upgrade: bool = False) -> str:
     """Check (or, for an empty database, create) the schema at `url` before a server
-    starts: `SchemaOutdated` names the command to run. Returns `url` without its password,
-    for messages."""
+    starts: `SchemaOutdated` names the command to run; with `upgrade` (`revkv db upgrade`)
+    an older schema is migrated instead. Returns `url` without its password, for messages."""
     from revkv.store._sql import check_database
 
-    return check_database(url)
+    return check_database(url, upgrade=upgrade)
 
 
 def open_backend(location: str | Path | None = None, **options: Any) -> Store:
