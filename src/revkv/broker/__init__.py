@@ -1,0 +1,56 @@
+"""The object broker: DaBroker's server and client on revkv, over RabbitMQ or in process.
+
+    from revkv.broker import BrokerServer, BrokerClient, BaseObj
+
+A server publishes typed Python objects (plain ones, SQLAlchemy models, revkv
+namespaces, prevalent systems); clients read their fields, follow their refs, call
+their methods and search them, caching what they read until the server says it changed.
+Wire-compatible with DaBroker's 2014 json codec and AMQP topology; see docs/broker.md.
+"""
+
+from __future__ import annotations
+
+from revkv.broker._client import BrokerClient, ClientInfo, ClientKey, ClientObj
+from revkv.broker._errors import (
+    ForgedKey,
+    ManyData,
+    NoData,
+    NotExported,
+    RemoteError,
+    UnknownKey,
+)
+from revkv.broker._model import (
+    BackRef,
+    BaseObj,
+    BrokeredInfo,
+    Callable,
+    Field,
+    Key,
+    Ref,
+    access_code,
+    exported,
+)
+from revkv.broker._server import BrokerServer
+
+__all__ = [
+    "BackRef",
+    "BaseObj",
+    "BrokerClient",
+    "BrokerServer",
+    "BrokeredInfo",
+    "Callable",
+    "ClientInfo",
+    "ClientKey",
+    "ClientObj",
+    "Field",
+    "ForgedKey",
+    "Key",
+    "ManyData",
+    "NoData",
+    "NotExported",
+    "Ref",
+    "RemoteError",
+    "UnknownKey",
+    "access_code",
+    "exported",
+]
