@@ -87,7 +87,8 @@ def export_class(
         server.register_meta(metameta, *(classkey or ("_ecm", name)))
         meta._meta = metameta
     server.register_meta(meta, *(key or ("_ec", name)))
-    (target if target is not None else cls)._meta = meta
+    holder: Any = target if target is not None else cls
+    holder._meta = meta
     return meta
 
 
