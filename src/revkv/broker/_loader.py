@@ -52,10 +52,25 @@ class StaticLoader:
             del self.objects[tuple(parts)]
 
     def get(self, *parts: Any) -> Any:
-        try:
-            return self.objects[parts]
-        except KeyError:
-            raise UnknownKey(f"no object has the key {(self.id, *parts)!r}") from None
+        """The object registered under `parts`, or reached as a ref from one: an
+        unkeyed object sent as `owner.name` has the key `owner's parts + (name,)`, so
+        a server that has not sent it yet (a peer, or this one restarted) finds it."""
+        found = self.objects.get(parts)
+        if found is not None:
+            return found
+        if len(parts) >= 2 and isinstance(parts[-1], str):
+            try:
+                owner = self.get(*parts[:-1])
+            except UnknownKey:
+                pass
+            else:
+                meta = getattr(owner, "_meta", None)
+                child = getattr(owner, parts[-1], None)
+                if parts[-1] in getattr(meta, "refs", ()) and child is not None:
+                    if getattr(child, "_key", None) is None:
+                        self.add(child, *parts)
+                    return child
+        raise UnknownKey(f"no object has the key {(self.id, *parts)!r}")
 
 
 class Loaders:
