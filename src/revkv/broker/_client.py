@@ -203,7 +203,7 @@ class BrokerClient:
         """The server's root object (fetched anew each time)."""
         return self.send("root")
 
-    def call(self, name: str, *args: Any, **named: Any) -> Any:
+    def call(self, name: str, /, *args: Any, **named: Any) -> Any:
         """Call the server's `do_<name>` (DaBroker 2014's `broker.send`)."""
         return self.send(name, *args, **named)
 
@@ -236,7 +236,7 @@ class BrokerClient:
     def _resolve(self, item: Any) -> Any:
         return item() if isinstance(item, ClientKey) else item
 
-    def send(self, name: str, *args: Any, _o: Any = None, **named: Any) -> Any:
+    def send(self, name: str, /, *args: Any, _o: Any = None, **named: Any) -> Any:
         """One request; its decoded result (an error the server sent is raised)."""
         message: dict[str, Any] = {"_m": name, **named}
         if args:
@@ -294,6 +294,11 @@ class BrokerClient:
                 obj = self._cache.pop(key.parts, None)
                 if obj is not None:
                     obj.__dict__["_obsolete"] = True
+                if isinstance(obj, ClientInfo):  # a whole class changed: its objects too
+                    self._searches.pop(key.parts, None)
+                    for parts, item in list(self._cache.items()):
+                        if item.__dict__.get("_meta") is obj:
+                            del self._cache[parts]
             if isinstance(meta, Key):
                 self._searches.pop(meta.parts, None)
             elif keys:

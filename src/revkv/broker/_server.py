@@ -292,8 +292,8 @@ class BrokerServer:
         if not isinstance(meta, BrokeredInfo):
             return None
         key = self.key_of(value)
-        if not include:
-            return self._ref(key, include is not None)
+        if not include and not (include is False and isinstance(value, BrokeredInfo)):
+            return self._ref(key, include is not None)  # metas go whole: small and few
         tagged = self._ref(key, True)
         if isinstance(value, BrokeredInfo):
             tagged["_o"] = "Info"

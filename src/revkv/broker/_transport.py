@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from revkv.broker._server import BrokerServer
 
 _LOCAL: dict[str, LocalServerTransport] = {}
+_LOCAL_CLIENTS: dict[str, list[BrokerClient]] = {}  # by name: they outlive a server restart
 _LOCAL_LOCK = threading.Lock()
 
 
@@ -28,7 +29,6 @@ class LocalServerTransport:
     def __init__(self, server: BrokerServer) -> None:
         self.server = server
         self.name = str(server.cfg["rpc_queue"])
-        self.clients: list[BrokerClient] = []
 
     def start(self, purge: bool = False) -> None:
         with _LOCAL_LOCK:
@@ -40,7 +40,7 @@ class LocalServerTransport:
                 del _LOCAL[self.name]
 
     def broadcast(self, body: bytes, msgid: int) -> None:
-        for client in list(self.clients):
+        for client in list(_LOCAL_CLIENTS.get(self.name, ())):
             client.on_broadcast(body, self.server.instance)
 
     def request(self, body: bytes) -> tuple[bytes, str]:
@@ -51,42 +51,37 @@ class LocalServerTransport:
 
 
 class LocalClientTransport:
-    """A client of the local server named by its `rpc_queue`."""
+    """A client of the local server named by its `rpc_queue` (whichever runs now)."""
 
     def __init__(self, client: BrokerClient) -> None:
         self.client = client
         self.name = str(client.cfg["rpc_queue"])
-        self.server: LocalServerTransport | None = None
 
     def start(self) -> None:
-        self.server = self._find()
-        self.server.clients.append(self.client)
+        self._server()
+        with _LOCAL_LOCK:
+            _LOCAL_CLIENTS.setdefault(self.name, []).append(self.client)
 
-    def _find(self) -> LocalServerTransport:
+    def _server(self) -> LocalServerTransport:
         with _LOCAL_LOCK:
             server = _LOCAL.get(self.name)
         if server is None:
             raise Unreachable(
-                f"local broker {self.name!r}", f"no local broker server serves {self.name!r}: "
-                "start one in this process first (transport 'local')",
-            )  # fmt: skip
+                f"local broker {self.name!r}",
+                "no local broker server serves it: start one in this process first",
+            )
         return server
 
     def stop(self) -> None:
-        if self.server is not None and self.client in self.server.clients:
-            self.server.clients.remove(self.client)
+        with _LOCAL_LOCK:
+            clients = _LOCAL_CLIENTS.get(self.name, [])
+            if self.client in clients:
+                clients.remove(self.client)
+            if not clients:
+                _LOCAL_CLIENTS.pop(self.name, None)
 
     def request(self, body: bytes, timeout: float) -> tuple[bytes, str]:
-        server = self.server
-        with _LOCAL_LOCK:
-            current = _LOCAL.get(self.name)
-        if current is not None and current is not server:  # the server restarted
-            self.stop()
-            self.server = server = current
-            server.clients.append(self.client)
-        if server is None or current is None:
-            raise Unreachable(f"local broker {self.name!r}", "the local broker server stopped")
-        return server.request(body)
+        return self._server().request(body)
 
 
 def server_transport(server: BrokerServer) -> Any:
