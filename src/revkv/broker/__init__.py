@@ -19,6 +19,7 @@ from revkv.broker._errors import (
     RemoteError,
     UnknownKey,
 )
+from revkv.broker._main import Main
 from revkv.broker._model import (
     BackRef,
     BaseObj,
@@ -30,7 +31,10 @@ from revkv.broker._model import (
     access_code,
     exported,
 )
+from revkv.broker._prevalent import PrevalentObj, serve_prevalent
+from revkv.broker._revkv import NamespaceInfo, RevkvLoader
 from revkv.broker._server import BrokerServer
+from revkv.broker._sql import SQLInfo, SQLLoader, session_wrapper, with_session
 
 __all__ = [
     "BackRef",
@@ -45,12 +49,21 @@ __all__ = [
     "Field",
     "ForgedKey",
     "Key",
+    "Main",
     "ManyData",
+    "NamespaceInfo",
     "NoData",
     "NotExported",
+    "PrevalentObj",
     "Ref",
     "RemoteError",
+    "RevkvLoader",
+    "SQLInfo",
+    "SQLLoader",
     "UnknownKey",
     "access_code",
     "exported",
+    "serve_prevalent",
+    "session_wrapper",
+    "with_session",
 ]

@@ -18,10 +18,12 @@ transport at once. Results are sent as keys, except for `include` methods (`get`
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 from revkv.broker import _codec as codec
@@ -80,6 +82,8 @@ class BrokerServer:
         self._lock = threading.Lock()
         self._pending = threading.local()
         self._exported: dict[str, BrokeredInfo] = {}
+        #: context managers every request and obj_* call runs in (SQL sessions)
+        self.scopes: list[Callable[[], AbstractContextManager[Any]]] = []
         self._codes: dict[tuple[Any, ...], str] = {}
 
     # -- life --------------------------------------------------------------------------
@@ -146,33 +150,37 @@ class BrokerServer:
         """Change `obj` and tell clients: they drop their copies and fetch it again."""
         meta: BrokeredInfo = obj._meta
         changes = {}
-        for name, new in values.items():
-            if name != "_meta" and (name in meta.fields or name in meta.refs):
-                changes[name] = (self._wire_value(meta, name, getattr(obj, name, None)), new)
-        meta.local_update(obj, **values)
-        if not isinstance(getattr(obj, "_key", None), Key):
+        with self.scoped():
+            for name, new in values.items():
+                if name != "_meta" and (name in meta.fields or name in meta.refs):
+                    changes[name] = (self._wire_value(meta, name, getattr(obj, name, None)), new)
+            meta.local_update(obj, **values)
+            key = getattr(obj, "_key", None)
+        if not isinstance(key, Key):
             return  # never sent to a client: nobody has a copy to drop
         for name, (old, new) in list(changes.items()):
             changes[name] = (old, self._wire_value(meta, name, new))
-        self.send("invalid_key", _key=self.key_of(obj), _meta=self.key_of(meta), **changes)
+        self.send("invalid_key", _key=key, _meta=self.key_of(meta), **changes)
 
     def obj_new(self, cls: Any, *key: Any, **values: Any) -> Any:
         """Make an object of `cls` (a class or a model meta), register it under `key`
         if given, and tell clients searching that class."""
         meta: BrokeredInfo = cls if isinstance(cls, BrokeredInfo) else cls._meta
-        obj = meta.local_new(**values) if hasattr(meta, "local_new") else cls(**values)
-        if key:
-            self.loader.add(obj, *key)
-        attrs = {n: (self._wire_value(meta, n, getattr(obj, n, None)),) for n in _data(meta)}
+        with self.scoped():
+            obj = meta.local_new(**values) if hasattr(meta, "local_new") else cls(**values)
+            if key:
+                self.loader.add(obj, *key)
+            attrs = {n: (self._wire_value(meta, n, getattr(obj, n, None)),) for n in _data(meta)}
         self.send("invalid_key", _meta=self.key_of(meta), **attrs)
         return obj
 
     def obj_delete(self, obj: Any) -> None:
         """Delete `obj` and tell clients."""
         meta: BrokeredInfo = obj._meta
-        attrs = {n: (self._wire_value(meta, n, getattr(obj, n, None)),) for n in _data(meta)}
-        key = getattr(obj, "_key", None)
-        meta.local_delete(obj)
+        with self.scoped():
+            attrs = {n: (self._wire_value(meta, n, getattr(obj, n, None)),) for n in _data(meta)}
+            key = getattr(obj, "_key", None)
+            meta.local_delete(obj)
         if not isinstance(key, Key):
             return
         self.send("invalid_key", _key=key, _meta=self.key_of(meta), **attrs)
@@ -224,14 +232,26 @@ class BrokerServer:
 
     def _reply(self, body: bytes) -> bytes:
         try:
-            proc, args, named, include = self._resolve(body)
-            result = proc(*args, **named)
-            if not isinstance(result, (list, tuple, dict)) and _is_iterator(result):
-                result = list(result)
-            data = codec.encode(result, self._encode_hook, include)
+            with self.scoped():  # objects stay attached (SQL) until encoded
+                proc, args, named, include = self._resolve(body)
+                result = proc(*args, **named)
+                if not isinstance(result, (list, tuple, dict)) and _is_iterator(result):
+                    result = list(result)
+                data = codec.encode(result, self._encode_hook, include)
             return codec.dumps({"data": data, "msgid": self.last_msgid})
         except Exception as error:
             return self.error_reply(error)
+
+    @contextlib.contextmanager
+    def scoped(self) -> Iterator[None]:
+        """Run inside every registered scope (one SQL session per thread)."""
+        if not self.scopes:
+            yield
+            return
+        with contextlib.ExitStack() as stack:
+            for scope in self.scopes:
+                stack.enter_context(scope())
+            yield
 
     def error_reply(self, error: Exception) -> bytes:
         """An error as DaBroker's clients read it; unexpected ones are logged here."""
