@@ -64,6 +64,14 @@ def test_meta_is_an_info(served: tuple[GuideServer, MyRoot]) -> None:
     assert info["r"] == {"_meta": {"_o": "_ROOT"}}
 
 
+def test_requests_come_wrapped_in_data_as_dabrokers_client_sends_them(
+    served: tuple[GuideServer, MyRoot],
+) -> None:
+    broker, _ = served
+    wrapped = {"data": {"_m": "hello", "_a": LIST("you")}}
+    assert ask(broker, wrapped)[1] == {"data": "hello you", "msgid": 0}
+
+
 def test_method_call_target_travels_as_o_(served: tuple[GuideServer, MyRoot]) -> None:
     broker, _ = served
     message = {"_m": "login", "_o_": ref("_s", "root"), "_a": LIST("jane", "h")}

@@ -243,7 +243,7 @@ class BrokerClient:
             message["_a"] = list(args)
         if _o is not None:
             message["_o"] = _o
-        body = codec.dumps(codec.encode_dict(message, self._encode_hook, False))
+        body = codec.dumps({"data": codec.encode_dict(message, self._encode_hook, False)})
         reply, server = self.transport.request(body, self.timeout)
         return self._read_reply(reply, server)
 

@@ -17,8 +17,9 @@ with `_o` naming what it stands for:
 
 A user's dict key that starts with `_o` gets a `_` inserted (`_ofoo` → `_o_foo`), so
 tags never clash with data; a method call's target therefore travels as `_o_`.
-Envelopes: `{"data": …, "msgid": N}` for replies and broadcasts, `{"error": exc,
-"tb": [...]}` for failures. DaBroker's shared-object markers (`_oi`, `_or`) are neither
+Envelopes: `{"data": request}` for requests (a bare request object is accepted too),
+`{"data": …, "msgid": N}` for replies and broadcasts, `{"error": exc, "tb": [...]}` for
+failures. DaBroker's shared-object markers (`_oi`, `_or`) are neither
 sent nor accepted. What an object, a key or a tag becomes is the business of the end
 that walks the tree: `encode` and `decode` take hooks for it.
 """

@@ -263,7 +263,10 @@ class BrokerServer:
         return codec.dumps({"error": tagged, "tb": []})
 
     def _resolve(self, body: bytes) -> tuple[Any, list[Any], dict[str, Any], bool]:
-        message = codec.decode(codec.loads(body), self._decode_hook)
+        raw = codec.loads(body)
+        if "_m" not in raw and isinstance(raw.get("data"), dict):
+            raw = raw["data"]  # DaBroker's clients wrap a request as {"data": …}
+        message = codec.decode(raw, self._decode_hook)
         name = message.get("_m")
         if not isinstance(name, str) or not name:
             raise MalformedMessage("a request names its method in _m")
