@@ -173,3 +173,24 @@ def test_a_prevalent_system_is_served(tmp_path: Path) -> None:
     finally:
         broker.stop()
         wiki.close()
+
+
+def test_the_door_of_revkv_serve(service: Service) -> None:
+    from revkv._config import Settings
+    from revkv.broker import broker_door
+    from revkv.http._app import app_for
+
+    cfg = local_cfg()
+    app = app_for(Settings(data=None), service, doors=[broker_door(cfg, ["people"])])
+
+    async def scenario() -> int:
+        async with app.router.lifespan_context(app):  # enters the door, as uvicorn would
+            with BrokerClient(cfg) as client:
+                joe = client.root.data["people"].get(name="joe")
+                async with asgi_client(app) as http:
+                    response = await http.put("/kv/people/joe", content=b'{"age": 12}')
+                eventually(lambda: joe._obsolete)
+                age: int = joe._key().payload["age"]
+                return response.status_code * 1000 + age
+
+    assert asyncio.run(scenario()) in (200_012, 201_012, 204_012)

@@ -11,6 +11,7 @@ Wire-compatible with DaBroker's 2014 json codec and AMQP topology; see docs/brok
 from __future__ import annotations
 
 from revkv.broker._client import BrokerClient, ClientInfo, ClientKey, ClientObj
+from revkv.broker._door import NamespacesRoot, broker_door
 from revkv.broker._errors import (
     ForgedKey,
     ManyData,
@@ -52,6 +53,7 @@ __all__ = [
     "Main",
     "ManyData",
     "NamespaceInfo",
+    "NamespacesRoot",
     "NoData",
     "NotExported",
     "PrevalentObj",
@@ -62,6 +64,7 @@ __all__ = [
     "SQLLoader",
     "UnknownKey",
     "access_code",
+    "broker_door",
     "exported",
     "serve_prevalent",
     "session_wrapper",
