@@ -9,12 +9,13 @@ relationships back-references. `rw`: False (the default) lets clients `get`/`fin
 `count`; True adds `new(**values)` and `delete(obj)` on the class; None allows neither
 (attributes and explicitly exported methods only).
 
-Every request runs in one session per thread (`session_wrapper`), committed when the
-request succeeds and rolled back when it fails, so objects stay attached while their
-reply is encoded. Nested wrappers use savepoints — except on SQLite, whose driver does
-not do them properly: there they share the outer transaction, so an error must
-propagate through the outermost wrapper, and a warning says so once (set
-`revkv.broker._sql._sqlite_warned = True` to silence it).
+SQLAlchemy is imported when a model is added (it comes with `revkv[postgresql]`), so
+`revkv.broker` itself does not need it. Every request runs in one session per thread
+(`session_wrapper`), committed when the request succeeds and rolled back when it
+fails, so objects stay attached while their reply is encoded. Nested wrappers use
+savepoints, except on SQLite, whose driver does not do them properly: there they share
+the outer transaction, so an error must propagate through the outermost wrapper, and a
+warning says so once (set `revkv.broker._sql._sqlite_warned = True` to silence it).
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ import functools
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
-
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from revkv.broker._errors import UnknownKey
 from revkv.broker._model import BackRef, BrokeredInfo, Field, Key, Ref
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 
@@ -105,6 +106,8 @@ class SQLLoader:
         name: str | None = None,
     ) -> SQLInfo:
         """Describe `model` for clients; put its meta in `container` under its name."""
+        from sqlalchemy import inspect as sa_inspect  # SQLAlchemy: revkv[postgresql]
+
         mapper: Any = sa_inspect(model)
         table = mapper.local_table.name
         meta = SQLInfo(self, model, name or model.__name__, rw)
@@ -130,6 +133,8 @@ class SQLLoader:
         return meta
 
     def key_of(self, obj: Any) -> Key:
+        from sqlalchemy import inspect as sa_inspect
+
         identity = sa_inspect(obj).identity
         if identity is None:
             raise UnknownKey(f"{obj!r} has no primary key yet (it was never flushed)")
