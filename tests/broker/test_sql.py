@@ -14,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship,
 from revkv.broker import BaseObj, BrokerClient, BrokerServer, NotExported
 from revkv.broker import _sql as sqlmod
 from revkv.broker._sql import SQLLoader, session_wrapper, with_session
+from revkv.errors import InvalidRequest
 from tests.broker.guide import local_cfg
 
 
@@ -99,6 +100,8 @@ def test_read_only_models(client: tuple[BrokerServer, BrokerClient]) -> None:
     address = joe.addresses[0]
     assert address.email == "joe@example.org"
     assert address.person.name == "joe"
+    with pytest.raises(InvalidRequest, match="cannot be searched by 'secret'"):
+        people.find(secret="s1")  # hidden: it cannot be probed
     with pytest.raises(AttributeError):
         people.new(name="curly")
     with pytest.raises(NotExported):

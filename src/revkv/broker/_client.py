@@ -23,6 +23,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from revkv import errors
 from revkv.broker import _codec as codec
 from revkv.broker._errors import KNOWN, ManyData, NoData, NotExported, RemoteError
 from revkv.broker._model import BackRef, Callable, Field, Key, Ref
@@ -380,6 +381,9 @@ def _error_of(tagged: Any) -> Exception:
     known = KNOWN.get(kind)
     if known is not None:
         return known(message)
+    revkv_error = getattr(errors, kind, None)
+    if isinstance(revkv_error, type) and issubclass(revkv_error, RevkvError):
+        return revkv_error.from_fields(message, {})
     builtin = _BUILTIN_ERRORS.get(kind)
     if builtin is not None:
         return builtin(message)

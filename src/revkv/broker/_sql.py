@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from revkv.broker._errors import UnknownKey
 from revkv.broker._model import BackRef, BrokeredInfo, Field, Key, Ref
+from revkv.errors import InvalidRequest
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -50,11 +51,22 @@ class SQLInfo(BrokeredInfo):
         self._dab_cached = None if rw is None else False
 
     def _dab_search(self, _limit: int | None = None, **match: Any) -> list[Any]:
-        query: Any = self.loader.session().query(self.model).filter_by(**match)
+        query: Any = self._query(match)
         return list(query.limit(_limit) if _limit is not None else query)
 
     def _dab_count(self, **match: Any) -> int:
-        return int(self.loader.session().query(self.model).filter_by(**match).count())
+        return int(self._query(match).count())
+
+    def _query(self, match: dict[str, Any]) -> Any:
+        """Rows equal to `match` on exported fields only (a hidden column cannot be
+        probed by searching on it)."""
+        for name in match:
+            if name not in self.fields or name == "_meta":
+                raise InvalidRequest(
+                    f"{self.name} cannot be searched by {name!r}: search by one of "
+                    + ", ".join(sorted(n for n in self.fields if n != "_meta"))
+                )
+        return self.loader.session().query(self.model).filter_by(**match)
 
     def local_new(self, **values: Any) -> Any:
         obj = self.model(**values)
