@@ -176,6 +176,7 @@ class BrokerClient:
         self._seen: dict[str, int] = {}
         self._replied: set[str] = set()
         self._root_meta = self._make_root()
+        self._root_key: ClientKey | None = None
         self.hits = 0
         from revkv.broker._transport import client_transport
 
@@ -201,8 +202,14 @@ class BrokerClient:
 
     @property
     def root(self) -> Any:
-        """The server's root object (fetched anew each time)."""
-        return self.send("root")
+        """The server's root object: asked for once, then by its key (from the cache
+        until the server invalidates it)."""
+        key = self._root_key
+        if key is not None:
+            return self.get(key)
+        root = self.send("root")
+        self._root_key = root.__dict__.get("_key") if isinstance(root, ClientObj) else None
+        return root
 
     def call(self, name: str, /, *args: Any, **named: Any) -> Any:
         """Call the server's `do_<name>` (DaBroker 2014's `broker.send`)."""
