@@ -207,7 +207,10 @@ class BrokerServer:
             elif self.transport is not None:
                 ticket = self.transport.broadcast(body, msgid)
         if ticket is not None:  # sent (AMQP) before obj_update returns
-            ticket.result(BROADCAST_WAIT)
+            try:
+                ticket.result(BROADCAST_WAIT)
+            except Exception as error:  # the broker is away: clients reconnecting refetch
+                log.warning("broadcast %d was not sent: %s", msgid, error)
         return msgid
 
     def invalidate(self, keys: Iterable[Key], meta: BrokeredInfo | None = None) -> int:
