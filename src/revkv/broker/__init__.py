@@ -11,7 +11,7 @@ Wire-compatible with DaBroker's 2014 json codec and AMQP topology; see docs/brok
 from __future__ import annotations
 
 from revkv.broker._client import BrokerClient, ClientInfo, ClientKey, ClientObj
-from revkv.broker._door import NamespacesRoot, broker_door
+from revkv.broker._door import BrokerDoor, NamespacesRoot, broker_door
 from revkv.broker._errors import (
     ForgedKey,
     ManyData,
@@ -41,6 +41,7 @@ __all__ = [
     "BackRef",
     "BaseObj",
     "BrokerClient",
+    "BrokerDoor",
     "BrokerServer",
     "BrokeredInfo",
     "Callable",

@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import threading
+from collections import abc
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -154,6 +155,9 @@ class RevkvLoader:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: called (under the loader's lock) with a namespace that is not exported when a
+        #: commit to it is seen; `BrokerDoor` exports every namespace this way
+        self.on_new_namespace: abc.Callable[[str], object] | None = None
         broker.loader.add_loader(self)
 
     def add_namespace(
@@ -228,7 +232,9 @@ class RevkvLoader:
             self.broker.send("invalid", *[m._key for m in self.namespaces.values()])
             return
         meta = self.namespaces.get(commit.namespace)
-        if meta is None:
+        if meta is None:  # nobody has a copy of its keys: nothing to invalidate
+            if self.on_new_namespace is not None:
+                self.on_new_namespace(commit.namespace)
             return
         key = Key((self.id, commit.namespace, commit.key))
         self.broker.send("invalid_key", _key=key, _meta=meta._key, version=(commit.version,))
