@@ -10,6 +10,7 @@ Wire-compatible with DaBroker's 2014 json codec and AMQP topology; see docs/brok
 
 from __future__ import annotations
 
+from revkv.broker._aclient import AsyncBrokerClient
 from revkv.broker._client import BrokerClient, ClientInfo, ClientKey, ClientObj
 from revkv.broker._door import BrokerDoor, NamespacesRoot, broker_door
 from revkv.broker._errors import (
@@ -38,6 +39,7 @@ from revkv.broker._server import BrokerServer
 from revkv.broker._sql import SQLInfo, SQLLoader, session_wrapper, with_session
 
 __all__ = [
+    "AsyncBrokerClient",
     "BackRef",
     "BaseObj",
     "BrokerClient",

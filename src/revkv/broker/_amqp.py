@@ -250,6 +250,27 @@ class AmqpClientTransport:
 
     def request(self, body: bytes, timeout: float) -> tuple[bytes, str]:
         """Send one request and wait for its reply: (body, the replying server's id)."""
+        correlation_id, future = self._submit(body)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise TimedOut(f"broker queue {self.rpc_queue}", timeout) from None
+        finally:
+            self._waiting.pop(correlation_id, None)
+
+    async def arequest(self, body: bytes, timeout: float) -> tuple[bytes, str]:
+        """`request` for asyncio code (on any loop but the transport's own): the reply
+        is awaited, not waited for, so no thread is held meanwhile."""
+        correlation_id, future = self._submit(body)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+        except TimeoutError:
+            raise TimedOut(f"broker queue {self.rpc_queue}", timeout) from None
+        finally:
+            self._waiting.pop(correlation_id, None)
+
+    def _submit(self, body: bytes) -> tuple[str, concurrent.futures.Future[tuple[bytes, str]]]:
+        """Hand one request to the transport's loop; its correlation id and reply future."""
         loop = self._loop
         if loop is None:
             raise Unreachable(_redacted(self.url), "the client is stopped")
@@ -257,13 +278,8 @@ class AmqpClientTransport:
             correlation_id = str(next(self._ids))
         future: concurrent.futures.Future[tuple[bytes, str]] = concurrent.futures.Future()
         self._waiting[correlation_id] = future
-        try:
-            loop.loop.call_soon_threadsafe(self._send, body, correlation_id)
-            return future.result(timeout)
-        except concurrent.futures.TimeoutError:
-            raise TimedOut(f"broker queue {self.rpc_queue}", timeout) from None
-        finally:
-            self._waiting.pop(correlation_id, None)
+        loop.loop.call_soon_threadsafe(self._send, body, correlation_id)
+        return correlation_id, future
 
     def _send(self, body: bytes, correlation_id: str) -> None:
         task = asyncio.ensure_future(self._publish(body, correlation_id))

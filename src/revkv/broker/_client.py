@@ -217,12 +217,8 @@ class BrokerClient:
 
     def get(self, key: Key) -> Any:
         """The object `key` names: from the cache, else from the server."""
-        with self._lock:
-            obj = self._cache.get(key.parts)
-            if obj is not None:
-                self.hits += 1
-                return obj
-        return self.send("get", key)
+        obj = self.cached(key)
+        return obj if obj is not None else self.send("get", key)
 
     def find(self, meta: ClientInfo, limit: int | None, match: dict[str, Any]) -> list[Any]:
         meta._searchable()
@@ -246,14 +242,26 @@ class BrokerClient:
 
     def send(self, name: str, /, *args: Any, _o: Any = None, **named: Any) -> Any:
         """One request; its decoded result (an error the server sent is raised)."""
+        body = self._request_body(name, args, _o, named)
+        reply, server = self.transport.request(body, self.timeout)
+        return self._read_reply(reply, server)
+
+    def _request_body(self, name: str, args: tuple[Any, ...], target: Any, named: Any) -> bytes:
+        """The wire form of one request (shared with `AsyncBrokerClient`)."""
         message: dict[str, Any] = {"_m": name, **named}
         if args:
             message["_a"] = list(args)
-        if _o is not None:
-            message["_o"] = _o
-        body = codec.dumps({"data": codec.encode_dict(message, self._encode_hook, False)})
-        reply, server = self.transport.request(body, self.timeout)
-        return self._read_reply(reply, server)
+        if target is not None:
+            message["_o"] = target
+        return codec.dumps({"data": codec.encode_dict(message, self._encode_hook, False)})
+
+    def cached(self, key: Key) -> Any:
+        """The cached copy of the object `key` names, or None (no I/O)."""
+        with self._lock:
+            obj = self._cache.get(key.parts)
+            if obj is not None:
+                self.hits += 1
+            return obj
 
     # -- replies and broadcasts --------------------------------------------------------
 

@@ -9,6 +9,7 @@ request that caused them.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +83,10 @@ class LocalClientTransport:
 
     def request(self, body: bytes, timeout: float) -> tuple[bytes, str]:
         return self._server().request(body)
+
+    async def arequest(self, body: bytes, timeout: float) -> tuple[bytes, str]:
+        """`request` for asyncio code: the server's sync request path, off the loop."""
+        return await asyncio.to_thread(self.request, body, timeout)
 
 
 def server_transport(server: BrokerServer) -> Any:
