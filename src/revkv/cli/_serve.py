@@ -97,7 +97,11 @@ def run(settings: Settings, doors: Sequence[Door] = ()) -> None:
 
 def _open_doors(doors: Sequence[Door], service: Service) -> None:
     """Open the doors that can be opened before the server listens (the broker's)."""
+    if not doors:
+        return
     from revkv.broker import BrokerDoor
+    from revkv.broker._amqp import _redacted, amqp_url
+    from revkv.broker._server import DEFAULTS
 
     amqp_log = logging.getLogger("aiormq.connection")
     level = amqp_log.level
@@ -107,6 +111,9 @@ def _open_doors(doors: Sequence[Door], service: Service) -> None:
             if isinstance(door, BrokerDoor):
                 try:
                     door.open(service)
+                    queue = door.cfg.get("rpc_queue", "dab_queue")
+                    where = _redacted(amqp_url({**DEFAULTS, **door.cfg}))
+                    click.echo(f"revkv: broker clients served on {where} ({queue})", err=True)
                 except NamespaceNotFound as error:
                     raise click.UsageError(
                         f"--broker-namespace {error.namespace}: the store has no such "
@@ -122,6 +129,8 @@ def _open_doors(doors: Sequence[Door], service: Service) -> None:
 
 
 def _close_doors(doors: Sequence[Door]) -> None:
+    if not doors:
+        return
     from revkv.broker import BrokerDoor
 
     for door in doors:
