@@ -71,6 +71,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/http.py
 	$(BIN)/python bench/sql.py
 	$(BIN)/python bench/amqp.py
+	$(BIN)/python bench/broker.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

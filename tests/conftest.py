@@ -1,7 +1,10 @@
-"""Fixtures every test folder may use: a real PostgreSQL, started once per run.
+"""Fixtures every test folder may use: a real PostgreSQL and a real RabbitMQ, each
+started once per run.
 
 `postgres` starts the cluster at the first test that asks (see `tests/postgres.py`)
 and stops it at the end; `pg_url` is a fresh, empty database for one test.
+`rabbitmq` is one RabbitMQ node (see `tests/rabbitmq.py`) shared by every suite that
+needs one (tests/dripline, tests/broker): a second node would cost a core for a minute.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.postgres import PostgresServer, required, unavailable_reason
+from tests.rabbitmq import INSTALL_HINT, RabbitMQ, available
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +32,11 @@ def postgres() -> Iterator[PostgresServer]:
 @pytest.fixture
 def pg_url(postgres: PostgresServer) -> str:
     return postgres.create_database()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq() -> Iterator[RabbitMQ]:
+    if not available():
+        pytest.skip(INSTALL_HINT)
+    with RabbitMQ() as broker:
+        yield broker

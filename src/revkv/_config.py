@@ -27,7 +27,16 @@
     namespaces = ["config.*", "flags"]   # shell-style patterns; default ["*"]
     act_as_others = false            # true: may write with another author (a gateway)
 
-Environment: REVKV_DATA, REVKV_DB, REVKV_HOST, REVKV_PORT, REVKV_DURABILITY.
+    [broker]                         # serve namespaces to DaBroker clients (serve --broker)
+    amqp = "amqp://guest:guest@127.0.0.1:5672/"   # or a host name; default localhost
+    rpc_queue = "dab_queue"
+    rpc_exchange = "dab_alert"
+    secret_file = "broker.secret"    # the SECRET_KEY of the keys' access codes
+    namespaces = ["people"]          # default: every namespace the store has
+    state_file = "broker.rev"        # the rev announced so far, to resume from
+
+Environment: REVKV_DATA, REVKV_DB, REVKV_HOST, REVKV_PORT, REVKV_DURABILITY,
+REVKV_BROKER_SECRET (the broker's secret, when no --broker-secret-file is given).
 
 Every value is checked when it is read, so a typo stops the server at start-up with the
 file and the setting named, not at the first request.
@@ -66,6 +75,22 @@ class Token:
 
 
 @dataclass(frozen=True)
+class BrokerSettings:
+    """`revkv serve --broker`: the store's namespaces served to DaBroker clients.
+
+    The secret is never a setting of its own: it is read from `secret_file` (or
+    $REVKV_BROKER_SECRET), so it stays out of command lines and of shared config files.
+    """
+
+    amqp: str | None = None  # a host[:port] or amqp:// URL; None: DaBroker's localhost
+    rpc_queue: str = "dab_queue"
+    rpc_exchange: str = "dab_alert"
+    secret_file: Path | None = None
+    namespaces: tuple[str, ...] | None = None  # None: every namespace at start-up
+    state_file: Path | None = None  # None: a restart does not announce what it missed
+
+
+@dataclass(frozen=True)
 class Settings:
     data: Path | None = Path("revkv-data")  # None: in memory only
     db: str | None = None  # a postgresql:// URL: the store is there, not in `data`
@@ -88,6 +113,7 @@ class Settings:
     body_timeout: float = 60.0
     keep_alive_timeout: float = 5.0
     max_connections: int = 10_000
+    broker: BrokerSettings | None = None  # None: no broker door
     extra: dict[str, Any] = field(default_factory=dict)
 
     def merged(self, **overrides: Any) -> Settings:
@@ -143,17 +169,19 @@ def _from_file(settings: Settings, path: Path) -> Settings:
         raw = tomllib.loads(path.read_text())
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InvalidRequest(f"cannot read the config file {path}: {exc}") from exc
-    unknown = set(raw) - set(_TYPES) - {"tokens"}
+    unknown = set(raw) - set(_TYPES) - {"tokens", "broker"}
     if unknown:
         raise InvalidRequest(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
     values: dict[str, Any] = {}
     for name, value in raw.items():
-        if name != "tokens":
+        if name not in ("tokens", "broker"):
             values[name] = _checked(name, value, path)
     for name in ("data", "odata_schema"):
         if name in values:
             values[name] = (path.parent / values[name]).resolve()
     values["tokens"] = _tokens(raw.get("tokens", []), path)
+    if "broker" in raw:
+        values["broker"] = _broker(raw["broker"], path)
     return replace(settings, **values)
 
 
@@ -218,6 +246,35 @@ def _token(raw: Any, path: Path) -> Token:
     if not isinstance(act_as_others, bool):
         raise InvalidRequest(f"{where}: act_as_others is true or false, not {act_as_others!r}")
     return Token(name, secret, rights, tuple(patterns), act_as_others)
+
+
+_BROKER_STRINGS = ("amqp", "rpc_queue", "rpc_exchange", "secret_file", "state_file")
+
+
+def _broker(raw: Any, path: Path) -> BrokerSettings:
+    if not isinstance(raw, dict):
+        raise InvalidRequest(f"{path}: broker is a [broker] table")
+    unknown = raw.keys() - {*_BROKER_STRINGS, "namespaces"}
+    if unknown:
+        raise InvalidRequest(f"{path}: [broker]: unknown setting(s) {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {}
+    for name in _BROKER_STRINGS:
+        if name in raw:
+            value = raw[name]
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidRequest(f"{path}: [broker] {name} must be a string, not {value!r}")
+            values[name] = value
+    for name in ("secret_file", "state_file"):
+        if name in values:
+            values[name] = (path.parent / values[name]).resolve()
+    if "namespaces" in raw:
+        names = raw["namespaces"]
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            raise InvalidRequest(
+                f'{path}: [broker] namespaces is a list of names such as ["people"], not {names!r}'
+            )
+        values["namespaces"] = tuple(names)
+    return BrokerSettings(**values)
 
 
 # -- the environment -----------------------------------------------------------------------

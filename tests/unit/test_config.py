@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from revkv._config import Settings, Token, load_settings
+from revkv._config import BrokerSettings, Settings, Token, load_settings
 from revkv.errors import InvalidRequest
 
 ENV = ("REVKV_DATA", "REVKV_HOST", "REVKV_PORT", "REVKV_DURABILITY")
@@ -217,3 +218,42 @@ def test_a_token_never_shows_its_secret() -> None:
     assert SECRET not in repr(token)
     assert SECRET not in str(Settings(tokens=(token,)))
     assert "deploy" in repr(token)
+
+
+def test_a_broker_table_loads_with_paths_relative_to_the_file(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        [broker]
+        amqp = "amqp://guest:guest@rabbit/"
+        rpc_queue = "q"
+        namespaces = ["people", "pets"]
+        secret_file = "broker.secret"
+        state_file = "state/broker.rev"
+        """,
+    )
+    broker = load_settings(path).broker
+    assert broker == BrokerSettings(
+        amqp="amqp://guest:guest@rabbit/",
+        rpc_queue="q",
+        namespaces=("people", "pets"),
+        secret_file=(tmp_path / "broker.secret").resolve(),
+        state_file=(tmp_path / "state" / "broker.rev").resolve(),
+    )
+    assert broker.rpc_exchange == "dab_alert"
+    assert load_settings().broker is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("broker = 1", "broker is a [broker] table"),
+        ("[broker]\nsecret = 'x'", "[broker]: unknown setting(s) secret"),
+        ("[broker]\nnamespaces = 'people'", "[broker] namespaces is a list of names"),
+        ("[broker]\nstate_file = ''", "[broker] state_file must be a string"),
+    ],
+)
+def test_a_bad_broker_table_is_named(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(InvalidRequest, match=re.escape(message)):
+        load_settings(path)

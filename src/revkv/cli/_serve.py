@@ -9,14 +9,17 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 import uvicorn
 from click.core import ParameterSource
 
-from revkv._config import Settings, load_settings
+from revkv._config import BrokerSettings, Settings, load_settings
 from revkv._service import Service
+from revkv.cli._broker import broker_door_for, broker_options
 from revkv.cli._target import Target, check_db, local_data
+from revkv.errors import NamespaceNotFound
 from revkv.http._app import Door
 
 log = logging.getLogger(__name__)
@@ -60,6 +63,7 @@ def run(settings: Settings, doors: Sequence[Door] = ()) -> None:
 
         where = prepare_database(settings.db)  # refuses an outdated schema, before listening
     service = open_service(settings)  # before uvicorn: a failure is one line, not a traceback
+    _open_doors(doors, service)  # so is a broker that cannot be reached
     click.echo(f"revkv: serving {where} on http://{settings.host}:{settings.port}", err=True)
     # A request allocates many short-lived objects; Python's default (a young collection
     # every 700 allocations, and a full one of a large store now and then) was the p99 of
@@ -85,7 +89,53 @@ def run(settings: Settings, doors: Sequence[Door] = ()) -> None:
         lifespan="on",
         proxy_headers=settings.proxy_headers,  # off by default: it cost every request
     )
-    _Server(config).run()
+    try:
+        _Server(config).run()
+    finally:
+        _close_doors(doors)  # no-ops when the lifespan closed them
+
+
+def _open_doors(doors: Sequence[Door], service: Service) -> None:
+    """Open the doors that can be opened before the server listens (the broker's)."""
+    if not doors:
+        return
+    from revkv.broker import BrokerDoor
+    from revkv.broker._amqp import _redacted, amqp_url
+    from revkv.broker._server import DEFAULTS
+
+    amqp_log = logging.getLogger("aiormq.connection")
+    level = amqp_log.level
+    amqp_log.setLevel(logging.CRITICAL)  # a refused connection is said once, below
+    try:
+        for door in doors:
+            if isinstance(door, BrokerDoor):
+                try:
+                    door.open(service)
+                    queue = door.cfg.get("rpc_queue", "dab_queue")
+                    where = _redacted(amqp_url({**DEFAULTS, **door.cfg}))
+                    click.echo(f"revkv: broker clients served on {where} ({queue})", err=True)
+                except NamespaceNotFound as error:
+                    raise click.UsageError(
+                        f"--broker-namespace {error.namespace}: the store has no such "
+                        f"namespace; create it (revkv ns create {error.namespace}) or leave "
+                        "it out"
+                    ) from None
+    except BaseException:
+        _close_doors(doors)
+        service.close()
+        raise
+    finally:
+        amqp_log.setLevel(level)
+
+
+def _close_doors(doors: Sequence[Door]) -> None:
+    if not doors:
+        return
+    from revkv.broker import BrokerDoor
+
+    for door in doors:
+        if isinstance(door, BrokerDoor):
+            door.close()
 
 
 @click.command()
@@ -182,14 +232,22 @@ def run(settings: Settings, doors: Sequence[Door] = ()) -> None:
     "--amqp",
     default=None,
     metavar="BROKER",
-    help="The broker for --dripline: a host or amqp://user:pass@host:port/vhost "
-    "(default: the YAML's broker).",
+    help="The RabbitMQ of --dripline and --broker: a host or amqp://user:pass@host:port/vhost "
+    "(default: the YAML's broker for --dripline; `amqp` under [broker] in the config file, "
+    "else localhost, for --broker).",
 )
+@broker_options
 @click.pass_context
 def serve(
     ctx: click.Context,
     dripline_file: Path | None,
     amqp: str | None,
+    broker: bool,
+    broker_queue: str | None,
+    broker_exchange: str | None,
+    broker_secret_file: Path | None,
+    broker_namespaces: tuple[str, ...],
+    broker_state: Path | None,
     data: Path | None,
     memory: bool,
     db: str | None,
@@ -220,6 +278,7 @@ def serve(
       revkv serve --db postgresql://revkv@localhost/revkv   # shared by several servers
       revkv serve --config revkv.toml      # tokens, schema, data dir from a file
       revkv serve --odata-schema MemCacheSchema.xml
+      revkv serve --broker --amqp amqp://guest:guest@rabbit/ --broker-secret-file s.key
       curl -X PUT --data-binary 'hello' http://127.0.0.1:8080/kv/default/greeting
     """
     target = ctx.find_object(Target)
@@ -252,9 +311,33 @@ def serve(
         settings = replace(settings, data=data, db=None)
     elif db is not None or (target is not None and target.db is not None):
         settings = replace(settings, db=db or (target.db if target else None))
-    doors = [] if dripline_file is None else [dripline_door(dripline_file, amqp)]
-    if amqp is not None and dripline_file is None:
-        raise click.UsageError("--amqp goes with --dripline FILE")
+    doors: list[Door] = [] if dripline_file is None else [dripline_door(dripline_file, amqp)]
+    given_broker = {
+        "--broker-queue": broker_queue,
+        "--broker-exchange": broker_exchange,
+        "--broker-secret-file": broker_secret_file,
+        "--broker-namespace": broker_namespaces or None,
+        "--broker-state": broker_state,
+    }
+    if broker or settings.broker is not None:
+        flags: dict[str, Any] = {
+            "amqp": amqp,
+            "rpc_queue": broker_queue,
+            "rpc_exchange": broker_exchange,
+            "namespaces": broker_namespaces or None,
+            "state_file": broker_state,
+        }
+        broker_settings = replace(
+            settings.broker or BrokerSettings(),
+            **{name: value for name, value in flags.items() if value is not None},
+        )
+        doors.append(broker_door_for(broker_settings, broker_secret_file))
+    else:
+        stray = next((flag for flag, value in given_broker.items() if value is not None), None)
+        if stray is not None:
+            raise click.UsageError(f"{stray} goes with --broker (or [broker] in --config)")
+        if amqp is not None and dripline_file is None:
+            raise click.UsageError("--amqp goes with --dripline FILE or --broker")
     run(settings, doors)
 
 
