@@ -64,6 +64,7 @@ from revkv.store._sql_commit import Committer, Job, Plan
 from revkv.store._sql_listen import Listener
 from revkv.store._sql_reads import SqlReads, raise_unavailable
 from revkv.store._sql_select import SqlSelector
+from revkv.store._sql_settings import NAMESPACE_NOTICE, SettingsCache
 from revkv.store._sql_writes import CHANNEL, Batch, settings_json, settings_of
 from revkv.store.base import (
     TTL,
@@ -152,6 +153,7 @@ class SqlStore(SqlReads):
         # reads are single statements: autocommit spares a BEGIN and a ROLLBACK each
         self._reader = self._engine.execution_options(isolation_level="AUTOCOMMIT")
         self._rev_lock = threading.Lock()
+        self._settings = SettingsCache()
         try:
             self._guard(lambda: _sql_migrate.check(self._engine, url, create=create_schema))
             self._rev = self._guard(self._read_rev)
@@ -214,6 +216,14 @@ class SqlStore(SqlReads):
         for listener in list(self._listeners):
             listener(rev)
 
+    def settings_changed(self, name: str | None) -> None:
+        """Another server changed `name`'s settings (None: any might have)."""
+        self._settings.forget(name)
+
+    def hearing(self, on: bool) -> None:
+        """The listener's connection is up (settings may be kept) or down (not)."""
+        self._settings.listening(on)
+
     def _read_rev(self) -> int:
         with self._reader.connect() as connection:
             return int(connection.execute(sa.text("SELECT rev FROM revkv_counter")).scalar_one())
@@ -246,7 +256,10 @@ class SqlStore(SqlReads):
                 raise NamespaceExists(name)
             return found
 
-        return self._transact(work)
+        try:
+            return self._transact(work)
+        finally:
+            self._settings.forget(name)
 
     def update_namespace(self, name: str, **settings: Any) -> Namespace:
         check_namespace_name(name)
@@ -264,9 +277,16 @@ class SqlStore(SqlReads):
                 sa.text("UPDATE revkv_namespaces SET settings = CAST(:s AS jsonb) WHERE name = :n"),
                 {"s": settings_json(stored), "n": name},
             )
+            connection.execute(
+                sa.text(f"SELECT pg_notify('{CHANNEL}', :notice)"),
+                {"notice": NAMESPACE_NOTICE + name},
+            )
             return updated
 
-        return self._transact(work)
+        try:
+            return self._transact(work)
+        finally:
+            self._settings.forget(name)
 
     # -- writes ------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from revkv.errors import (
     VersionNotFound,
 )
 from revkv.store._arguments import check_limit
+from revkv.store._sql_settings import SettingsCache
 from revkv.store._sql_writes import settings_of
 from revkv.store.base import Select, Selection
 
@@ -90,6 +91,7 @@ class SqlReads:
     _reader: sa.Engine
     _rev: int
     _selector: Any
+    _settings: SettingsCache
 
     def _guard(self, work: Callable[[], T]) -> T:
         """Run `work`; a database that cannot be reached becomes `DatabaseUnavailable`."""
@@ -116,7 +118,9 @@ class SqlReads:
 
     def get_namespace(self, name: str) -> Namespace:
         check_namespace_name(name)
-        found = self._read(lambda connection: settings_of(connection, name))
+        found = self._settings.get(
+            name, lambda: self._read(lambda connection: settings_of(connection, name))
+        )
         if found is None:
             raise NamespaceNotFound(name)
         return found
