@@ -130,6 +130,12 @@ class Row:
     payload: bytes
     token: str = ""  # the name of the token that wrote it, on a server with tokens
 
+    def commit(self, rev: int) -> Commit:
+        return Commit(
+            self.namespace, self.key, self.version, rev, self.mtime, self.author,
+            self.comment, self.expires, self.deleted, self.token, self.payload,
+        )  # fmt: skip
+
 
 class Batch:
     """The writes of one SQL transaction: one group of commits per write (a put, a
@@ -333,13 +339,7 @@ class Batch:
         }
         last = int(self.connection.execute(_FINISH, params).scalar_one())
         first = last - writing
-        commits = [
-            Commit(
-                r.namespace, r.key, r.version, first + steps[i], r.mtime, r.author,
-                r.comment, r.expires, r.deleted, r.token, r.payload,
-            )  # fmt: skip
-            for i, r in enumerate(rows)
-        ]
+        commits = [r.commit(first + step) for r, step in zip(rows, steps, strict=True)]
         self._keep_versions(heads)
         return [commits[start:end] for start, end in bounds]
 
