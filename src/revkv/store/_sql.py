@@ -60,6 +60,7 @@ from revkv.errors import (
 from revkv.store import _sql_migrate
 from revkv.store._arguments import check_row, expiry_arg, load_row, mtime_arg
 from revkv.store._namespaces import check_settings
+from revkv.store._sql_batch_reads import BatchReader
 from revkv.store._sql_commit import Committer, Job, Plan
 from revkv.store._sql_listen import Listener
 from revkv.store._sql_reads import SqlReads, raise_unavailable
@@ -166,6 +167,8 @@ class SqlStore(SqlReads):
         self._last_prune = 0.0
         self._counters = {"sql_transactions": 0.0, "sql_retries": 0.0}
         self._listener = Listener(self, engine_url(url)) if listen else None
+        self._reader_lock = threading.Lock()
+        self._group_reader: BatchReader | None = None
         self._closed = False
 
     # -- plumbing ----------------------------------------------------------------------
@@ -200,6 +203,15 @@ class SqlStore(SqlReads):
         except RuntimeError:
             return Resolved(future.result())
         return FuturePending(future)
+
+    def _batch_reader(self) -> BatchReader:
+        """The group reader, started by the first read from an event loop."""
+        if self._group_reader is None:
+            with self._reader_lock:
+                if self._group_reader is None:
+                    dsn = engine_url(self.url).set(drivername="postgresql")
+                    self._group_reader = BatchReader(dsn.render_as_string(hide_password=False))
+        return self._group_reader
 
     def transact(self, work: Callable[[sa.Connection], T]) -> T:
         return self._transact(work)
@@ -542,6 +554,9 @@ class SqlStore(SqlReads):
             "sql_group_commits": float(self._committer.groups),
             "sql_group_commit_writes": float(self._committer.writes),
         }
+        if self._group_reader is not None:
+            counters["sql_group_reads"] = float(self._group_reader.batches)
+            counters["sql_group_read_keys"] = float(self._group_reader.reads)
         return StoreStats("postgresql", self.rev, counters, gauges)
 
     def snapshot(self) -> str | None:
@@ -554,6 +569,8 @@ class SqlStore(SqlReads):
         if self._listener is not None:
             self._listener.stop(self._wake_listeners)
         self._committer.stop()
+        if self._group_reader is not None:
+            self._group_reader.stop()
         self._engine.dispose()
 
     def _wake_listeners(self) -> None:
