@@ -12,6 +12,10 @@ Changes reach the Service's hub from two sides: this process's own commits, and
 everyone's through LISTEN/NOTIFY (`_sql_listen`). Either only says "rev R is
 committed"; the hub then reads the commits after its cursor from the table, and
 because revs commit in order (the counter row) none can be missed.
+
+Reads go to the database every time (no key is cached, so a read on any server sees
+every acknowledged write). On an event loop they are grouped (`_sql_batch_reads`); only
+namespace settings are kept in memory, while changes to them are heard (`_sql_settings`).
 """
 
 from __future__ import annotations
