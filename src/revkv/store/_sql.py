@@ -28,8 +28,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import alembic.util
@@ -65,7 +64,7 @@ from revkv.store import _sql_migrate
 from revkv.store._arguments import check_row, expiry_arg, load_row, mtime_arg
 from revkv.store._namespaces import check_settings
 from revkv.store._sql_batch_reads import BatchReader
-from revkv.store._sql_commit import Committer, Job, Plan
+from revkv.store._sql_commit import Committer, Job, JobPending, Plan
 from revkv.store._sql_listen import Listener
 from revkv.store._sql_reads import SqlReads, raise_unavailable
 from revkv.store._sql_select import SqlSelector
@@ -113,24 +112,6 @@ def check_database(url: str, *, upgrade: bool = False) -> str:
     finally:
         engine.dispose()
     return sa.make_url(url).render_as_string(hide_password=True)
-
-
-class FuturePending:
-    """A write running in a worker thread: wait in a thread or await on a loop."""
-
-    __slots__ = ("_future",)
-
-    def __init__(self, future: Future[Any]) -> None:
-        self._future = future
-
-    def done(self) -> bool:
-        return self._future.done()
-
-    def result(self) -> Any:
-        return self._future.result()
-
-    def __await__(self) -> Generator[Any, None, Any]:
-        return asyncio.wrap_future(self._future).__await__()
 
 
 class SqlStore(SqlReads):
@@ -201,12 +182,13 @@ class SqlStore(SqlReads):
     def _write(self, create: bool, plan: Plan, keys: builtins.list[tuple[str, str]]) -> Any:
         """Queue a write for the next group commit (`_sql_commit`); on an event loop a
         future to await, elsewhere its result once committed."""
-        future = self._committer.submit(Job(plan, keys, create))
+        job = Job(plan, keys, create)
+        future = self._committer.submit(job)
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             return Resolved(future.result())
-        return FuturePending(future)
+        return JobPending(job)
 
     def _batch_reader(self) -> BatchReader:
         """The group reader, started by the first read from an event loop."""

@@ -20,10 +20,11 @@ group's COMMIT wherever they share a key, as two servers' groups do.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -50,6 +51,39 @@ class Job:
     keys: list[tuple[str, str]]
     create: bool
     future: Future[Any] = field(default_factory=Future)
+    #: the future a coroutine awaits, on its loop (`JobPending`), once one does
+    waiter: asyncio.Future[Any] | None = None
+
+
+class JobPending:
+    """A queued write: wait for it in a thread (`result`), or await it on a loop.
+
+    An await is settled with the others of its group and loop in one wake-up
+    (`Committer._wake`), not one `call_soon_threadsafe` per write as
+    `asyncio.wrap_future` would make. The loop's future is made only when awaited, so a
+    write waited for with `result()` leaves no unretrieved exception behind.
+    """
+
+    __slots__ = ("_job",)
+
+    def __init__(self, job: Job) -> None:
+        self._job = job
+
+    def done(self) -> bool:
+        return self._job.future.done()
+
+    def result(self) -> Any:
+        return self._job.future.result()
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        job = self._job
+        if not job.future.done():
+            waiter = asyncio.get_running_loop().create_future()
+            job.waiter = waiter
+            if job.future.done():  # settled meanwhile, perhaps before it saw the waiter
+                _settle([job])
+            yield from waiter
+        return job.future.result()
 
 
 class Refused(Exception):
@@ -125,6 +159,7 @@ class Committer:
             pass_turn()
             for job in jobs:
                 job.future.set_exception(error)
+            self._wake(jobs)
             return
         pass_turn()
         revs = [c.rev for ok, value in outcomes if ok for c in _commits(value)]
@@ -135,6 +170,19 @@ class Committer:
                 job.future.set_result(value[1])
             else:
                 job.future.set_exception(value)
+        self._wake(jobs)
+
+    def _wake(self, jobs: list[Job]) -> None:
+        """Wake the coroutines awaiting `jobs` (settled already): once per loop."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[Job]] = {}
+        for job in jobs:
+            if job.waiter is not None:
+                by_loop.setdefault(job.waiter.get_loop(), []).append(job)
+        for loop, waiting in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, waiting)
+            except RuntimeError:  # that loop is closed: nobody awaits there any more
+                log.debug("a write's event loop closed before its commit")
 
     def _group(
         self, connection: sa.Connection, jobs: list[Job], pass_turn: Callable[[], None]
@@ -166,6 +214,13 @@ class Committer:
         self._queue.put(None)
         for thread in self._threads:
             thread.join()
+
+
+def _settle(jobs: list[Job]) -> None:
+    """On the waiters' loop: end their awaits (the result is read from `job.future`)."""
+    for job in jobs:
+        if job.waiter is not None and not job.waiter.done():  # not cancelled, not twice
+            job.waiter.set_result(None)
 
 
 def _commits(value: tuple[list[Commit], Any]) -> list[Commit]:
