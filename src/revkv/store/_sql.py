@@ -66,7 +66,7 @@ from revkv.store._namespaces import check_settings
 from revkv.store._sql_batch_reads import BatchReader
 from revkv.store._sql_commit import Committer, Job, JobPending, Plan
 from revkv.store._sql_listen import Listener
-from revkv.store._sql_reads import SqlReads, raise_unavailable
+from revkv.store._sql_reads import COMMIT_COLUMNS, SqlReads, raise_unavailable
 from revkv.store._sql_select import SqlSelector
 from revkv.store._sql_settings import NAMESPACE_NOTICE, SettingsCache
 from revkv.store._sql_writes import CHANNEL, Batch, settings_json, settings_of
@@ -196,7 +196,9 @@ class SqlStore(SqlReads):
             with self._reader_lock:
                 if self._group_reader is None:
                     dsn = engine_url(self.url).set(drivername="postgresql")
-                    self._group_reader = BatchReader(dsn.render_as_string(hide_password=False))
+                    self._group_reader = BatchReader(
+                        dsn.render_as_string(hide_password=False), COMMIT_COLUMNS
+                    )
         return self._group_reader
 
     def transact(self, work: Callable[[sa.Connection], T]) -> T:

@@ -33,9 +33,9 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 512
 READERS = 2
 
+#: the statement, given the commit columns as `_sql_reads.commit_of` reads them
 _LATEST = (
-    "SELECT i.n, c.namespace, c.key, c.version, c.rev, c.mtime, c.author, c.comment, "
-    "c.expires, c.deleted, c.token, c.payload "
+    "SELECT i.n, {columns} "
     "FROM unnest(CAST(%s AS text[]), CAST(%s AS text[])) WITH ORDINALITY AS i(ns, key, n) "
     'JOIN revkv_heads h ON h.namespace = i.ns COLLATE "C" AND h.key = i.key COLLATE "C" '
     "JOIN revkv_commits c ON c.namespace = h.namespace AND c.key = h.key "
@@ -48,10 +48,12 @@ Ask = tuple[str, str, asyncio.AbstractEventLoop, "asyncio.Future[Row | None]"]
 
 
 class BatchReader:
-    """Reader threads over their own connections to `dsn`; thread-safe, any loops."""
+    """Reader threads over their own connections to `dsn`; thread-safe, any loops.
+    `columns` are the commit's, in the order the store's row reader expects them."""
 
-    def __init__(self, dsn: str, readers: int = READERS) -> None:
+    def __init__(self, dsn: str, columns: str, readers: int = READERS) -> None:
         self._dsn = dsn
+        self._sql = _LATEST.format(columns=columns)
         self._queue: queue.SimpleQueue[Ask | None] = queue.SimpleQueue()
         self._threads = [
             threading.Thread(target=self._run, name=f"revkv-read-{n}", daemon=True)
@@ -135,7 +137,7 @@ class BatchReader:
             try:
                 if connection is None or connection.closed:
                     connection = psycopg.connect(self._dsn, autocommit=True)
-                return connection, connection.execute(_LATEST, params, prepare=True).fetchall()
+                return connection, connection.execute(self._sql, params, prepare=True).fetchall()
             except psycopg.OperationalError:
                 if connection is not None:
                     connection.close()

@@ -133,7 +133,7 @@ class Row:
     def commit(self, rev: int) -> Commit:
         return Commit(
             self.namespace, self.key, self.version, rev, self.mtime, self.author,
-            self.comment, self.expires, self.deleted, self.token, self.payload,
+            self.comment, self.expires, self.deleted, self.token, payload=self.payload,
         )  # fmt: skip
 
 
