@@ -134,7 +134,7 @@ def fill(url: str, keys: int) -> float:
     with revkv.open(url, sweep_interval=None) as store:
         now = time.time()
         commits = (
-            Commit("big", f"k{n:06d}", 1, 0, now, "bench", "", None, False, b"x" * (n % 40))
+            Commit("big", f"k{n:06d}", 1, 0, now, "bench", "", None, False, payload=b"x" * (n % 40))
             for n in range(keys)
         )
         store.import_commits(commits)

@@ -48,7 +48,17 @@ from revkv._model import (
 from revkv._sweeper import Sweeper
 from revkv._view import NamespaceView
 from revkv.errors import InvalidRequest, NotFound, RevAhead
-from revkv.store.base import TTL, Expires, Pending, Select, Selection, Store, StoreStats, Window
+from revkv.store.base import (
+    TTL,
+    AsyncReads,
+    Expires,
+    Pending,
+    Select,
+    Selection,
+    Store,
+    StoreStats,
+    Window,
+)
 
 T = TypeVar("T")
 
@@ -81,6 +91,7 @@ class Service:
         self.hub = Hub(store)
         store.add_durable_listener(self.hub.notify)
         self._sweeper = Sweeper(store, sweep_interval) if sweep_interval else None
+        self._async_reads = store if isinstance(store, AsyncReads) else None
         self._closed = False
         #: what doors rendered for immutable versions (headers, say); valid for this store
         self.rendered: dict[Any, Any] = {}
@@ -172,6 +183,20 @@ class Service:
                 raise
             result: Commit = default
             return result
+
+    @property
+    def reads_wait(self) -> bool:
+        """Whether reads wait on I/O (a database server): a door on an event loop then
+        awaits `aget` and runs its other reads in a worker thread, so that one read's
+        round trip never holds up every other request."""
+        return self._async_reads is not None
+
+    async def aget(self, namespace: str, key: str, version: int | None = None) -> Commit:
+        """`get` for an event loop (no `default`): awaits a backend whose reads wait on
+        I/O, asks any other at once."""
+        if self._async_reads is None:
+            return self._store.get(namespace, key, version)
+        return await self._async_reads.aget(namespace, key, version)
 
     def meta(
         self,

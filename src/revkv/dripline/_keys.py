@@ -35,7 +35,8 @@ class Keys(Protocol):
 
 
 class LocalKeys:
-    """The Service of this process; reads are in memory, writes await their fsync."""
+    """The Service of this process; reads and writes are awaited (`Service.aget`: a
+    database read does not block the event loop), writes until durable."""
 
     def __init__(self, service: Service, *, owned: bool = False) -> None:
         self.service = service
@@ -43,7 +44,7 @@ class LocalKeys:
 
     async def read(self, namespace: str, key: str) -> Commit | None:
         try:
-            return self.service.get(namespace, key)
+            return await self.service.aget(namespace, key)
         except NotFound:
             return None
 

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVarTuple, Unpack
 from urllib.parse import unquote
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -69,6 +71,8 @@ from revkv.http._requests import (
 
 ACTIONS = ("meta", "history", "revert", "diff")
 
+Ts = TypeVarTuple("Ts")
+
 
 class KVDoor:
     """An ASGI app for everything under /kv."""
@@ -103,10 +107,16 @@ class KVDoor:
             return json_error(404, "NoSuchRoute", f"no route for {request.url.path}")
         version = _version(rest[0])
         if len(rest) == 2:
-            return _allow(method, ("GET",)) or get_meta(request, namespace, key, version)
+            return _allow(method, ("GET",)) or await _read(
+                get_meta, request, namespace, key, version
+            )
         if method == "POST":
             return await post_rainer(request, namespace, key, version)
-        return _allow(method, ("GET", "POST")) or get_payload(request, namespace, key, version)
+        if not_allowed := _allow(method, ("GET", "POST")):
+            return not_allowed
+        if service_of(request).reads_wait:
+            return await aget_payload(request, namespace, key, version)
+        return get_payload(request, namespace, key, version)
 
     async def key_route(self, request: Request, namespace: str, key: str) -> Response:
         method = request.method
@@ -114,9 +124,11 @@ class KVDoor:
             return await put_next(request, namespace, key)
         if method == "DELETE":
             return await delete_key(request, namespace, key)
-        return _allow(method, ("GET", "PUT", "DELETE")) or get_payload(
-            request, namespace, key, None
-        )
+        if not_allowed := _allow(method, ("GET", "PUT", "DELETE")):
+            return not_allowed
+        if service_of(request).reads_wait:
+            return await aget_payload(request, namespace, key, None)
+        return get_payload(request, namespace, key, None)
 
     async def action_route(
         self, request: Request, namespace: str, key: str, action: str
@@ -126,18 +138,49 @@ class KVDoor:
         if not_allowed := _allow(request.method, ("GET",)):
             return not_allowed
         if action == "meta":
-            return get_meta(request, namespace, key, None)
+            return await _read(get_meta, request, namespace, key, None)
         if action == "history":
-            return history(request, namespace, key)
-        return diff(request, namespace, key)
+            return await _read(history, request, namespace, key)
+        return await _read(diff, request, namespace, key)
 
 
 # -- reads ---------------------------------------------------------------------------
 
 
+async def _read(
+    handler: Callable[[Request, str, str, Unpack[Ts]], Response],
+    request: Request,
+    namespace: str,
+    key: str,
+    *args: *Ts,
+) -> Response:
+    """A read handler, here or, when the Service's reads wait on a database, in a
+    worker thread: a round trip must not hold up the event loop's other requests."""
+    if service_of(request).reads_wait:
+        return await anyio.to_thread.run_sync(handler, request, namespace, key, *args)
+    return handler(request, namespace, key, *args)
+
+
 def get_payload(request: Request, namespace: str, key: str, version: int | None) -> Response:
     principal_of(request, namespace, write=False)
     commit = _commit(request, namespace, key, version, absent_is_404(request))
+    return _payload_response(request, commit)
+
+
+async def aget_payload(request: Request, namespace: str, key: str, version: int | None) -> Response:
+    """`get_payload` for a Service whose reads wait on a database: the version is
+    awaited (`Service.aget`), so the loop serves other requests meanwhile; an absent
+    key's answer (Rainer's empty tombstone, or 404) is worked out in a worker thread."""
+    principal_of(request, namespace, write=False)
+    absent = absent_is_404(request)
+    try:
+        commit = await service_of(request).aget(namespace, key, version)
+    except (KeyNotFound, NamespaceNotFound):
+        commit = await anyio.to_thread.run_sync(_commit, request, namespace, key, version, absent)
+    return _payload_response(request, commit)
+
+
+def _payload_response(request: Request, commit: Commit) -> Response:
     tag = etag(commit.version)
     if if_none_match(request, tag):
         return Response(status_code=304, headers={"ETag": tag})

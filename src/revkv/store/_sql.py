@@ -12,6 +12,10 @@ Changes reach the Service's hub from two sides: this process's own commits, and
 everyone's through LISTEN/NOTIFY (`_sql_listen`). Either only says "rev R is
 committed"; the hub then reads the commits after its cursor from the table, and
 because revs commit in order (the counter row) none can be missed.
+
+Reads go to the database every time (no key is cached, so a read on any server sees
+every acknowledged write). On an event loop they are grouped (`_sql_batch_reads`); only
+namespace settings are kept in memory, while changes to them are heard (`_sql_settings`).
 """
 
 from __future__ import annotations
@@ -24,8 +28,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import alembic.util
@@ -60,10 +63,12 @@ from revkv.errors import (
 from revkv.store import _sql_migrate
 from revkv.store._arguments import check_row, expiry_arg, load_row, mtime_arg
 from revkv.store._namespaces import check_settings
-from revkv.store._sql_commit import Committer, Job, Plan
+from revkv.store._sql_batch_reads import BatchReader
+from revkv.store._sql_commit import Committer, Job, JobPending, Plan
 from revkv.store._sql_listen import Listener
-from revkv.store._sql_reads import SqlReads, raise_unavailable
+from revkv.store._sql_reads import COMMIT_COLUMNS, SqlReads, raise_unavailable
 from revkv.store._sql_select import SqlSelector
+from revkv.store._sql_settings import NAMESPACE_NOTICE, SettingsCache
 from revkv.store._sql_writes import CHANNEL, Batch, settings_json, settings_of
 from revkv.store.base import (
     TTL,
@@ -109,24 +114,6 @@ def check_database(url: str, *, upgrade: bool = False) -> str:
     return sa.make_url(url).render_as_string(hide_password=True)
 
 
-class FuturePending:
-    """A write running in a worker thread: wait in a thread or await on a loop."""
-
-    __slots__ = ("_future",)
-
-    def __init__(self, future: Future[Any]) -> None:
-        self._future = future
-
-    def done(self) -> bool:
-        return self._future.done()
-
-    def result(self) -> Any:
-        return self._future.result()
-
-    def __await__(self) -> Generator[Any, None, Any]:
-        return asyncio.wrap_future(self._future).__await__()
-
-
 class SqlStore(SqlReads):
     """A store in a PostgreSQL database; thread-safe, any number of processes at once.
 
@@ -152,6 +139,7 @@ class SqlStore(SqlReads):
         # reads are single statements: autocommit spares a BEGIN and a ROLLBACK each
         self._reader = self._engine.execution_options(isolation_level="AUTOCOMMIT")
         self._rev_lock = threading.Lock()
+        self._settings = SettingsCache()
         try:
             self._guard(lambda: _sql_migrate.check(self._engine, url, create=create_schema))
             self._rev = self._guard(self._read_rev)
@@ -164,6 +152,8 @@ class SqlStore(SqlReads):
         self._last_prune = 0.0
         self._counters = {"sql_transactions": 0.0, "sql_retries": 0.0}
         self._listener = Listener(self, engine_url(url)) if listen else None
+        self._reader_lock = threading.Lock()
+        self._group_reader: BatchReader | None = None
         self._closed = False
 
     # -- plumbing ----------------------------------------------------------------------
@@ -192,12 +182,24 @@ class SqlStore(SqlReads):
     def _write(self, create: bool, plan: Plan, keys: builtins.list[tuple[str, str]]) -> Any:
         """Queue a write for the next group commit (`_sql_commit`); on an event loop a
         future to await, elsewhere its result once committed."""
-        future = self._committer.submit(Job(plan, keys, create))
+        job = Job(plan, keys, create)
+        future = self._committer.submit(job)
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             return Resolved(future.result())
-        return FuturePending(future)
+        return JobPending(job)
+
+    def _batch_reader(self) -> BatchReader:
+        """The group reader, started by the first read from an event loop."""
+        if self._group_reader is None:
+            with self._reader_lock:
+                if self._group_reader is None:
+                    dsn = engine_url(self.url).set(drivername="postgresql")
+                    self._group_reader = BatchReader(
+                        dsn.render_as_string(hide_password=False), COMMIT_COLUMNS
+                    )
+        return self._group_reader
 
     def transact(self, work: Callable[[sa.Connection], T]) -> T:
         return self._transact(work)
@@ -213,6 +215,14 @@ class SqlStore(SqlReads):
             self._rev = rev
         for listener in list(self._listeners):
             listener(rev)
+
+    def settings_changed(self, name: str | None) -> None:
+        """Another server changed `name`'s settings (None: any might have)."""
+        self._settings.forget(name)
+
+    def hearing(self, on: bool) -> None:
+        """The listener's connection is up (settings may be kept) or down (not)."""
+        self._settings.listening(on)
 
     def _read_rev(self) -> int:
         with self._reader.connect() as connection:
@@ -246,7 +256,10 @@ class SqlStore(SqlReads):
                 raise NamespaceExists(name)
             return found
 
-        return self._transact(work)
+        try:
+            return self._transact(work)
+        finally:
+            self._settings.forget(name)
 
     def update_namespace(self, name: str, **settings: Any) -> Namespace:
         check_namespace_name(name)
@@ -264,9 +277,16 @@ class SqlStore(SqlReads):
                 sa.text("UPDATE revkv_namespaces SET settings = CAST(:s AS jsonb) WHERE name = :n"),
                 {"s": settings_json(stored), "n": name},
             )
+            connection.execute(
+                sa.text(f"SELECT pg_notify('{CHANNEL}', :notice)"),
+                {"notice": NAMESPACE_NOTICE + name},
+            )
             return updated
 
-        return self._transact(work)
+        try:
+            return self._transact(work)
+        finally:
+            self._settings.forget(name)
 
     # -- writes ------------------------------------------------------------------------
 
@@ -522,6 +542,9 @@ class SqlStore(SqlReads):
             "sql_group_commits": float(self._committer.groups),
             "sql_group_commit_writes": float(self._committer.writes),
         }
+        if self._group_reader is not None:
+            counters["sql_group_reads"] = float(self._group_reader.batches)
+            counters["sql_group_read_keys"] = float(self._group_reader.reads)
         return StoreStats("postgresql", self.rev, counters, gauges)
 
     def snapshot(self) -> str | None:
@@ -534,6 +557,8 @@ class SqlStore(SqlReads):
         if self._listener is not None:
             self._listener.stop(self._wake_listeners)
         self._committer.stop()
+        if self._group_reader is not None:
+            self._group_reader.stop()
         self._engine.dispose()
 
     def _wake_listeners(self) -> None:

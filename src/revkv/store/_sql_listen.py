@@ -8,7 +8,9 @@ table, so a notification only has to say "something up to R is committed".
 
 Notifications sent while the connection was down are lost, so after every (re)connect,
 and once a second when all is quiet, the listener also reads the counter row itself:
-a watcher is never left waiting on a commit it was not told about.
+a watcher is never left waiting on a commit it was not told about. A notification
+`ns:NAME` says a namespace's settings changed: the store forgets the ones it kept
+(`_sql_settings`), and forgets them all whenever the connection is (re)made or lost.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Protocol
 import psycopg
 import sqlalchemy as sa
 
+from revkv.store._sql_settings import NAMESPACE_NOTICE
 from revkv.store._sql_writes import CHANNEL
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,8 @@ RECONNECT_SECONDS = 0.5
 
 class Advancing(Protocol):
     def advance(self, rev: int) -> None: ...
+    def settings_changed(self, name: str | None) -> None: ...
+    def hearing(self, on: bool) -> None: ...
 
 
 class Listener:
@@ -49,12 +54,15 @@ class Listener:
             except psycopg.Error as error:
                 if not self._stop.is_set():
                     log.warning("LISTEN connection lost (%s); reconnecting", error)
+            finally:
+                self._store.hearing(False)
             self._stop.wait(RECONNECT_SECONDS)
 
     def _listen(self) -> None:
         with psycopg.connect(self._dsn, autocommit=True) as connection:
             self._connection = connection
             connection.execute(f"LISTEN {CHANNEL}")
+            self._store.hearing(True)
             while not self._stop.is_set():
                 self._poll(connection)
                 for notice in connection.notifies(timeout=POLL_SECONDS):
@@ -62,6 +70,8 @@ class Listener:
                         return
                     if notice.payload.isdigit():
                         self._store.advance(int(notice.payload))
+                    elif notice.payload.startswith(NAMESPACE_NOTICE):
+                        self._store.settings_changed(notice.payload[len(NAMESPACE_NOTICE) :])
 
     def _poll(self, connection: psycopg.Connection[tuple[object, ...]]) -> None:
         row = connection.execute("SELECT rev FROM revkv_counter").fetchone()

@@ -10,6 +10,7 @@ tried again.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import time
 from collections.abc import Callable, Sequence
@@ -37,6 +38,8 @@ from revkv.errors import (
     VersionNotFound,
 )
 from revkv.store._arguments import check_limit
+from revkv.store._sql_batch_reads import BatchReader
+from revkv.store._sql_settings import SettingsCache
 from revkv.store._sql_writes import settings_of
 from revkv.store.base import Select, Selection
 
@@ -90,6 +93,7 @@ class SqlReads:
     _reader: sa.Engine
     _rev: int
     _selector: Any
+    _settings: SettingsCache
 
     def _guard(self, work: Callable[[], T]) -> T:
         """Run `work`; a database that cannot be reached becomes `DatabaseUnavailable`."""
@@ -116,7 +120,9 @@ class SqlReads:
 
     def get_namespace(self, name: str) -> Namespace:
         check_namespace_name(name)
-        found = self._read(lambda connection: settings_of(connection, name))
+        found = self._settings.get(
+            name, lambda: self._read(lambda connection: settings_of(connection, name))
+        )
         if found is None:
             raise NamespaceNotFound(name)
         return found
@@ -162,6 +168,24 @@ class SqlReads:
         if commit.deleted or commit.is_expired(time.time()):
             raise KeyNotFound(namespace, key)
         return commit
+
+    async def aget(self, namespace: str, key: str, version: int | None = None) -> Commit:
+        """`get` for an event loop, which it never blocks: the newest version is read
+        in a group with the others awaited at the moment (`_sql_batch_reads`), the rest
+        (a version, an absent key's exact error) in a worker thread."""
+        check_namespace_name(namespace)
+        check_key(key)
+        if version is None:
+            row = await self._batch_reader().latest(namespace, key)
+            if row is not None:
+                commit = commit_of(row)
+                if commit.deleted or commit.is_expired(time.time()):
+                    raise KeyNotFound(namespace, key)
+                return commit
+        return await asyncio.to_thread(self.get, namespace, key, version)
+
+    def _batch_reader(self) -> BatchReader:
+        raise NotImplementedError
 
     def _hot(self, sql: str, params: tuple[Any, ...]) -> builtins.list[tuple[Any, ...]]:
         """One prepared statement straight through psycopg on a pooled connection, past

@@ -44,20 +44,35 @@ _LOCK_ALL = sa.text(
     "WHERE (namespace, key) IN (SELECT * FROM unnest(CAST(:ns AS text[]), "
     "CAST(:keys AS text[]))) ORDER BY namespace, key FOR UPDATE"
 )
-_NEXT_REV = sa.text(
-    "UPDATE revkv_counter SET rev = rev + :n WHERE id = 1 "
-    f"RETURNING rev, pg_notify('{CHANNEL}', rev::text)"
+_COMMIT_COLUMNS = (
+    "namespace, key, version, rev, pos, mtime, author, comment, expires, deleted, token, "
+    "payload, doc"
 )
-_INSERT = sa.text(
-    "INSERT INTO revkv_commits (namespace, key, version, rev, pos, mtime, author, comment, "
-    "expires, deleted, token, payload, doc) VALUES (:namespace, :key, :version, :rev, :pos, "
-    ":mtime, :author, :comment, :expires, :deleted, :token, :payload, CAST(:doc AS jsonb))"
-)
-_HEAD = sa.text(
-    "INSERT INTO revkv_heads (namespace, key, version, rev, deleted, expires) "
-    "VALUES (:namespace, :key, :version, :rev, :deleted, :expires) "
+#: Takes the revs, inserts every commit and moves every head in one statement (one
+#: round trip, one execution however many writes the group holds): the rows travel as
+#: one array per column, and each row's rev is the counter's new value less the number
+#: of revs taken plus its `step`.
+_FINISH = sa.text(
+    "WITH r AS (UPDATE revkv_counter SET rev = rev + CAST(:n AS bigint) WHERE id = 1 "
+    f"RETURNING rev, pg_notify('{CHANNEL}', rev::text)), "
+    f"c AS (INSERT INTO revkv_commits ({_COMMIT_COLUMNS}) "
+    "SELECT u.namespace, u.key, u.version, r.rev - CAST(:n AS bigint) + u.step, u.pos, "
+    "u.mtime, u.author, u.comment, u.expires, u.deleted, u.token, u.payload, u.doc "
+    "FROM r, unnest(CAST(:namespace AS text[]), CAST(:key AS text[]), "
+    "CAST(:version AS integer[]), CAST(:step AS bigint[]), CAST(:pos AS integer[]), "
+    "CAST(:mtime AS float8[]), CAST(:author AS text[]), CAST(:comment AS text[]), "
+    "CAST(:expires AS float8[]), CAST(:deleted AS boolean[]), CAST(:token AS text[]), "
+    "CAST(:payload AS bytea[]), CAST(:doc AS jsonb[])) AS u(namespace, key, version, step, "
+    "pos, mtime, author, comment, expires, deleted, token, payload, doc)), "
+    "h AS (INSERT INTO revkv_heads (namespace, key, version, rev, deleted, expires) "
+    "SELECT v.namespace, v.key, v.version, r.rev - CAST(:n AS bigint) + v.step, v.deleted, "
+    "v.expires FROM r, unnest(CAST(:h_namespace AS text[]), CAST(:h_key AS text[]), "
+    "CAST(:h_version AS integer[]), CAST(:h_step AS bigint[]), "
+    "CAST(:h_deleted AS boolean[]), CAST(:h_expires AS float8[])) "
+    "AS v(namespace, key, version, step, deleted, expires) "
     "ON CONFLICT (namespace, key) DO UPDATE SET version = excluded.version, "
-    "rev = excluded.rev, deleted = excluded.deleted, expires = excluded.expires"
+    "rev = excluded.rev, deleted = excluded.deleted, expires = excluded.expires) "
+    "SELECT rev FROM r"
 )
 _KEEP = sa.text(
     "DELETE FROM revkv_commits WHERE namespace = :ns AND key = :key AND version <= :below "
@@ -114,6 +129,12 @@ class Row:
     deleted: bool
     payload: bytes
     token: str = ""  # the name of the token that wrote it, on a server with tokens
+
+    def commit(self, rev: int) -> Commit:
+        return Commit(
+            self.namespace, self.key, self.version, rev, self.mtime, self.author,
+            self.comment, self.expires, self.deleted, self.token, payload=self.payload,
+        )  # fmt: skip
 
 
 class Batch:
@@ -278,68 +299,59 @@ class Batch:
         return row
 
     def finish(self) -> list[list[Commit]]:
-        """Take the revs (one per group that wrote), insert the commits, move the heads,
-        apply `keep_versions`; the commits of each group."""
+        """Take the revs (one per group that wrote), insert the commits, move the heads
+        (`_FINISH`), apply `keep_versions`; the commits of each group."""
         bounds = list(zip([0, *self.groups[:-1]], self.groups, strict=True))
         writing = sum(1 for start, end in bounds if end > start)
         if not writing:
             return [[] for _ in bounds]
-        last = int(self.connection.execute(_NEXT_REV, {"n": writing}).scalar_one())
-        revs: list[int] = []
-        rev = last - writing
+        steps: list[int] = []
+        places: list[int] = []
+        step = 0
         for start, end in bounds:
-            rev += end > start
-            revs.extend([rev] * (end - start))
-        places = [pos for start, end in bounds for pos in range(end - start)]
-        params = [
-            {
-                "namespace": r.namespace,
-                "key": r.key,
-                "version": r.version,
-                "rev": revs[i],
-                "pos": places[i],
-                "mtime": r.mtime,
-                "author": r.author,
-                "comment": r.comment,
-                "expires": r.expires,
-                "deleted": r.deleted,
-                "token": r.token,
-                "payload": r.payload,
-                "doc": None if r.deleted else json_doc(r.payload),
-            }
-            for i, r in enumerate(self.rows)
-        ]
-        self.connection.execute(_INSERT, params)
-        newest: dict[tuple[str, str], dict[str, Any]] = {
-            (r.namespace, r.key): p for r, p in zip(self.rows, params, strict=True)
+            step += end > start
+            steps.extend([step] * (end - start))
+            places.extend(range(end - start))
+        rows = self.rows
+        newest = {(r.namespace, r.key): i for i, r in enumerate(rows)}  # the last wins
+        heads = [rows[i] for i in newest.values()]
+        params = {
+            "n": writing,
+            "namespace": [r.namespace for r in rows],
+            "key": [r.key for r in rows],
+            "version": [r.version for r in rows],
+            "step": steps,
+            "pos": places,
+            "mtime": [r.mtime for r in rows],
+            "author": [r.author for r in rows],
+            "comment": [r.comment for r in rows],
+            "expires": [r.expires for r in rows],
+            "deleted": [r.deleted for r in rows],
+            "token": [r.token for r in rows],
+            "payload": [r.payload for r in rows],
+            "doc": [None if r.deleted else json_doc(r.payload) for r in rows],
+            "h_namespace": [r.namespace for r in heads],
+            "h_key": [r.key for r in heads],
+            "h_version": [r.version for r in heads],
+            "h_step": [steps[i] for i in newest.values()],
+            "h_deleted": [r.deleted for r in heads],
+            "h_expires": [r.expires for r in heads],
         }
-        self.connection.execute(_HEAD, list(newest.values()))
-        self._keep_versions(newest)
-        commits = [
-            Commit(
-                r.namespace,
-                r.key,
-                r.version,
-                revs[i],
-                r.mtime,
-                r.author,
-                r.comment,
-                r.expires,
-                r.deleted,
-                r.token,
-                r.payload,
-            )
-            for i, r in enumerate(self.rows)
-        ]
+        last = int(self.connection.execute(_FINISH, params).scalar_one())
+        first = last - writing
+        commits = [r.commit(first + step) for r, step in zip(rows, steps, strict=True)]
+        self._keep_versions(heads)
         return [commits[start:end] for start, end in bounds]
 
-    def _keep_versions(self, newest: dict[tuple[str, str], dict[str, Any]]) -> None:
+    def _keep_versions(self, heads: list[Row]) -> None:
         pruned = 0
-        for (namespace, key), row in newest.items():
-            keep = self.namespace(namespace).keep_versions
-            if keep is not None and row["version"] > keep:
-                below = row["version"] - keep
-                revs = self.connection.execute(_KEEP, {"ns": namespace, "key": key, "below": below})
+        for row in heads:
+            keep = self.namespace(row.namespace).keep_versions
+            if keep is not None and row.version > keep:
+                below = row.version - keep
+                revs = self.connection.execute(
+                    _KEEP, {"ns": row.namespace, "key": row.key, "below": below}
+                )
                 pruned = max([pruned, *revs.scalars()])
         if pruned:
             self.connection.execute(_PRUNED, {"rev": pruned})

@@ -339,3 +339,15 @@ class Store(Protocol):
     def close(self) -> None:
         """Make everything accepted durable, then release files and connections."""
         ...
+
+
+@runtime_checkable
+class AsyncReads(Protocol):
+    """What a backend whose reads wait on I/O (a database server) adds, so that a
+    server's event loop is not blocked while they wait: `aget` is `get` as a coroutine.
+    The embedded store answers from memory at once and has none of it; the Service
+    calls its `get` instead (`Service.aget`)."""
+
+    async def aget(self, namespace: str, key: str, version: int | None = None) -> Commit:
+        """As `get`, awaited."""
+        ...
