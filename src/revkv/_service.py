@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -527,7 +528,7 @@ class Service:
         """The backend's figures, with the open watches among the gauges."""
         stats = self._store.stats()
         gauges = {**stats.gauges, "watchers": self.hub.watchers}
-        return StoreStats(stats.backend, stats.rev, stats.counters, gauges, stats.problem)
+        return dataclasses.replace(stats, gauges=gauges)
 
     def snapshot(self) -> str | None:
         """Compact what the next start-up reads (the embedded store's snapshot); what was

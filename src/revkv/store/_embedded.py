@@ -45,6 +45,7 @@ from revkv.errors import (
     VersionNotFound,
 )
 from revkv.prevalence import DEFAULT_SEGMENT_SIZE, System, control, open_system
+from revkv.prevalence._disk import disk_usage
 from revkv.prevalence._journal import JournalStats
 from revkv.store._arguments import (
     check_limit,
@@ -59,7 +60,17 @@ from revkv.store._keyspace import Keyspace
 from revkv.store._namespaces import check_settings
 from revkv.store._select import Selector
 from revkv.store._state import StoreState
-from revkv.store.base import TTL, Expires, Pending, Select, Selection, StoreStats, Sweep, Window
+from revkv.store.base import (
+    TTL,
+    Expires,
+    NamespaceStats,
+    Pending,
+    Select,
+    Selection,
+    StoreStats,
+    Sweep,
+    Window,
+)
 
 PRUNE_EVERY = 60.0  # seconds between applications of age retention
 SNAPSHOT_ON_CLOSE_AFTER = 10_000  # commands since the last snapshot
@@ -568,11 +579,26 @@ class EmbeddedStore:
             "namespaces": len(self._state.namespaces),
             "change_log": len(self._state.log),
         }
+        histograms = {}
         if isinstance(journal, JournalStats):
             failing = self._system.journal
             gauges["journal_failed"] = float(failing.failed is not None)
             gauges["journal_stalled"] = float(getattr(failing, "stalled", None) is not None)
-        return StoreStats("embedded", self.rev, counters, gauges, self._problem())
+            histograms["journal_fsync_seconds"] = journal.fsync_latency.snapshot()
+        if self.path is not None:
+            gauges.update(disk_usage(self.path).as_gauges())
+        return StoreStats(
+            "embedded", self.rev, counters, gauges, self._problem(), self._sizes(), histograms
+        )
+
+    def _sizes(self) -> dict[str, NamespaceStats]:
+        """Each namespace's counts, kept up to date by its keyspace as versions come and go."""
+        with self._system.lock:
+            spaces = sorted(self._state.namespaces.items())
+            return {
+                name: NamespaceStats(len(ks.keys), ks.versions, ks.payload_bytes, ks.memory_bytes())
+                for name, ks in spaces
+            }
 
     def _problem(self) -> str | None:
         journal = self._system.journal

@@ -40,6 +40,7 @@ from revkv._model import (
     Put,
     TxnResult,
 )
+from revkv.prevalence._latency import HistogramSnapshot
 from revkv.query._ast import EdmType, Node, OrderBy
 
 Expires = float | datetime | None | Default
@@ -144,9 +145,23 @@ class Sweep(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class NamespaceStats:
+    """The size of one namespace: keys (with any version kept, tombstones included),
+    versions kept, the bytes of their payloads, and the memory they take (None where the
+    backend keeps them elsewhere, as PostgreSQL does)."""
+
+    keys: int
+    versions: int
+    payload_bytes: int
+    memory_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StoreStats:
     """What a backend tells about itself for `/metrics` and `revkv stats`: `counters`
-    are monotonic totals, `gauges` values of the moment, each by metric name."""
+    are monotonic totals, `gauges` values of the moment, each by metric name;
+    `namespaces` the size of each, and `histograms` latency distributions by name
+    (`journal_fsync_seconds`)."""
 
     backend: str
     rev: int
@@ -154,6 +169,8 @@ class StoreStats:
     gauges: Mapping[str, float] = field(default_factory=dict)
     #: why the store cannot take writes now (a full disk, a failed journal), None if it can
     problem: str | None = None
+    namespaces: Mapping[str, NamespaceStats] = field(default_factory=dict)
+    histograms: Mapping[str, HistogramSnapshot] = field(default_factory=dict)
 
 
 # -- the protocol --------------------------------------------------------------------
