@@ -141,3 +141,14 @@ def commit_dict(commit: Any, payload: bool) -> dict[str, Any]:
     if payload:
         data["payload_base64"] = base64.b64encode(commit.payload).decode()
     return data
+
+
+async def get_stats(request: Request) -> Response:
+    """GET /stats: `revkv stats` as JSON (`StoreStats.to_dict`). Any valid token may
+    ask, as for /metrics; the namespaces listed are those the token may read."""
+    service = service_of(request)
+    principal = service.principal(request.headers.get("authorization"))
+    data = service.stats().to_dict()
+    names = data["namespaces"]
+    data["namespaces"] = {name: n for name, n in names.items() if principal.may(name, False)}
+    return JSONResponse(data)

@@ -271,6 +271,13 @@ def paths() -> dict[str, Schema]:
                 {"200": respond("Metrics.", text=TEXT, openmetrics=TEXT)},
             )
         },
+        "/stats": {
+            "get": op(
+                "Sizes (keys, versions, payload bytes, memory per namespace; files on disk) "
+                "and fsync latency, as `revkv stats --json` (any valid token).",
+                {"200": respond("The stats.", json={"type": "object"})},
+            )
+        },
         "/openapi.json": {
             "get": op(
                 "This document.",

@@ -33,6 +33,18 @@ class HistogramSnapshot:
     def count(self) -> int:
         return self.cumulative[-1] if self.cumulative else 0
 
+    def to_dict(self) -> dict[str, object]:
+        """count, sum, mean, p50/p90/p99 (bucket bounds: upper estimates; null past the
+        last bound) and the cumulative buckets as [bound, count] pairs."""
+        count = self.count
+        return {
+            "count": count,
+            "sum": self.sum,
+            "mean": self.sum / count if count else None,
+            **{f"p{round(q * 100)}": _finite(self.quantile(q)) for q in (0.5, 0.9, 0.99)},
+            "buckets": [[b, n] for b, n in zip(self.bounds, self.cumulative, strict=False)],
+        }
+
     def quantile(self, q: float) -> float | None:
         """The bound of the bucket holding the `q` quantile (an upper estimate); None
         without observations, +inf when it lies past the last bound."""
@@ -63,3 +75,7 @@ class LatencyHistogram:
             running += count
             cumulative.append(running)
         return HistogramSnapshot(self.bounds, tuple(cumulative), self.sum)
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or value == float("inf") else value

@@ -172,6 +172,37 @@ class StoreStats:
     namespaces: Mapping[str, NamespaceStats] = field(default_factory=dict)
     histograms: Mapping[str, HistogramSnapshot] = field(default_factory=dict)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of `GET /stats` and `revkv stats --json`: `disk` and `fsync_seconds`
+        are null for a backend without files (in memory, PostgreSQL)."""
+        disk = {name: int(self.gauges[name]) for name in DISK_GAUGES if name in self.gauges}
+        fsync = self.histograms.get("journal_fsync_seconds")
+        return {
+            "backend": self.backend,
+            "rev": self.rev,
+            "problem": self.problem,
+            "namespaces": {
+                name: {
+                    "keys": ns.keys,
+                    "versions": ns.versions,
+                    "payload_bytes": ns.payload_bytes,
+                    "memory_bytes": ns.memory_bytes,
+                }
+                for name, ns in self.namespaces.items()
+            },
+            "disk": disk or None,
+            "fsync_seconds": None if fsync is None else fsync.to_dict(),
+            "counters": dict(self.counters),
+            "gauges": dict(self.gauges),
+        }
+
+
+#: the gauges that tell what a store's files take on disk (embedded, or PostgreSQL's
+#: `database_bytes`)
+DISK_GAUGES = (
+    "journal_bytes", "journal_segments", "snapshot_bytes", "snapshots", "database_bytes",
+)  # fmt: skip
+
 
 # -- the protocol --------------------------------------------------------------------
 
