@@ -64,6 +64,7 @@ from revkv.store._sql_commit import Committer, Job, Plan
 from revkv.store._sql_listen import Listener
 from revkv.store._sql_reads import SqlReads, raise_unavailable
 from revkv.store._sql_select import SqlSelector
+from revkv.store._sql_sizes import SqlSizes
 from revkv.store._sql_writes import CHANNEL, Batch, settings_json, settings_of
 from revkv.store.base import (
     TTL,
@@ -164,6 +165,7 @@ class SqlStore(SqlReads):
         self._last_prune = 0.0
         self._counters = {"sql_transactions": 0.0, "sql_retries": 0.0}
         self._listener = Listener(self, engine_url(url)) if listen else None
+        self._sizes = SqlSizes(self._reader)
         self._closed = False
 
     # -- plumbing ----------------------------------------------------------------------
@@ -522,7 +524,9 @@ class SqlStore(SqlReads):
             "sql_group_commits": float(self._committer.groups),
             "sql_group_commit_writes": float(self._committer.writes),
         }
-        return StoreStats("postgresql", self.rev, counters, gauges)
+        sizes, database_bytes = self._guard(lambda: self._sizes.read(self.rev))
+        gauges["database_bytes"] = float(database_bytes)
+        return StoreStats("postgresql", self.rev, counters, gauges, namespaces=sizes)
 
     def snapshot(self) -> str | None:
         return None
