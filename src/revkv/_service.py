@@ -49,6 +49,7 @@ from revkv._model import (
 from revkv._sweeper import Sweeper
 from revkv._view import NamespaceView
 from revkv.errors import InvalidRequest, NotFound, RevAhead
+from revkv.prevalence._backup import BackupPlan
 from revkv.store.base import TTL, Expires, Pending, Select, Selection, Store, StoreStats, Window
 
 T = TypeVar("T")
@@ -534,6 +535,18 @@ class Service:
         """Compact what the next start-up reads (the embedded store's snapshot); what was
         written, or None when there is nothing to do."""
         return self._store.snapshot()
+
+    def backup_plan(self) -> BackupPlan:
+        """The files of a consistent copy of the store, opened (`revkv backup`): for a
+        store in a directory only. Copy them with `revkv.prevalence._backup`, then close."""
+        plan = getattr(self._store, "backup_plan", None)
+        if plan is None:
+            raise InvalidRequest(
+                "this store is in PostgreSQL: back it up with PostgreSQL's tools (pg_dump, "
+                "pg_basebackup) or with `revkv export`"
+            )
+        result: BackupPlan = plan()
+        return result
 
     @property
     def watchers(self) -> int:

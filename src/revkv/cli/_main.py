@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from revkv.cli._admin import check, repair, snapshot
+from revkv.cli._backup import backup
 from revkv.cli._db import db
 from revkv.cli._dripline import dripline
 from revkv.cli._edit import diff, edit
@@ -110,7 +111,7 @@ def cli(
 
 for command in (set_, get, meta, list_, history, diff, edit, delete, revert, watch, ns,
                 snapshot, export, import_, check, repair, serve, db, dripline,
-                stats):  # fmt: skip
+                stats, backup):  # fmt: skip
     cli.add_command(command)
 
 

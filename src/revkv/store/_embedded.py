@@ -45,6 +45,7 @@ from revkv.errors import (
     VersionNotFound,
 )
 from revkv.prevalence import DEFAULT_SEGMENT_SIZE, System, control, open_system
+from revkv.prevalence._backup import BackupPlan, plan_backup
 from revkv.prevalence._disk import disk_usage
 from revkv.prevalence._journal import JournalStats
 from revkv.store._arguments import (
@@ -615,6 +616,17 @@ class EmbeddedStore:
     def snapshot(self) -> str | None:
         path = self._system.take_snapshot()
         return None if path is None else str(path)
+
+    def backup_plan(self) -> BackupPlan:
+        """The files of a consistent copy, opened: a snapshot taken now (writers wait
+        only while it is captured), and the journal after it up to the durable rev.
+        See `revkv.prevalence._backup`; the caller copies them and closes the plan."""
+        if self.path is None:
+            raise InvalidRequest(
+                "a store kept in memory has no files to back up; use `revkv export`"
+            )
+        self._system.take_snapshot()
+        return plan_backup(self.path, self._system.journal.durable_seq)
 
     @property
     def system(self) -> System:
