@@ -33,7 +33,11 @@ Acked = tuple[str, str, int, int, bytes]  # namespace, key, version, rev, payloa
 def revkv_cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     return subprocess.run(
-        [sys.executable, "-m", "revkv.cli", *args], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "revkv.cli", *args],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
     )
 
 
