@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import dataclasses
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -522,6 +522,20 @@ class Service:
         """Load exported versions as they were (see `revkv import`): each key's must
         continue its history here without a gap; all are checked before any is loaded."""
         return self._store.load(commits)
+
+    def import_keeping_revs(
+        self, namespaces: Mapping[str, Mapping[str, Any]], commits: Iterable[Commit]
+    ) -> int:
+        """Restore exported versions with their revs into an empty store in a directory
+        (`revkv import --keep-revs`), and the namespaces with their settings."""
+        load = getattr(self._store, "load_keeping_revs", None)
+        if load is None:
+            raise InvalidRequest(
+                "--keep-revs restores into a store in a directory; a database gives revs "
+                "of its own: import without --keep-revs"
+            )
+        loaded: int = load(namespaces, commits)
+        return loaded
 
     # -- housekeeping ------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ from revkv.store._arguments import (
 from revkv.store._durable import DurableWaits, JournalPending
 from revkv.store._keyspace import Keyspace
 from revkv.store._namespaces import check_settings
+from revkv.store._restore import load_keeping_revs
 from revkv.store._select import Selector
 from revkv.store._state import StoreState
 from revkv.store.base import (
@@ -541,6 +542,13 @@ class EmbeddedStore:
         for start in range(0, len(rows), batch):
             loaded += self._load(rows[start : start + batch])
         return loaded
+
+    def load_keeping_revs(
+        self, settings: Mapping[str, Mapping[str, Any]], commits: Iterable[Commit]
+    ) -> int:
+        """Restore an export into this empty store with the revs its versions had (see
+        `revkv.store._restore`); durable on return."""
+        return load_keeping_revs(self._system, self.path, settings, commits)
 
     def _load(self, rows: builtins.list[builtins.list[Any]]) -> int:
         state = self._state
