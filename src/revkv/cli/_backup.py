@@ -55,8 +55,7 @@ def backup(dest: Path, as_json: bool) -> None:
     else:
         say(
             f"backup of rev {result.last_seq} written to {dest}: {result.files} files, "
-            f"{result.bytes} bytes in {result.seconds:.1f} s; open it with "
-            f"`revkv serve --data {dest}`",
+            f"{result.bytes} bytes; open it with `revkv serve --data {dest}`",
             "green",
         )
 

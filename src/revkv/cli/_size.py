@@ -54,8 +54,9 @@ def show(data: dict[str, Any]) -> None:
     fields: dict[str, Any] = {"backend": data["backend"], "rev": data["rev"]}
     disk = data.get("disk") or {}
     if "journal_bytes" in disk:
-        fields["journal"] = f"{size(disk['journal_bytes'])} in {disk['journal_segments']} segments"
-        fields["snapshots"] = f"{size(disk['snapshot_bytes'])} in {disk['snapshots']} files"
+        segments, snapshots = disk["journal_segments"], disk["snapshots"]
+        fields["journal"] = f"{size(disk['journal_bytes'])} in {plural(segments, 'segment')}"
+        fields["snapshots"] = f"{size(disk['snapshot_bytes'])} in {plural(snapshots, 'file')}"
     if "database_bytes" in disk:
         fields["database"] = size(disk["database_bytes"])
     fsync = data.get("fsync_seconds")
@@ -71,6 +72,10 @@ def show(data: dict[str, Any]) -> None:
     if on_terminal():
         click.echo()
     print_rows(("namespace", "keys", "versions", "payload", "memory"), rows)
+
+
+def plural(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def size(count: int | None) -> str:
