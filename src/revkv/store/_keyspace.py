@@ -23,7 +23,7 @@ History = Commit | list[Commit]
 
 #: bytes of memory per version besides its key's characters and its payload (CPython
 #: 3.11, 64-bit; see `Keyspace.memory_bytes`)
-VERSION_OVERHEAD = 265
+VERSION_OVERHEAD = 280
 
 
 def versions_of(history: History) -> list[Commit]:
