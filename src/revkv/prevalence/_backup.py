@@ -149,7 +149,8 @@ def _try_plan(directory: Path, upto: int | None) -> BackupPlan | None:
         snapshots = paths.snapshots(directory)
         if snapshots:
             seq, path = snapshots[-1]
-            plan.files.append(SourceFile(path.name, path.stat().st_size, _open(path)))
+            fd = _open(path)
+            plan.files.append(SourceFile(path.name, os.fstat(fd).st_size, fd))
             plan.snapshot_seq = seq
         plan.last_seq = plan.snapshot_seq
         limit = None if upto is None else max(upto, plan.snapshot_seq)
@@ -185,6 +186,10 @@ def _add_segments(plan: BackupPlan, directory: Path, limit: int | None) -> int |
     for i, (first_seq, _path) in enumerate(segments):
         if first_seq <= plan.snapshot_seq + 1:
             start = i
+    if segments and segments[start][0] > plan.snapshot_seq + 1 and plan.files:
+        snapshot = directory / plan.files[0].name
+        if not snapshot.exists():  # newer snapshots pruned it and the segments it needs
+            raise FileNotFoundError(snapshot)
     newest = None
     for first_seq, path in segments[start:]:
         if limit is not None and first_seq > limit:
