@@ -601,13 +601,16 @@ class EmbeddedStore:
         )
 
     def _sizes(self) -> dict[str, NamespaceStats]:
-        """Each namespace's counts, kept up to date by its keyspace as versions come and go."""
-        with self._system.lock:
-            spaces = sorted(self._state.namespaces.items())
-            return {
-                name: NamespaceStats(len(ks.keys), ks.versions, ks.payload_bytes, ks.memory_bytes())
-                for name, ks in spaces
-            }
+        """Each namespace's counts, kept up to date by its keyspace as versions come and go.
+
+        Read without the lock, as /health reads the rest of the stats: a scan holding it
+        must not delay a load balancer's probe, and a count a write behind is no harm.
+        """
+        spaces = sorted(self._state.namespaces.items())  # in C, under the GIL: safe
+        return {
+            name: NamespaceStats(len(ks.keys), ks.versions, ks.payload_bytes, ks.memory_bytes())
+            for name, ks in spaces
+        }
 
     def _problem(self) -> str | None:
         journal = self._system.journal
