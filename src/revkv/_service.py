@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import Iterable, Iterator, Sequence
+import dataclasses
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -48,6 +49,7 @@ from revkv._model import (
 from revkv._sweeper import Sweeper
 from revkv._view import NamespaceView
 from revkv.errors import InvalidRequest, NotFound, RevAhead
+from revkv.prevalence._backup import BackupPlan
 from revkv.store.base import (
     TTL,
     AsyncReads,
@@ -546,18 +548,44 @@ class Service:
         continue its history here without a gap; all are checked before any is loaded."""
         return self._store.load(commits)
 
+    def import_keeping_revs(
+        self, namespaces: Mapping[str, Mapping[str, Any]], commits: Iterable[Commit]
+    ) -> int:
+        """Restore exported versions with their revs into an empty store in a directory
+        (`revkv import --keep-revs`), and the namespaces with their settings."""
+        load = getattr(self._store, "load_keeping_revs", None)
+        if load is None:
+            raise InvalidRequest(
+                "--keep-revs restores into a store in a directory; a database gives revs "
+                "of its own: import without --keep-revs"
+            )
+        loaded: int = load(namespaces, commits)
+        return loaded
+
     # -- housekeeping ------------------------------------------------------------------
 
     def stats(self) -> StoreStats:
         """The backend's figures, with the open watches among the gauges."""
         stats = self._store.stats()
         gauges = {**stats.gauges, "watchers": self.hub.watchers}
-        return StoreStats(stats.backend, stats.rev, stats.counters, gauges, stats.problem)
+        return dataclasses.replace(stats, gauges=gauges)
 
     def snapshot(self) -> str | None:
         """Compact what the next start-up reads (the embedded store's snapshot); what was
         written, or None when there is nothing to do."""
         return self._store.snapshot()
+
+    def backup_plan(self) -> BackupPlan:
+        """The files of a consistent copy of the store, opened (`revkv backup`): for a
+        store in a directory only. Copy them with `revkv.prevalence._backup`, then close."""
+        plan = getattr(self._store, "backup_plan", None)
+        if plan is None:
+            raise InvalidRequest(
+                "this store is in PostgreSQL: back it up with PostgreSQL's tools (pg_dump, "
+                "pg_basebackup) or with `revkv export`"
+            )
+        result: BackupPlan = plan()
+        return result
 
     @property
     def watchers(self) -> int:

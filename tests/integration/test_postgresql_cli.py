@@ -4,6 +4,7 @@ and `db = ...` in a server's config file."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -76,3 +77,27 @@ def test_a_server_reads_db_from_its_config_file(pg_url: str, tmp_path: Path) -> 
     ):
         assert client.get("ns", "k").text == "in the database"
     assert not (tmp_path / "revkv-data").exists()
+
+
+def test_stats_and_backup_on_a_database(pg_url: str, tmp_path: Path) -> None:
+    assert run("--db", pg_url, "set", "-n", "cfg", "a", "one").returncode == 0
+    assert run("--db", pg_url, "set", "-n", "cfg", "a", "three").returncode == 0
+    done = run("--db", pg_url, "stats", "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["backend"] == "postgresql"
+    assert data["namespaces"]["cfg"] == {
+        "keys": 1, "versions": 2, "payload_bytes": 8, "memory_bytes": None
+    }  # fmt: skip
+    assert data["disk"]["database_bytes"] > 0
+    assert data["fsync_seconds"] is None
+    text = run("--db", pg_url, "stats")
+    assert b"cfg\t1\t2\t8\t-" in text.stdout  # memory: the database's business
+    refused = run("--db", pg_url, "backup", str(tmp_path / "copy"))
+    assert refused.returncode == 2
+    assert b"pg_dump" in refused.stderr and b"Traceback" not in refused.stderr
+    with RevkvServer(pg_url) as server:
+        over_http = run("--url", server.url, "backup", str(tmp_path / "copy"))
+    assert over_http.returncode == 2
+    assert b"PostgreSQL" in over_http.stderr
+    assert not (tmp_path / "copy").exists()

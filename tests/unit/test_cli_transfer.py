@@ -7,11 +7,11 @@ import time
 from pathlib import Path
 
 import revkv
-from revkv._model import Commit
+from revkv._model import Commit, Put
 from tests.unit.test_cli_kv import ok, run
 
-VERSION_FIELDS = {"kind", "namespace", "key", "version", "author", "comment", "mtime", "expires",
-                  "deleted", "payload", "base64"}  # fmt: skip
+VERSION_FIELDS = {"kind", "namespace", "key", "version", "rev", "author", "comment", "mtime",
+                  "expires", "deleted", "payload", "base64"}  # fmt: skip
 
 
 def populate(data: Path) -> None:
@@ -139,3 +139,67 @@ def test_a_namespace_with_retention_round_trips(tmp_path: Path) -> None:
             store.put("short", "k", str(i))
     dump = ok(tmp_path / "source", "export", "-").stdout
     ok(tmp_path / "target", "import", "-", input=dump)
+
+
+def kept_versions(data: Path) -> list[Commit]:
+    """Every version a store keeps (retention may have dropped the first ones)."""
+    with revkv.open(data) as store:
+        return [
+            store.get(ns.name, head.key, meta.version)
+            for ns in store.namespaces()
+            for head in store.list(ns.name, include_deleted=True).items
+            for meta in reversed(list(store.iter_history(ns.name, head.key)))
+        ]
+
+
+def test_import_keep_revs_restores_every_version_at_its_rev(tmp_path: Path) -> None:
+    source, target = tmp_path / "source", tmp_path / "target"
+    populate(source)
+    with revkv.open(source) as store:
+        store.create_namespace("short", keep_versions=2)
+        for n in range(5):  # retention leaves a gap of revs behind
+            store.put("short", "k", f"v{n}")
+        store.txn(
+            [],
+            [
+                Put(namespace="default", key="t1", payload=b"1"),
+                Put(namespace="short", key="t2", payload=b"2"),
+            ],
+        )  # one rev
+        store.create_namespace("unused", max_payload=10)
+        source_rev = store.rev
+    ok(source, "export", str(tmp_path / "backup.jsonl"))
+    imported = ok(target, "import", "--keep-revs", str(tmp_path / "backup.jsonl"))
+    assert "at their revs" in imported.stderr
+    before, after = kept_versions(source), kept_versions(target)
+    assert [(c.namespace, c.key, c.version, c.rev) for c in before] == [
+        (c.namespace, c.key, c.version, c.rev) for c in after
+    ]
+    assert len(before) == 7 + 2 + 2
+    assert all(same(a, b) for a, b in zip(before, after, strict=True))
+    with revkv.open(target) as store:
+        assert store.get_namespace("short").keep_versions == 2
+        assert store.get_namespace("unused").max_payload == 10
+        assert store.get_namespace("config").max_payload == 1000
+        assert store.rev >= max(c.rev for c in before)
+        assert store.rev <= source_rev + 3  # at most the settings left without a free rev
+        assert store.get("short", "t2").rev == store.get("default", "t1").rev
+        store.put("default", "after", "x")  # and it goes on from there
+
+
+def test_import_keep_revs_refuses_a_store_that_is_not_empty(tmp_path: Path) -> None:
+    populate(tmp_path / "source")
+    dump = ok(tmp_path / "source", "export", "-").stdout
+    ok(tmp_path / "target", "set", "other", "mine")
+    result = run(tmp_path / "target", "import", "--keep-revs", "-", input=dump)
+    assert result.exit_code == 2
+    assert "--keep-revs imports into an empty store only" in result.stderr
+    assert ok(tmp_path / "target", "get", "other").stdout == "mine"
+
+
+def test_import_keep_revs_refuses_a_file_without_revs(tmp_path: Path) -> None:
+    line = {"namespace": "n", "key": "k", "version": 1, "mtime": 1577934245.0, "payload": "x"}
+    result = run(tmp_path, "import", "--keep-revs", "-", input=json.dumps(line) + "\n")
+    assert result.exit_code == 2
+    assert "import it without --keep-revs" in result.stderr
+    assert not (tmp_path / "SYSTEM").exists() or run(tmp_path, "list").stdout == ""

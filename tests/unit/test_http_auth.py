@@ -53,6 +53,8 @@ CALLS = [
     Call("GET", "/health", "/health", "public"),
     Call("GET", "/openapi.json", "/openapi.json", "public"),
     Call("GET", "/metrics", "/metrics", "any"),
+    Call("GET", "/stats", "/stats", "any"),
+    Call("GET", "/backup", "/backup", "all"),  # a store in memory: 400 once allowed
     Call("GET", "/ns", "/ns", "listing"),
     Call("GET", "/kv", "/kv", "listing"),
     Call("GET", "/changes", "/changes", "all"),

@@ -168,10 +168,21 @@ async def test_journal_fsyncs_and_batches_of_a_durable_store(tmp_path: Path) -> 
     assert records >= 20
     assert found[("revkv_journal_batch_records_sum", none)] == records
     assert 1 <= found[("revkv_journal_batch_records_count", none)] <= records
-    assert found[("revkv_journal_fsync_seconds_count", none)] >= 1
+    fsyncs = found[("revkv_journal_fsync_seconds_count", none)]
+    assert fsyncs >= 1
     assert found[("revkv_journal_fsync_seconds_sum", none)] > 0
+    inf = frozenset({("le", "+Inf")})
+    assert found[("revkv_journal_fsync_seconds_bucket", inf)] == fsyncs
     assert found[("revkv_journal_written_bytes_total", none)] > 20 * 100
     assert found[("revkv_journal_segments_created_total", none)] >= 1
+    diary = frozenset({("namespace", "diary")})
+    assert found[("revkv_namespace_keys", diary)] == 20
+    assert found[("revkv_namespace_versions", diary)] == 20
+    assert found[("revkv_namespace_payload_bytes", diary)] == 20 * 100
+    assert found[("revkv_namespace_memory_bytes", diary)] > 20 * 100
+    assert found[("revkv_disk_journal_segments", none)] >= 1
+    assert found[("revkv_disk_journal_bytes", none)] > 0
+    assert found[("revkv_disk_snapshots", none)] >= 1
 
 
 @pytest.mark.asyncio

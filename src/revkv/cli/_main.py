@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from revkv.cli._admin import check, repair, snapshot
+from revkv.cli._backup import backup
 from revkv.cli._db import db
 from revkv.cli._dripline import dripline
 from revkv.cli._edit import diff, edit
@@ -17,6 +18,7 @@ from revkv.cli._kv import delete, get, history, list_, meta, revert, set_
 from revkv.cli._namespaces import ns
 from revkv.cli._output import present_errors, translate_errors
 from revkv.cli._serve import serve
+from revkv.cli._size import stats
 from revkv.cli._target import check_db, check_url, choose_target
 from revkv.cli._transfer import export, import_
 from revkv.cli._watch import watch
@@ -108,7 +110,8 @@ def cli(
 
 
 for command in (set_, get, meta, list_, history, diff, edit, delete, revert, watch, ns,
-                snapshot, export, import_, check, repair, serve, db, dripline):  # fmt: skip
+                snapshot, export, import_, check, repair, serve, db, dripline,
+                stats, backup):  # fmt: skip
     cli.add_command(command)
 
 

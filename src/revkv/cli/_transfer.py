@@ -13,10 +13,11 @@ then one per version, each key's versions oldest first:
 and `"token"`, the token that made the version, when one did.
 
 `mtime` and `expires` are seconds since the epoch (exact, unlike ISO with milliseconds);
-`payload` is text when it is UTF-8, else base64 with `"base64": true`. Import loads the
-versions as they were (versions, authors, comments, mtimes) through
-`Service.import_commits`; each key's versions must continue its history without
-a gap, so import into an empty store (or one without those keys). Revs are new.
+`payload` is text when it is UTF-8, else base64 with `"base64": true`; `rev` is the rev
+the version had. Import loads the versions as they were (versions, authors, comments,
+mtimes) through `Service.import_commits`; each key's versions must continue its history
+without a gap, so import into an empty store (or one without those keys). Revs are new,
+unless `--keep-revs` restores them (`Service.import_keeping_revs`, into an empty store).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from revkv.cli._target import CommandStore
 from revkv.errors import InvalidRequest, RevkvError, VersionConflict
 
 BATCH = 1000  # versions per import command (one rev each)
-VERSION_FIELDS = ("namespace", "key", "version", "author", "comment", "mtime", "expires",
+VERSION_FIELDS = ("namespace", "key", "version", "rev", "author", "comment", "mtime", "expires",
                   "deleted")  # fmt: skip
 
 
@@ -132,8 +133,11 @@ def parse_line(line: bytes) -> tuple[str, Any]:
 
 
 def _commit(record: dict[str, Any]) -> Commit:
+    rev = record.get("rev", 0)
+    if isinstance(rev, bool) or not isinstance(rev, int) or rev < 0:
+        raise InvalidRequest(f"a rev is a whole number, not {rev!r}")
     return Commit(
-        record["namespace"], record["key"], record["version"], 0, _seconds(record["mtime"]),
+        record["namespace"], record["key"], record["version"], rev, _seconds(record["mtime"]),
         record.get("author") or "", record.get("comment") or "",
         None if record.get("expires") is None else _seconds(record["expires"]),
         bool(record.get("deleted")), record.get("token") or "", payload_from(record),
@@ -202,16 +206,24 @@ def _reason(error: RevkvError) -> str:
 
 @click.command("import")
 @click.argument("file", type=click.File("rb"))
+@click.option(
+    "--keep-revs",
+    is_flag=True,
+    help="Give each version the rev it had (into an empty store only), so watchers and "
+    "mirrors can resume.",
+)
 @pass_local_store(
     "it keeps versions, authors and times through the embedded store's import_commits, "
     "which has no HTTP route: import into a directory, then serve that",
     create=True,
 )
-def import_(store: Service, file: IO[bytes]) -> None:
+def import_(store: Service, file: IO[bytes], keep_revs: bool) -> None:
     """Load a file written by `revkv export` (`-` for stdin), keeping every version as it was.
 
     Versions, authors, comments, mtimes, expiry times and deletes are kept; revs
-    are new. Each key's versions must continue its history here, so import into an
+    are new, unless --keep-revs gives each version its rev from the file (into an
+    empty store in a directory only: exit 2 otherwise; the file is read whole first).
+    Each key's versions must continue its history here, so import into an
     empty store (or one without those keys): a key that exists already stops the
     import with exit 3. Namespaces that exist already keep their settings. Not yet
     possible: a key whose first versions were removed by its namespace's retention
@@ -222,6 +234,9 @@ def import_(store: Service, file: IO[bytes]) -> None:
       revkv --data restored import backup.jsonl
       gunzip -c config.jsonl.gz | revkv import -
     """
+    if keep_revs:
+        _import_keeping_revs(store, file)
+        return
     importer = Importer(store)
     with progress("importing", _size(file)) as advance:
         for number, line in enumerate(file, start=1):
@@ -234,6 +249,31 @@ def import_(store: Service, file: IO[bytes]) -> None:
         importer.flush()
     loaded, namespaces = count(importer.loaded, "version"), count(importer.namespaces, "namespace")
     click.echo(f"imported {loaded} and the settings of {namespaces}", err=True)
+
+
+def _import_keeping_revs(store: Service, file: IO[bytes]) -> None:
+    """Read the whole file, then restore it at its revs in one call (all or nothing)."""
+    namespaces: dict[str, dict[str, Any]] = {}
+    commits: list[Commit] = []
+    with progress("reading", _size(file)) as advance:
+        for number, line in enumerate(file, start=1):
+            if line.strip():
+                try:
+                    kind, item = parse_line(line)
+                except RevkvError as error:
+                    raise CommandError(f"line {number}: {error}", exit_code_for(error)) from error
+                if kind == "namespace":
+                    namespaces[str(item.pop("name"))] = item
+                else:
+                    commits.append(item)
+            advance(len(line))
+    loaded = store.import_keeping_revs(namespaces, commits)
+    last = max((c.rev for c in commits), default=0)
+    click.echo(
+        f"imported {count(loaded, 'version')} at their revs (up to {last}) and the settings "
+        f"of {count(len(namespaces), 'namespace')}",
+        err=True,
+    )
 
 
 def count(number: int, noun: str) -> str:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from revkv._json import parse_json
 from revkv._model import Check, Delete, Event, Put
 from revkv.errors import Forbidden, InvalidRequest
 from revkv.http._rainer import full_meta_dict
 from revkv.http._requests import int_param, principal_of, read_body, service_of
+from revkv.prevalence._backup import tar_chunks, tar_size
 
 MAX_JSON_BODY = 64 * 1024 * 1024
 
@@ -141,3 +143,35 @@ def commit_dict(commit: Any, payload: bool) -> dict[str, Any]:
     if payload:
         data["payload_base64"] = base64.b64encode(commit.payload).decode()
     return data
+
+
+async def get_stats(request: Request) -> Response:
+    """GET /stats: `revkv stats` as JSON (`StoreStats.to_dict`). Any valid token may
+    ask, as for /metrics; the namespaces listed are those the token may read."""
+    service = service_of(request)
+    principal = service.principal(request.headers.get("authorization"))
+    data = service.stats().to_dict()
+    names = data["namespaces"]
+    data["namespaces"] = {name: n for name, n in names.items() if principal.may(name, False)}
+    return JSONResponse(data)
+
+
+async def get_backup(request: Request) -> Response:
+    """GET /backup: a consistent copy of the store as a tar stream (`revkv backup --url`).
+
+    A token that may read every namespace may take it. The server snapshots first, so
+    writers pause only while the state is captured; the archive holds that snapshot,
+    the journal after it up to the durable rev given in `X-Revkv-Rev`, and `SYSTEM`
+    last. Its exact length is known up front (Content-Length). A store in PostgreSQL
+    or in memory answers 400.
+    """
+    service = service_of(request)
+    service.authorize(service.principal(request.headers.get("authorization")), None, False)
+    plan = await asyncio.to_thread(service.backup_plan)
+    headers = {
+        "Content-Length": str(tar_size(plan)),
+        "Content-Disposition": f'attachment; filename="revkv-backup-{plan.last_seq}.tar"',
+        "X-Revkv-Rev": str(plan.last_seq),
+        "Cache-Control": "no-store",
+    }
+    return StreamingResponse(tar_chunks(plan), media_type="application/x-tar", headers=headers)

@@ -66,6 +66,8 @@ def routes(settings: Settings) -> list[Route | Mount]:
         ui_mount(),
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/stats", admin.get_stats, methods=["GET"]),
+        Route("/backup", admin.get_backup, methods=["GET"]),
         Route("/openapi.json", openapi_endpoint, methods=["GET"]),
     ]
 

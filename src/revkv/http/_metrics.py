@@ -18,13 +18,21 @@ would refuse the second). Two kinds of metric:
     revkv_watchers                                            gauge    open watches
     revkv_journal_records_total                               counter  records journaled
     revkv_journal_batch_records{_count,_sum}                  summary  records per fsync batch
-    revkv_journal_fsync_seconds{_count,_sum}                  summary  time in fsync
+    revkv_journal_fsync_seconds{_bucket,_count,_sum}          histogram time in fsync
+    revkv_namespace_keys{namespace}                           gauge    keys (tombstones too)
+    revkv_namespace_versions{namespace}                       gauge    versions kept
+    revkv_namespace_payload_bytes{namespace}                  gauge    their payloads' bytes
+    revkv_namespace_memory_bytes{namespace}                   gauge    estimated memory
+    revkv_disk_journal_bytes, revkv_disk_journal_segments     gauge    journal on disk
+    revkv_disk_snapshot_bytes, revkv_disk_snapshots           gauge    snapshots on disk
     revkv_journal_written_bytes_total                         counter
     revkv_journal_segments_created_total                      counter
     process_*                                                 the server process (Linux)
 
 The journal counters start at zero when the server starts; a store kept in memory has
-no journal and exports none of them.
+no journal and exports none of them, nor the disk gauges. The namespace gauges are
+counted by the store as versions come and go (PostgreSQL: by a query at scrape time),
+and a backend that cannot tell memory leaves that one out.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
     GaugeMetricFamily,
+    HistogramMetricFamily,
     Metric,
     SummaryMetricFamily,
 )
@@ -49,6 +58,8 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from revkv._service import Service
+from revkv.prevalence._latency import HistogramSnapshot
+from revkv.store.base import NamespaceStats
 
 #: Seconds; the top buckets are for watch streams and long polls.
 BUCKETS = (
@@ -188,10 +199,51 @@ class StoreCollector(Collector):
             "revkv_rev", "The newest durable rev: one per commit or transaction.", stats.rev
         )
         yield GaugeMetricFamily("revkv_watchers", "Open watches.", stats.gauges["watchers"])
-        yield from journal_metrics(stats.counters, stats.gauges)
+        yield from journal_metrics(stats.counters, stats.gauges, stats.histograms)
+        yield from namespace_metrics(stats.namespaces)
+        yield from disk_metrics(stats.gauges)
 
 
-def journal_metrics(counters: Mapping[str, float], gauges: Mapping[str, float]) -> Iterable[Metric]:
+NAMESPACE_METRICS = (
+    ("keys", "Keys in the namespace, with any version kept (tombstones included)."),
+    ("versions", "Versions kept in the namespace, over all its keys."),
+    ("payload_bytes", "Bytes of the payloads of the versions kept."),
+    ("memory_bytes", "Memory the versions kept take (an estimate from the counts)."),
+)
+
+
+def namespace_metrics(namespaces: Mapping[str, NamespaceStats]) -> Iterable[Metric]:
+    """The size of each namespace, labelled by its name."""
+    for field, help_text in NAMESPACE_METRICS:
+        family = GaugeMetricFamily(f"revkv_namespace_{field}", help_text, labels=["namespace"])
+        for name, sizes in namespaces.items():
+            value = getattr(sizes, field)
+            if value is not None:
+                family.add_metric([name], value)
+        if family.samples:
+            yield family
+
+
+DISK_METRICS = (
+    ("journal_bytes", "Bytes the journal segments take on disk (preallocated)."),
+    ("journal_segments", "Journal segment files in the data directory."),
+    ("snapshot_bytes", "Bytes of the snapshots kept in the data directory."),
+    ("snapshots", "Snapshot files in the data directory."),
+)
+
+
+def disk_metrics(gauges: Mapping[str, float]) -> Iterable[Metric]:
+    """The data directory's files (a store kept in memory, or in PostgreSQL, has none)."""
+    for name, help_text in DISK_METRICS:
+        if name in gauges:
+            yield GaugeMetricFamily(f"revkv_disk_{name}", help_text, gauges[name])
+
+
+def journal_metrics(
+    counters: Mapping[str, float],
+    gauges: Mapping[str, float],
+    histograms: Mapping[str, HistogramSnapshot],
+) -> Iterable[Metric]:
     """The embedded journal's counters (a backend without a journal has none)."""
     if "journal_records" not in counters:
         return
@@ -204,12 +256,17 @@ def journal_metrics(counters: Mapping[str, float], gauges: Mapping[str, float]) 
         count_value=int(counters["journal_batches"]),
         sum_value=counters["journal_records"],
     )
-    yield SummaryMetricFamily(
-        "revkv_journal_fsync_seconds",
-        "Time spent in the journal's fsync (count: fsyncs; sum: seconds).",
-        count_value=int(counters["journal_fsyncs"]),
-        sum_value=counters["journal_fsync_seconds"],
-    )
+    fsync = histograms.get("journal_fsync_seconds")
+    if fsync is not None:
+        yield HistogramMetricFamily(
+            "revkv_journal_fsync_seconds",
+            "Time each fsync of the journal's group commit took.",
+            buckets=[
+                *((_bound(b), n) for b, n in zip(fsync.bounds, fsync.cumulative, strict=False)),
+                ("+Inf", fsync.count),
+            ],
+            sum_value=fsync.sum,
+        )
     yield CounterMetricFamily(
         "revkv_journal_written_bytes",
         "Bytes written to journal segments.",
@@ -230,6 +287,11 @@ def journal_metrics(counters: Mapping[str, float], gauges: Mapping[str, float]) 
         "1 once the journal refuses writes (a failed fsync): restart after fixing the disk.",
         gauges.get("journal_failed", 0.0),
     )
+
+
+def _bound(seconds: float) -> str:
+    """A bucket's `le` label as prometheus_client writes it (`0.001`, `1.0`)."""
+    return repr(float(seconds))
 
 
 async def metrics_endpoint(request: Request) -> Response:

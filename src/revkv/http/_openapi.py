@@ -271,6 +271,34 @@ def paths() -> dict[str, Schema]:
                 {"200": respond("Metrics.", text=TEXT, openmetrics=TEXT)},
             )
         },
+        "/stats": {
+            "get": op(
+                "Sizes (keys, versions, payload bytes, memory per namespace; files on disk) "
+                "and fsync latency, as `revkv stats --json` (any valid token).",
+                {"200": respond("The stats.", json={"type": "object"})},
+            )
+        },
+        "/backup": {
+            "get": op(
+                "A consistent copy of the store as a tar archive: a snapshot taken now, the "
+                "journal after it up to the rev in X-Revkv-Rev, and SYSTEM (a token that may "
+                "read every namespace; 400 for a store in memory or in PostgreSQL).",
+                {
+                    "200": {
+                        "description": "The archive.",
+                        "headers": {
+                            "X-Revkv-Rev": {
+                                "description": "The rev the copy opens at.",
+                                "schema": {"type": "integer"},
+                            }
+                        },
+                        "content": {"application/x-tar": {"schema": {}}},
+                    }
+                },
+                [],
+                (400,),
+            )
+        },
         "/openapi.json": {
             "get": op(
                 "This document.",

@@ -47,6 +47,7 @@ from revkv.prevalence._frames import (
     encode_frame,
     encode_segment_header,
 )
+from revkv.prevalence._latency import LatencyHistogram
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,10 @@ def create_segment(directory: Path, first_seq: int, size: int, skipped: int = 0)
 class JournalStats:
     """Counters for /metrics and benchmarks; updated by the leader only."""
 
-    __slots__ = ("batches", "bytes_written", "fsync_seconds", "fsyncs", "records", "segments")
+    __slots__ = (
+        "batches", "bytes_written", "fsync_latency", "fsync_seconds", "fsyncs", "records",
+        "segments",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.records = 0
@@ -109,9 +113,10 @@ class JournalStats:
         self.fsyncs = 0
         self.fsync_seconds = 0.0
         self.segments = 0
+        self.fsync_latency = LatencyHistogram()
 
     def as_dict(self) -> dict[str, float]:
-        return {name: getattr(self, name) for name in self.__slots__}
+        return {name: getattr(self, name) for name in self.__slots__ if name != "fsync_latency"}
 
 
 class _Batch:
@@ -413,8 +418,10 @@ class Journal:
         started = time.perf_counter()
         os.fdatasync(self._fd)
         self._unsynced = False
-        self.stats.fsync_seconds += time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        self.stats.fsync_seconds += elapsed
         self.stats.fsyncs += 1
+        self.stats.fsync_latency.observe(elapsed)
 
     def _poison(self, exc: BaseException) -> None:
         log.error("journal write failed, refusing further writes: %s", exc)

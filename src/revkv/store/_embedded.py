@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,8 @@ from revkv.errors import (
     VersionNotFound,
 )
 from revkv.prevalence import DEFAULT_SEGMENT_SIZE, System, control, open_system
+from revkv.prevalence._backup import BackupPlan, plan_backup
+from revkv.prevalence._disk import disk_usage
 from revkv.prevalence._journal import JournalStats
 from revkv.store._arguments import (
     check_limit,
@@ -57,9 +59,20 @@ from revkv.store._arguments import (
 from revkv.store._durable import DurableWaits, JournalPending
 from revkv.store._keyspace import Keyspace
 from revkv.store._namespaces import check_settings
+from revkv.store._restore import load_keeping_revs
 from revkv.store._select import Selector
 from revkv.store._state import StoreState
-from revkv.store.base import TTL, Expires, Pending, Select, Selection, StoreStats, Sweep, Window
+from revkv.store.base import (
+    TTL,
+    Expires,
+    NamespaceStats,
+    Pending,
+    Select,
+    Selection,
+    StoreStats,
+    Sweep,
+    Window,
+)
 
 PRUNE_EVERY = 60.0  # seconds between applications of age retention
 SNAPSHOT_ON_CLOSE_AFTER = 10_000  # commands since the last snapshot
@@ -530,6 +543,13 @@ class EmbeddedStore:
             loaded += self._load(rows[start : start + batch])
         return loaded
 
+    def load_keeping_revs(
+        self, settings: Mapping[str, Mapping[str, Any]], commits: Iterable[Commit]
+    ) -> int:
+        """Restore an export into this empty store with the revs its versions had (see
+        `revkv.store._restore`); durable on return."""
+        return load_keeping_revs(self._system, self.path, settings, commits)
+
     def _load(self, rows: builtins.list[builtins.list[Any]]) -> int:
         state = self._state
         result: int = self._execute("load", (rows,), lambda now: state.plan_load(rows))
@@ -568,11 +588,29 @@ class EmbeddedStore:
             "namespaces": len(self._state.namespaces),
             "change_log": len(self._state.log),
         }
+        histograms = {}
         if isinstance(journal, JournalStats):
             failing = self._system.journal
             gauges["journal_failed"] = float(failing.failed is not None)
             gauges["journal_stalled"] = float(getattr(failing, "stalled", None) is not None)
-        return StoreStats("embedded", self.rev, counters, gauges, self._problem())
+            histograms["journal_fsync_seconds"] = journal.fsync_latency.snapshot()
+        if self.path is not None:
+            gauges.update(disk_usage(self.path).as_gauges())
+        return StoreStats(
+            "embedded", self.rev, counters, gauges, self._problem(), self._sizes(), histograms
+        )
+
+    def _sizes(self) -> dict[str, NamespaceStats]:
+        """Each namespace's counts, kept up to date by its keyspace as versions come and go.
+
+        Read without the lock, as /health reads the rest of the stats: a scan holding it
+        must not delay a load balancer's probe, and a count a write behind is no harm.
+        """
+        spaces = sorted(self._state.namespaces.items())  # in C, under the GIL: safe
+        return {
+            name: NamespaceStats(len(ks.keys), ks.versions, ks.payload_bytes, ks.memory_bytes())
+            for name, ks in spaces
+        }
 
     def _problem(self) -> str | None:
         journal = self._system.journal
@@ -589,6 +627,17 @@ class EmbeddedStore:
     def snapshot(self) -> str | None:
         path = self._system.take_snapshot()
         return None if path is None else str(path)
+
+    def backup_plan(self) -> BackupPlan:
+        """The files of a consistent copy, opened: a snapshot taken now (writers wait
+        only while it is captured), and the journal after it up to the durable rev.
+        See `revkv.prevalence._backup`; the caller copies them and closes the plan."""
+        if self.path is None:
+            raise InvalidRequest(
+                "a store kept in memory has no files to back up; use `revkv export`"
+            )
+        self._system.take_snapshot()
+        return plan_backup(self.path, self._system.journal.durable_seq)
 
     @property
     def system(self) -> System:

@@ -175,6 +175,7 @@ def decode_image(cls: type[S], data: bytes | memoryview) -> S:
                     del history[: len(history) - keep]
         _collect_expiry(keys, heap)
         ks.keys.update(keys)
+        ks.recount()
     heapq.heapify(heap)
     return state
 

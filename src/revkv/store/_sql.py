@@ -69,6 +69,7 @@ from revkv.store._sql_listen import Listener
 from revkv.store._sql_reads import COMMIT_COLUMNS, SqlReads, raise_unavailable
 from revkv.store._sql_select import SqlSelector
 from revkv.store._sql_settings import NAMESPACE_NOTICE, SettingsCache
+from revkv.store._sql_sizes import SqlSizes
 from revkv.store._sql_writes import CHANNEL, Batch, settings_json, settings_of
 from revkv.store.base import (
     TTL,
@@ -154,6 +155,7 @@ class SqlStore(SqlReads):
         self._listener = Listener(self, engine_url(url)) if listen else None
         self._reader_lock = threading.Lock()
         self._group_reader: BatchReader | None = None
+        self._sizes = SqlSizes(self._reader)
         self._closed = False
 
     # -- plumbing ----------------------------------------------------------------------
@@ -545,7 +547,9 @@ class SqlStore(SqlReads):
         if self._group_reader is not None:
             counters["sql_group_reads"] = float(self._group_reader.batches)
             counters["sql_group_read_keys"] = float(self._group_reader.reads)
-        return StoreStats("postgresql", self.rev, counters, gauges)
+        sizes, database_bytes = self._guard(lambda: self._sizes.read(self.rev))
+        gauges["database_bytes"] = float(database_bytes)
+        return StoreStats("postgresql", self.rev, counters, gauges, namespaces=sizes)
 
     def snapshot(self) -> str | None:
         return None

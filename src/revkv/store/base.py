@@ -40,6 +40,7 @@ from revkv._model import (
     Put,
     TxnResult,
 )
+from revkv.prevalence._latency import HistogramSnapshot
 from revkv.query._ast import EdmType, Node, OrderBy
 
 Expires = float | datetime | None | Default
@@ -144,9 +145,23 @@ class Sweep(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class NamespaceStats:
+    """The size of one namespace: keys (with any version kept, tombstones included),
+    versions kept, the bytes of their payloads, and the memory they take (None where the
+    backend keeps them elsewhere, as PostgreSQL does)."""
+
+    keys: int
+    versions: int
+    payload_bytes: int
+    memory_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StoreStats:
     """What a backend tells about itself for `/metrics` and `revkv stats`: `counters`
-    are monotonic totals, `gauges` values of the moment, each by metric name."""
+    are monotonic totals, `gauges` values of the moment, each by metric name;
+    `namespaces` the size of each, and `histograms` latency distributions by name
+    (`journal_fsync_seconds`)."""
 
     backend: str
     rev: int
@@ -154,6 +169,39 @@ class StoreStats:
     gauges: Mapping[str, float] = field(default_factory=dict)
     #: why the store cannot take writes now (a full disk, a failed journal), None if it can
     problem: str | None = None
+    namespaces: Mapping[str, NamespaceStats] = field(default_factory=dict)
+    histograms: Mapping[str, HistogramSnapshot] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of `GET /stats` and `revkv stats --json`: `disk` and `fsync_seconds`
+        are null for a backend without files (in memory, PostgreSQL)."""
+        disk = {name: int(self.gauges[name]) for name in DISK_GAUGES if name in self.gauges}
+        fsync = self.histograms.get("journal_fsync_seconds")
+        return {
+            "backend": self.backend,
+            "rev": self.rev,
+            "problem": self.problem,
+            "namespaces": {
+                name: {
+                    "keys": ns.keys,
+                    "versions": ns.versions,
+                    "payload_bytes": ns.payload_bytes,
+                    "memory_bytes": ns.memory_bytes,
+                }
+                for name, ns in self.namespaces.items()
+            },
+            "disk": disk or None,
+            "fsync_seconds": None if fsync is None else fsync.to_dict(),
+            "counters": dict(self.counters),
+            "gauges": dict(self.gauges),
+        }
+
+
+#: the gauges that tell what a store's files take on disk (embedded, or PostgreSQL's
+#: `database_bytes`)
+DISK_GAUGES = (
+    "journal_bytes", "journal_segments", "snapshot_bytes", "snapshots", "database_bytes",
+)  # fmt: skip
 
 
 # -- the protocol --------------------------------------------------------------------

@@ -44,6 +44,8 @@ NS = "conf"
 
 class StoreTests:
     durable = False
+    #: whether `store.stats()` is there to tell sizes (a client asks `GET /stats`)
+    sizes = True
     #: seconds a TTL test waits past expiry; backends with slower clocks may raise it
     ttl_grace = 0.3
 
@@ -531,3 +533,31 @@ class StoreTests:
             "k",
             "other",
         ]
+
+    # -- sizes ----------------------------------------------------------------------------
+
+    def test_stats_count_keys_versions_and_payload_bytes(
+        self, store: Any, request: pytest.FixtureRequest
+    ) -> None:
+        if not self.sizes:
+            pytest.skip("this store tells its sizes another way")
+        store.create_namespace("sized", keep_versions=2)
+        store.put("sized", "a", b"12345")
+        store.put("sized", "a", b"123")
+        store.put("sized", "a", b"1")  # retention drops the first version
+        store.put("sized", "bb", b"xy")
+        store.delete("sized", "bb")
+        store.create_namespace("empty")
+        expected = (2, 4, 3 + 1 + 2)
+        sizes = store.stats().namespaces
+        assert (sizes["sized"].keys, sizes["sized"].versions, sizes["sized"].payload_bytes) == (
+            expected
+        )
+        assert (sizes["empty"].keys, sizes["empty"].versions) == (0, 0)
+        memory = sizes["sized"].memory_bytes
+        assert memory is None or memory > sizes["sized"].payload_bytes
+        if self.durable:
+            store.snapshot()
+            store = request.getfixturevalue("reopen")()
+            again = store.stats().namespaces["sized"]
+            assert (again.keys, again.versions, again.payload_bytes) == expected

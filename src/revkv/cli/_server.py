@@ -1,0 +1,47 @@
+"""Requests the client library has no method for (`revkv stats`, `revkv backup`), sent
+to the --url server with the same headers, error mapping and one-line failures as
+`revkv.Client`'s."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+from revkv.cli._output import CommandError
+from revkv.cli._target import Target
+from revkv.client._base import default_headers
+from revkv.client._wire import error_of, unreachable
+from revkv.errors import Unauthorized
+
+
+@contextmanager
+def server_response(
+    target: Target, path: str, *, timeout: float | None = 30.0
+) -> Iterator[httpx.Response]:
+    """GET `path` from the target's server, streamed; an error answer raises the
+    `RevkvError` it stands for (exit code by class), an unreachable server exit 4.
+    `timeout` bounds each wait for bytes, not the whole transfer."""
+    assert target.url is not None
+    try:
+        with (
+            httpx.Client(
+                base_url=target.url, headers=default_headers(target.token), timeout=timeout
+            ) as http,
+            http.stream("GET", path) as response,
+        ):
+            if response.status_code >= 400:
+                response.read()
+                error = error_of(response.status_code, response.content)
+                if isinstance(error, Unauthorized):
+                    hint = (
+                        "check --token (or $REVKV_TOKEN)"
+                        if target.token
+                        else ("pass --token TOKEN or set REVKV_TOKEN")
+                    )
+                    raise CommandError(f"{target.url}: {error}; {hint}", 4)
+                raise error
+            yield response
+    except httpx.TransportError as error:
+        raise CommandError(str(unreachable(target.url, error)), 4) from error
