@@ -47,8 +47,18 @@ from revkv._model import (
 )
 from revkv._sweeper import Sweeper
 from revkv._view import NamespaceView
-from revkv.errors import InvalidRequest, NotFound, RevAhead
-from revkv.store.base import TTL, Expires, Pending, Select, Selection, Store, StoreStats, Window
+from revkv.errors import Forbidden, InvalidRequest, NotFound, RevAhead, VersionPurged
+from revkv.store.base import (
+    TTL,
+    CompactionReport,
+    Expires,
+    Pending,
+    Select,
+    Selection,
+    Store,
+    StoreStats,
+    Window,
+)
 
 T = TypeVar("T")
 
@@ -166,12 +176,17 @@ class Service:
         `VersionNotFound`, `NamespaceNotFound` (all `KeyError`s), unless a `default`
         is given, which is returned instead."""
         try:
-            return self._store.get(namespace, key, version)
+            commit = self._store.get(namespace, key, version)
         except NotFound:
             if default is _MISSING:
                 raise
             result: Commit = default
             return result
+        if commit.purged:
+            if default is _MISSING:
+                raise VersionPurged(namespace, key, commit.version)
+            return default  # type: ignore[no-any-return]
+        return commit
 
     def meta(
         self,
@@ -487,6 +502,8 @@ class Service:
         principal: Principal | None = None,
     ) -> Pending[Commit]:
         author = self._signed(principal, namespace, author)
+        if isinstance(to_version, int) and self._store.get(namespace, key, to_version).purged:
+            raise VersionPurged(namespace, key, to_version)
         return self._store.begin_revert(
             namespace, key, to_version, condition=_condition(expect), author=author or "",
             comment=comment or "", token=_token_of(principal),
@@ -528,6 +545,65 @@ class Service:
         stats = self._store.stats()
         gauges = {**stats.gauges, "watchers": self.hub.watchers}
         return StoreStats(stats.backend, stats.rev, stats.counters, gauges, stats.problem)
+
+    def purge(
+        self,
+        namespace: str,
+        key: str,
+        *,
+        before_version: int | None = None,
+        all_versions: bool = False,
+        principal: Principal | None = None,
+    ) -> int:
+        """Remove for good the payloads of `key`'s older versions, keeping their metas
+        (`purged: true`): those below `before_version`, every one (the newest too) with
+        `all_versions`, and by default every version but the newest. Reading a purged
+        version raises `VersionPurged`. Returns how many versions were emptied.
+
+        It returns once the payloads are gone from memory, from the changes watchers
+        read and from the store's files (see `Store.purge`). Over HTTP it needs an
+        admin token: read-write on every namespace."""
+        self._require_admin(principal, "purging history")
+        if all_versions and before_version is not None:
+            raise InvalidRequest("purge before a version, or every version: not both")
+        before = before_version
+        if before is None and not all_versions:
+            before = self._store.head(namespace, key).version  # keep the newest
+        return self._store.purge(namespace, key, before=before)
+
+    async def apurge(
+        self,
+        namespace: str,
+        key: str,
+        *,
+        before_version: int | None = None,
+        all_versions: bool = False,
+        principal: Principal | None = None,
+    ) -> int:
+        """`purge` for an event loop (it runs in a worker thread: it compacts)."""
+        return await asyncio.to_thread(
+            self.purge, namespace, key, before_version=before_version,
+            all_versions=all_versions, principal=principal,
+        )  # fmt: skip
+
+    def compact(self, principal: Principal | None = None) -> CompactionReport:
+        """Drop from disk what the state no longer needs (`Store.compact`): the embedded
+        store keeps one fresh snapshot and the journal after it. Admin only over HTTP."""
+        self._require_admin(principal, "compaction")
+        return self._store.compact()
+
+    async def acompact(self, principal: Principal | None = None) -> CompactionReport:
+        return await asyncio.to_thread(self.compact, principal)
+
+    def _require_admin(self, principal: Principal | None, what: str) -> None:
+        """`Forbidden` unless `principal` is an admin: a read-write token for every
+        namespace (`namespaces = ["*"]`); everyone is without tokens."""
+        if principal is None or principal is ANONYMOUS or principal.may(None, True):
+            return
+        raise Forbidden(
+            f'{what} needs an admin token (rights = "read-write", namespaces = ["*"]); '
+            f"token {principal.name!r} is not one"
+        )
 
     def snapshot(self) -> str | None:
         """Compact what the next start-up reads (the embedded store's snapshot); what was

@@ -136,7 +136,7 @@ def _commit(record: dict[str, Any]) -> Commit:
         record["namespace"], record["key"], record["version"], 0, _seconds(record["mtime"]),
         record.get("author") or "", record.get("comment") or "",
         None if record.get("expires") is None else _seconds(record["expires"]),
-        bool(record.get("deleted")), record.get("token") or "", payload_from(record),
+        bool(record.get("deleted")), record.get("token") or "", payload=payload_from(record),
     )  # fmt: skip
 
 

@@ -57,7 +57,7 @@ from revkv.errors import (
     TxnConflict,
     VersionConflict,
 )
-from revkv.store import _sql_migrate
+from revkv.store import _sql_migrate, _sql_purge
 from revkv.store._arguments import check_row, expiry_arg, load_row, mtime_arg
 from revkv.store._namespaces import check_settings
 from revkv.store._sql_commit import Committer, Job, Plan
@@ -67,6 +67,7 @@ from revkv.store._sql_select import SqlSelector
 from revkv.store._sql_writes import CHANNEL, Batch, settings_json, settings_of
 from revkv.store.base import (
     TTL,
+    CompactionReport,
     Expires,
     Pending,
     Resolved,
@@ -264,6 +265,7 @@ class SqlStore(SqlReads):
                 sa.text("UPDATE revkv_namespaces SET settings = CAST(:s AS jsonb) WHERE name = :n"),
                 {"s": settings_json(stored), "n": name},
             )
+            _sql_purge.apply_retention(connection, updated, time.time())
             return updated
 
         return self._transact(work)
@@ -513,6 +515,19 @@ class SqlStore(SqlReads):
             if batch.head(namespace, key).expired(batch.now):
                 batch.expire(namespace, key)
         return _all
+
+    def purge(self, namespace: str, key: str, *, before: int | None = None) -> int:
+        """Overwrite the rows in place (see `_sql_purge`), atomic with the key's writes."""
+        check_namespace_name(namespace)
+        check_key(key)
+        if before is not None:
+            check_version(before, "before")
+        return self._transact(lambda c: _sql_purge.purge(c, namespace, key, before))
+
+    def compact(self) -> CompactionReport:
+        """VACUUM the commits table: purged and pruned payloads' dead rows become free."""
+        self._guard(lambda: _sql_purge.vacuum(self._engine))
+        return CompactionReport()
 
     def stats(self) -> StoreStats:
         pool = self._engine.pool

@@ -327,7 +327,7 @@ class Batch:
                 r.expires,
                 r.deleted,
                 r.token,
-                r.payload,
+                payload=r.payload,
             )
             for i, r in enumerate(self.rows)
         ]
