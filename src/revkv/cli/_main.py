@@ -16,6 +16,7 @@ from revkv.cli._edit import diff, edit
 from revkv.cli._kv import delete, get, history, list_, meta, revert, set_
 from revkv.cli._namespaces import ns
 from revkv.cli._output import present_errors, translate_errors
+from revkv.cli._purge import compact, purge
 from revkv.cli._serve import serve
 from revkv.cli._target import check_db, check_url, choose_target
 from revkv.cli._transfer import export, import_
@@ -108,7 +109,8 @@ def cli(
 
 
 for command in (set_, get, meta, list_, history, diff, edit, delete, revert, watch, ns,
-                snapshot, export, import_, check, repair, serve, db, dripline):  # fmt: skip
+                snapshot, export, import_, check, repair, serve, db, dripline, purge,
+                compact):  # fmt: skip
     cli.add_command(command)
 
 

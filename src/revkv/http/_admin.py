@@ -106,6 +106,22 @@ def _write(raw: Any) -> Put | Delete:
     return Put(**common, payload=payload, ttl=raw.get("ttl"))
 
 
+async def post_compact(request: Request) -> Response:
+    """Compact the store now (`Service.compact`), an admin's call: what was written and
+    what was removed."""
+    service = service_of(request)
+    principal = service.principal(request.headers.get("authorization"))
+    done = await service.acompact(principal)
+    return JSONResponse(
+        {
+            "snapshot": done.snapshot,
+            "removed_files": done.removed_files,
+            "removed_bytes": done.removed_bytes,
+            "rev": service.rev,
+        }
+    )
+
+
 async def get_changes(request: Request) -> Response:
     """Durable changes after `?since=REV` (optionally `namespace`, `prefix`, `limit`).
 

@@ -59,6 +59,7 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/watch", watch.watch, methods=["GET"]),
         Route("/changes", admin.get_changes, methods=["GET"]),
         Route("/txn", admin.post_txn, methods=["POST"]),
+        Route("/compact", admin.post_compact, methods=["POST"]),
         Route("/ns", admin.list_namespaces_json, methods=["GET"]),
         Route("/ns/{ns}", admin.get_namespace, methods=["GET"]),
         Route("/ns/{ns}", admin.put_namespace, methods=["PUT"]),

@@ -13,6 +13,7 @@ key travels as `%2F` and stays part of the key (Starlette's decoded path would s
     PUT  /kv/{ns}/{key}                   revkv: commit the next version (?expect=, If-Match)
     DELETE /kv/{ns}/{key}                 revkv: tombstone (?expect=, If-Match)
     GET  /kv/{ns}/{key}/history           revkv: versions newest first, paged
+    DELETE /kv/{ns}/{key}/history         revkv: purge old payloads (?before=N | ?all=true; admin)
     POST /kv/{ns}/{key}/revert?to=N       revkv: commit version N's payload again
     GET  /kv/{ns}/{key}/diff?from=&to=    revkv: unified diff between two versions
 
@@ -123,6 +124,8 @@ class KVDoor:
     ) -> Response:
         if action == "revert":
             return _allow(request.method, ("POST",)) or await revert(request, namespace, key)
+        if action == "history" and request.method not in ("GET", "HEAD"):
+            return _allow(request.method, ("GET", "DELETE")) or await purge(request, namespace, key)
         if not_allowed := _allow(request.method, ("GET",)):
             return not_allowed
         if action == "meta":
@@ -232,6 +235,22 @@ def history(request: Request, namespace: str, key: str) -> Response:
     before = int_param(request, "before", None, low=1)
     page = service_of(request).history(namespace, key, limit=limit, before=before)
     body = {"items": [rainer.full_meta_dict(m) for m in page.items], "next": page.next}
+    return Response(rainer.json_body(body), 200, media_type=rainer.JSON_TYPE)
+
+
+async def purge(request: Request, namespace: str, key: str) -> Response:
+    """Remove the payloads of old versions for good (`Service.purge`), an admin's call:
+    `?before=N` those below version N, `?all=true` every one, neither every one but the
+    newest. Answers how many versions were emptied and the history as it is now."""
+    principal = principal_of(request, namespace, write=True)
+    before = int_param(request, "before", None, low=1)
+    every = rainer.parse_bool(request.query_params.get("all"), "all")
+    service = service_of(request)
+    purged = await service.apurge(
+        namespace, key, before_version=before, all_versions=every, principal=principal
+    )
+    page = service.history(namespace, key)
+    body = {"purged": purged, "items": [rainer.full_meta_dict(m) for m in page.items]}
     return Response(rainer.json_body(body), 200, media_type=rainer.JSON_TYPE)
 
 
