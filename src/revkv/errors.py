@@ -110,6 +110,7 @@ __all__ = [
     "UnsupportedOperation",
     "VersionConflict",
     "VersionNotFound",
+    "VersionPurged",
 ]
 
 #: What a compare-and-set expected: the version read (0: no history at all, for
