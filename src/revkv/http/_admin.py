@@ -111,6 +111,7 @@ async def post_compact(request: Request) -> Response:
     what was removed."""
     service = service_of(request)
     principal = service.principal(request.headers.get("authorization"))
+    service.authorize(principal, None, write=True)  # every namespace: an admin
     done = await service.acompact(principal)
     return JSONResponse(
         {
