@@ -217,3 +217,13 @@ def test_a_token_never_shows_its_secret() -> None:
     assert SECRET not in repr(token)
     assert SECRET not in str(Settings(tokens=(token,)))
     assert "deploy" in repr(token)
+
+
+def test_the_history_settings_load_and_are_checked(tmp_path: Path) -> None:
+    path = write(tmp_path, "change_log_bytes = 1048576\ncompact_on_snapshot = true\n")
+    settings = load_settings(path)
+    assert (settings.change_log_bytes, settings.compact_on_snapshot) == (1048576, True)
+    with pytest.raises(InvalidRequest, match="compact_on_snapshot"):
+        load_settings(write(tmp_path, 'compact_on_snapshot = "yes"\n'))
+    with pytest.raises(InvalidRequest, match="change_log_bytes"):
+        load_settings(write(tmp_path, "change_log_bytes = 0\n"))

@@ -89,6 +89,8 @@ def open_service(settings: Settings) -> Service:
         durability=settings.durability,
         auto_create_namespaces=settings.auto_create_namespaces,
         change_log_size=settings.change_log_size,
+        change_log_bytes=settings.change_log_bytes,
+        compact_on_snapshot=settings.compact_on_snapshot,
     )
     return Service(store, Auth(settings.tokens))
 
