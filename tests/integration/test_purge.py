@@ -100,10 +100,9 @@ def test_compaction_over_http_removes_older_files(tmp_path: Path) -> None:
             client.put("/kv/app/k", content=b"2")
             second = client.post("/compact").json()
             assert second["removed_files"] >= 2  # the first snapshot and its segment
-            assert Path(second["snapshot"]).exists() and not Path(first["snapshot"]).exists()
+            assert (data / second["snapshot"]).exists()
+            assert not (data / first["snapshot"]).exists()
             names = sorted(p.name for p in data.iterdir())
-            assert [n for n in names if n.startswith("snapshot-")] == [
-                Path(second["snapshot"]).name
-            ]
+            assert [n for n in names if n.startswith("snapshot-")] == [second["snapshot"]]
             assert len([n for n in names if n.startswith("journal-")]) == 1
             assert client.get("/kv/app/k/1").content == b"1"

@@ -48,6 +48,7 @@ from revkv.errors import (
     RevkvError,
     Unauthorized,
     VersionConflict,
+    VersionPurged,
 )
 from revkv.http import _rainer as rainer
 from revkv.http._admin import list_namespaces_json
@@ -437,5 +438,6 @@ def _error(request: Request, exc: RevkvError, rainer_style: bool, parts: list[st
         posted = int(parts[2]) if len(parts) > 2 and is_whole(parts[2]) else 0
         body = rainer.conflict_body(exc.key, exc.current_version, posted)
         return Response(body, 409, media_type=rainer.JSON_TYPE)
-    text = rainer.NOT_FOUND if isinstance(exc, NotFound) else exc.message
+    purged = isinstance(exc, VersionPurged)  # Rainer never purged: revkv's own words
+    text = rainer.NOT_FOUND if isinstance(exc, NotFound) and not purged else exc.message
     return PlainTextResponse(text, status)
