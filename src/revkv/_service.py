@@ -535,8 +535,21 @@ class Service:
 
     def import_commits(self, commits: Iterable[Commit]) -> int:
         """Load exported versions as they were (see `revkv import`): each key's must
-        continue its history here without a gap; all are checked before any is loaded."""
-        return self._store.load(commits)
+        continue its history here without a gap; all are checked before any is loaded.
+        Versions exported purged are loaded purged (without a payload either way)."""
+        commits = builtins.list(commits)
+        loaded = self._store.load(commits)
+        purged: dict[tuple[str, str], int] = {}  # the newest purged version of each key
+        newest: dict[tuple[str, str], Commit] = {}
+        for commit in commits:
+            where = (commit.namespace, commit.key)
+            newest[where] = commit
+            if commit.purged:
+                purged[where] = max(purged.get(where, 0), commit.version)
+        for (namespace, key), version in purged.items():
+            every = newest[(namespace, key)].purged
+            self._store.purge(namespace, key, before=None if every else version + 1)
+        return loaded
 
     # -- housekeeping ------------------------------------------------------------------
 

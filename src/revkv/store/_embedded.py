@@ -549,7 +549,8 @@ class EmbeddedStore:
     def purge(self, namespace: str, key: str, *, before: int | None = None) -> int:
         """Empty the payloads, then compact so that no file holds them any more.
 
-        The `COMPACT` marker goes down before the purge is journaled: a crash anywhere
+        The `COMPACT` marker goes down before the purge is journaled (under the lock,
+        when some version still holds a payload): a crash anywhere
         after it leaves a directory whose next open finishes the compaction, so the
         payloads cannot outlive a purge that was acknowledged, nor one that was not
         (its record never became durable, and the marker's compaction drops nothing
@@ -562,13 +563,16 @@ class EmbeddedStore:
         with self._system.lock:
             if not state.plan_purge(namespace, key, before):
                 return 0  # nothing holds a payload there: nothing to journal or compact
-        self._system.mark_compaction()
-        purged: int = self._execute(
-            "purge",
-            (namespace, key, before),
-            lambda now: state.plan_purge(namespace, key, before),
-        )
-        self.compact()
+        on_disk: builtins.list[bool] = []
+
+        def plan(now: float) -> None:  # under the lock, just before the record is journaled
+            if any(c.payload for c in state.plan_purge(namespace, key, before)):
+                self._system.mark_compaction()  # else (versions imported purged) no bytes
+                on_disk.append(True)
+
+        purged: int = self._execute("purge", (namespace, key, before), plan)
+        if on_disk:
+            self.compact()
         return purged
 
     def compact(self) -> CompactionReport:
