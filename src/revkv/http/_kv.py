@@ -217,8 +217,8 @@ def get_meta(request: Request, namespace: str, key: str, version: int | None) ->
         meta = service_of(request).head(namespace, key)
         if meta.is_expired(time.time()) or (meta.deleted and absent):
             raise KeyNotFound(namespace, key)
-    else:
-        meta = service_of(request).get(namespace, key, version)
+    else:  # a purged version's meta is there: it says `purged`
+        meta = service_of(request).meta(namespace, key, version)
     tag = etag(meta.version)
     if if_none_match(request, tag):
         return Response(status_code=304, headers={"ETag": tag})

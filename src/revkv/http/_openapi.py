@@ -380,7 +380,7 @@ def kv_paths() -> dict[str, Schema]:
                 "The newest payload's headers.",
                 {"200": respond("No body.", ("ETag",)), "304": NOT_MODIFIED},
                 [*key, IF_NONE_MATCH, ABSENT],
-                (400, 404),
+                (400, 404, 410),
                 rainer=True,
             ),
             "put": op(
@@ -423,7 +423,10 @@ def kv_paths() -> dict[str, Schema]:
         },
         "/kv/{ns}/{key}/revert": {
             "post": op(
-                "Commit version `to`'s payload again.", META_OK, revert_params, (400, 404, 409, 412)
+                "Commit version `to`'s payload again.",
+                META_OK,
+                revert_params,
+                (400, 404, 409, 410, 412),
             )
         },
         "/kv/{ns}/{key}/diff": {
@@ -431,7 +434,7 @@ def kv_paths() -> dict[str, Schema]:
                 "A unified diff of two versions (UTF-8 only).",
                 {"200": respond("The diff.", text=TEXT)},
                 diff_params,
-                (400, 404),
+                (400, 404, 410),
             )
         },
         "/kv/{ns}/{key}/{version}": {
