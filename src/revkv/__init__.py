@@ -54,6 +54,7 @@ from revkv.errors import (
     Unreachable,
     VersionConflict,
     VersionNotFound,
+    VersionPurged,
 )
 from revkv.store.base import Store
 
@@ -125,6 +126,7 @@ __all__ = [
     "Unreachable",
     "VersionConflict",
     "VersionNotFound",
+    "VersionPurged",
     "Watch",
     "__version__",
     "open",

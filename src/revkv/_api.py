@@ -24,7 +24,7 @@ from revkv._model import (
     TxnResult,
 )
 from revkv._view import NamespaceView
-from revkv.store.base import TTL, Expires
+from revkv.store.base import TTL, CompactionReport, Expires
 
 
 @runtime_checkable
@@ -106,6 +106,15 @@ class StoreAPI(Protocol):
         comment: str | None = None,
     ) -> Meta: ...
     def txn(self, checks: Sequence[Check], writes: Sequence[Put | Delete]) -> TxnResult: ...
+    def purge(
+        self,
+        namespace: str,
+        key: str,
+        *,
+        before_version: int | None = None,
+        all_versions: bool = False,
+    ) -> int: ...
+    def compact(self) -> CompactionReport: ...
 
     @property
     def rev(self) -> int: ...

@@ -9,6 +9,8 @@
     odata_schema = "MemCacheSchema.xml"
     odata_page_size = 100            # entities per OData feed page
     change_log_size = 1000000        # recent changes watchers can resume from
+    change_log_bytes = 536870912     # ... and at most about this many bytes of them
+    compact_on_snapshot = false      # true: every snapshot removes all older files
     watch_keepalive = 15.0           # seconds between keep-alive comments on a stream
     max_watchers = 100000
     proxy_headers = false            # behind a proxy on 127.0.0.1: trust X-Forwarded-*
@@ -104,6 +106,8 @@ class Settings:
     watch_keepalive: float = 15.0
     max_watchers: int = 100_000
     change_log_size: int = 1_000_000  # changes kept for watchers to resume from
+    change_log_bytes: int = 512 * 1024 * 1024  # and the bytes they may take (payloads)
+    compact_on_snapshot: bool = False  # every snapshot compacts (the embedded store)
     odata_page_size: int = 100  # entities per OData feed page
     proxy_headers: bool = False  # trust X-Forwarded-* from 127.0.0.1 (behind a proxy)
     # What one client may take of the server (revkv.http._protocol):
@@ -144,6 +148,8 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "watch_keepalive": ((int, float), "a number of seconds"),
     "max_watchers": ((int,), "a whole number"),
     "change_log_size": ((int,), "a whole number of changes"),
+    "change_log_bytes": ((int,), "a whole number of bytes"),
+    "compact_on_snapshot": ((bool,), "true or false"),
     "odata_page_size": ((int,), "a whole number of entities"),
     "proxy_headers": ((bool,), "true or false"),
     "max_header_bytes": ((int,), "a whole number of bytes"),
@@ -157,7 +163,8 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
 #: Settings that must be above zero.
 _POSITIVE = frozenset(
     {
-        "watch_keepalive", "max_watchers", "change_log_size", "odata_page_size",
+        "watch_keepalive", "max_watchers", "change_log_size", "change_log_bytes",
+        "odata_page_size",
         "max_header_bytes", "max_headers", "header_timeout", "body_timeout",
         "keep_alive_timeout", "max_connections",
     }

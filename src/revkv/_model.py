@@ -85,6 +85,8 @@ class Meta(msgspec.Struct, frozen=True, gc=False, array_like=True):
     give them as aware datetimes. `rev` is the store-wide revision of the write.
     `token` is the name of the token that made the commit on a server with tokens
     (empty otherwise): the author is that name too, unless the token may act for others.
+    `purged`: the version's payload was removed for good (`revkv purge`); its meta stays
+    so the history still shows who changed what and when.
     """
 
     namespace: str
@@ -97,6 +99,7 @@ class Meta(msgspec.Struct, frozen=True, gc=False, array_like=True):
     expires: float | None = None
     deleted: bool = False
     token: str = ""
+    purged: bool = False
 
     @property
     def modified(self) -> datetime:
@@ -122,11 +125,13 @@ class Meta(msgspec.Struct, frozen=True, gc=False, array_like=True):
             "expires": iso_time(self.expires) if self.expires is not None else None,
             "deleted": self.deleted,
             **({"token": self.token} if self.token else {}),
+            **({"purged": True} if self.purged else {}),
         }
 
 
 class Commit(Meta, frozen=True, gc=False, array_like=True):
-    """One version of one key with its payload, stored verbatim (empty for a tombstone)."""
+    """One version of one key with its payload, stored verbatim (empty for a tombstone
+    and for a purged version)."""
 
     payload: bytes = b""
 
@@ -143,6 +148,7 @@ class Commit(Meta, frozen=True, gc=False, array_like=True):
             self.expires,
             self.deleted,
             self.token,
+            self.purged,
         )
 
     @property

@@ -8,6 +8,8 @@ A prevalence directory (and so an embedded revkv store) holds::
                          newest journal segment and a bound on its seqs
     journal-<seq>.log    journal segments, named by the seq of their first record
     snapshot-<seq>.snap  snapshots, named by the seq of the last command they contain
+    COMPACT              present while a compaction runs (see prevalence/_system.py):
+                         an open that finds it finishes the compaction
     *.broken             damaged bytes set aside by repair or quarantine, never read
     *.tmp                half-written files; removed at open
 
@@ -23,6 +25,7 @@ from pathlib import Path
 
 LOCK_FILE = "LOCK"
 MANIFEST_FILE = "SYSTEM"
+COMPACT_FILE = "COMPACT"
 JOURNAL_PREFIX = "journal-"
 JOURNAL_SUFFIX = ".log"
 SNAPSHOT_PREFIX = "snapshot-"

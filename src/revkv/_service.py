@@ -48,11 +48,12 @@ from revkv._model import (
 )
 from revkv._sweeper import Sweeper
 from revkv._view import NamespaceView
-from revkv.errors import InvalidRequest, NotFound, RevAhead
+from revkv.errors import Forbidden, InvalidRequest, NotFound, RevAhead, VersionPurged
 from revkv.prevalence._backup import BackupPlan
 from revkv.store.base import (
     TTL,
     AsyncReads,
+    CompactionReport,
     Expires,
     Pending,
     Select,
@@ -179,12 +180,17 @@ class Service:
         `VersionNotFound`, `NamespaceNotFound` (all `KeyError`s), unless a `default`
         is given, which is returned instead."""
         try:
-            return self._store.get(namespace, key, version)
+            commit = self._store.get(namespace, key, version)
         except NotFound:
             if default is _MISSING:
                 raise
             result: Commit = default
             return result
+        if commit.purged:
+            if default is _MISSING:
+                raise VersionPurged(namespace, key, commit.version)
+            return default  # type: ignore[no-any-return]
+        return commit
 
     @property
     def reads_wait(self) -> bool:
@@ -514,6 +520,8 @@ class Service:
         principal: Principal | None = None,
     ) -> Pending[Commit]:
         author = self._signed(principal, namespace, author)
+        if isinstance(to_version, int) and self._store.get(namespace, key, to_version).purged:
+            raise VersionPurged(namespace, key, to_version)
         return self._store.begin_revert(
             namespace, key, to_version, condition=_condition(expect), author=author or "",
             comment=comment or "", token=_token_of(principal),
@@ -545,8 +553,21 @@ class Service:
 
     def import_commits(self, commits: Iterable[Commit]) -> int:
         """Load exported versions as they were (see `revkv import`): each key's must
-        continue its history here without a gap; all are checked before any is loaded."""
-        return self._store.load(commits)
+        continue its history here without a gap; all are checked before any is loaded.
+        Versions exported purged are loaded purged (without a payload either way)."""
+        commits = builtins.list(commits)
+        loaded = self._store.load(commits)
+        purged: dict[tuple[str, str], int] = {}  # the newest purged version of each key
+        newest: dict[tuple[str, str], Commit] = {}
+        for commit in commits:
+            where = (commit.namespace, commit.key)
+            newest[where] = commit
+            if commit.purged:
+                purged[where] = max(purged.get(where, 0), commit.version)
+        for (namespace, key), version in purged.items():
+            every = newest[(namespace, key)].purged
+            self._store.purge(namespace, key, before=None if every else version + 1)
+        return loaded
 
     def import_keeping_revs(
         self, namespaces: Mapping[str, Mapping[str, Any]], commits: Iterable[Commit]
@@ -569,6 +590,65 @@ class Service:
         stats = self._store.stats()
         gauges = {**stats.gauges, "watchers": self.hub.watchers}
         return dataclasses.replace(stats, gauges=gauges)
+
+    def purge(
+        self,
+        namespace: str,
+        key: str,
+        *,
+        before_version: int | None = None,
+        all_versions: bool = False,
+        principal: Principal | None = None,
+    ) -> int:
+        """Remove for good the payloads of `key`'s older versions, keeping their metas
+        (`purged: true`): those below `before_version`, every one (the newest too) with
+        `all_versions`, and by default every version but the newest. Reading a purged
+        version raises `VersionPurged`. Returns how many versions were emptied.
+
+        It returns once the payloads are gone from memory, from the changes watchers
+        read and from the store's files (see `Store.purge`). Over HTTP it needs an
+        admin token: read-write on every namespace."""
+        self._require_admin(principal, "purging history")
+        if all_versions and before_version is not None:
+            raise InvalidRequest("purge before a version, or every version: not both")
+        before = before_version
+        if before is None and not all_versions:
+            before = self._store.head(namespace, key).version  # keep the newest
+        return self._store.purge(namespace, key, before=before)
+
+    async def apurge(
+        self,
+        namespace: str,
+        key: str,
+        *,
+        before_version: int | None = None,
+        all_versions: bool = False,
+        principal: Principal | None = None,
+    ) -> int:
+        """`purge` for an event loop (it runs in a worker thread: it compacts)."""
+        return await asyncio.to_thread(
+            self.purge, namespace, key, before_version=before_version,
+            all_versions=all_versions, principal=principal,
+        )  # fmt: skip
+
+    def compact(self, principal: Principal | None = None) -> CompactionReport:
+        """Drop from disk what the state no longer needs (`Store.compact`): the embedded
+        store keeps one fresh snapshot and the journal after it. Admin only over HTTP."""
+        self._require_admin(principal, "compaction")
+        return self._store.compact()
+
+    async def acompact(self, principal: Principal | None = None) -> CompactionReport:
+        return await asyncio.to_thread(self.compact, principal)
+
+    def _require_admin(self, principal: Principal | None, what: str) -> None:
+        """`Forbidden` unless `principal` is an admin: a read-write token for every
+        namespace (`namespaces = ["*"]`); everyone is without tokens."""
+        if principal is None or principal is ANONYMOUS or principal.may(None, True):
+            return
+        raise Forbidden(
+            f'{what} needs an admin token (rights = "read-write", namespaces = ["*"]); '
+            f"token {principal.name!r} is not one"
+        )
 
     def snapshot(self) -> str | None:
         """Compact what the next start-up reads (the embedded store's snapshot); what was

@@ -11,6 +11,7 @@ attributes it carries in ``fields``: they travel on the wire next to the message
     ├── NotFound (also KeyError)
     │   ├── KeyNotFound             .namespace .key
     │   ├── VersionNotFound         .namespace .key .version
+    │   │   └── VersionPurged       (its payload was purged; HTTP 410 Gone)
     │   ├── NamespaceNotFound       .namespace
     │   └── Unroutable              .target (no service bound to that routing key)
     ├── Conflict
@@ -109,6 +110,7 @@ __all__ = [
     "UnsupportedOperation",
     "VersionConflict",
     "VersionNotFound",
+    "VersionPurged",
 ]
 
 #: What a compare-and-set expected: the version read (0: no history at all, for
@@ -171,6 +173,21 @@ class VersionNotFound(NotFound):
         super().__init__(
             f"Version {version} of key {key!r} in namespace {namespace!r} does not exist "
             "(or was removed by the namespace's history retention)"
+        )
+        self.namespace = namespace
+        self.key = key
+        self.version = version
+
+
+class VersionPurged(VersionNotFound):
+    """The version's payload was removed for good (`revkv purge`); its meta remains in
+    the history (`purged: true`). HTTP answers 410 Gone: it existed and never will again."""
+
+    def __init__(self, namespace: str, key: str, version: int) -> None:
+        RevkvError.__init__(
+            self,
+            f"Version {version} of key {key!r} in namespace {namespace!r} was purged: its "
+            "payload is gone for good; its history (author, comment, time) remains",
         )
         self.namespace = namespace
         self.key = key

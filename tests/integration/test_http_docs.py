@@ -48,6 +48,7 @@ SERVER_OF = {  # the `## ` section -> the server its examples ran against
     "Transactions": "main",
     "Watching changes": "main",
     "Errors": "main",
+    "Removing history: purge and compaction": "main",
     "Auth": "auth",
     "Metrics": "metrics",
 }

@@ -23,6 +23,7 @@ import revkv
 from revkv._model import Event
 from revkv.errors import SchemaOutdated, VersionConflict
 from revkv.store._sql_schema import HEADS_EXPIRES_INDEX as INDEX
+from revkv.store._sql_schema import SCHEMA_HEAD
 from tests.servers import ROOT, RevkvServer
 
 NS = "race"
@@ -164,11 +165,12 @@ def test_a_server_refuses_an_older_schema_and_names_the_command(pg_url: str) -> 
     with psycopg.connect(pg_url, autocommit=True) as connection:  # as revkv 0001 left it
         connection.execute("DROP INDEX revkv_heads_expires")
         connection.execute("ALTER TABLE revkv_commits DROP COLUMN token")
+        connection.execute("ALTER TABLE revkv_commits DROP COLUMN purged")
         connection.execute("UPDATE revkv_alembic_version SET version_num = '0001'")
     server = RevkvServer(pg_url)
     with pytest.raises(RuntimeError, match=r"run `revkv db upgrade --db postgresql://"):
         server.start()
-    with pytest.raises(SchemaOutdated, match="revision 0001, this revkv needs 0003"):
+    with pytest.raises(SchemaOutdated, match=f"revision 0001, this revkv needs {SCHEMA_HEAD}"):
         revkv.open(pg_url)
     upgraded = subprocess.run(
         [sys.executable, "-m", "revkv.cli", "--db", pg_url, "db", "upgrade"],

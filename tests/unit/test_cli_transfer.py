@@ -203,3 +203,32 @@ def test_import_keep_revs_refuses_a_file_without_revs(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "import it without --keep-revs" in result.stderr
     assert not (tmp_path / "SYSTEM").exists() or run(tmp_path, "list").stdout == ""
+
+
+def test_purged_versions_export_and_import_purged(tmp_path: Path) -> None:
+    source, target = tmp_path / "source", tmp_path / "target"
+    with revkv.open(source) as store:
+        for i in range(1, 4):
+            store.put("default", "secret", f"leaked {i}", author="ann", comment=f"c{i}")
+        store.purge("default", "secret", before_version=3)
+        store.put("default", "gone", b"x")
+        store.purge("default", "gone", all_versions=True)
+    ok(source, "export", str(tmp_path / "backup.jsonl"))
+    lines = [json.loads(line) for line in (tmp_path / "backup.jsonl").read_text().splitlines()]
+    purged = [r for r in lines if r.get("purged")]
+    assert [(r["key"], r["version"], r["payload"]) for r in purged] == [
+        ("gone", 1, ""),
+        ("secret", 1, ""),
+        ("secret", 2, ""),
+    ]
+    assert b"leaked 1" not in (tmp_path / "backup.jsonl").read_bytes()
+    ok(target, "import", str(tmp_path / "backup.jsonl"))
+    with revkv.open(target) as store:
+        history = store.history("default", "secret").items
+        assert [(m.version, m.purged, m.comment) for m in history] == [
+            (3, False, "c3"),
+            (2, True, "c2"),
+            (1, True, "c1"),
+        ]
+        assert store.get("default", "secret").payload == b"leaked 3"
+        assert store.head("default", "gone").purged

@@ -257,3 +257,13 @@ def test_a_bad_broker_table_is_named(tmp_path: Path, text: str, message: str) ->
     path = write(tmp_path, text)
     with pytest.raises(InvalidRequest, match=re.escape(message)):
         load_settings(path)
+
+
+def test_the_history_settings_load_and_are_checked(tmp_path: Path) -> None:
+    path = write(tmp_path, "change_log_bytes = 1048576\ncompact_on_snapshot = true\n")
+    settings = load_settings(path)
+    assert (settings.change_log_bytes, settings.compact_on_snapshot) == (1048576, True)
+    with pytest.raises(InvalidRequest, match="compact_on_snapshot"):
+        load_settings(write(tmp_path, 'compact_on_snapshot = "yes"\n'))
+    with pytest.raises(InvalidRequest, match="change_log_bytes"):
+        load_settings(write(tmp_path, "change_log_bytes = 0\n"))

@@ -38,8 +38,9 @@ class Call:
     method: str
     path: str  # the OpenAPI template it exercises, filled in
     template: str
-    scope: str  # "public", "any" (any valid token), "all" (every namespace), "ns", or
-    # "listing" (any valid token; answers only with the namespaces the token may read)
+    scope: str  # "public", "any" (any valid token), "all" (every namespace), "ns",
+    # "listing" (any valid token; answers only with the namespaces the token may read),
+    # or "admin" (read-write on every namespace)
     write: bool = False
     body: bytes | None = None
     headers: tuple[tuple[str, str], ...] = ()
@@ -85,6 +86,8 @@ CALLS = [
     Call("POST", f"/kv/{NS}/k/revert?to=1", "/kv/{ns}/{key}/revert", "ns", write=True),
     Call("DELETE", f"/kv/{NS}/gone", "/kv/{ns}/{key}", "ns", write=True),
     Call("POST", "/txn", "/txn", "ns", write=True, body=TXN),
+    Call("DELETE", f"/kv/{NS}/old/history", "/kv/{ns}/{key}/history", "admin", write=True),
+    Call("POST", "/compact", "/compact", "admin", write=True),
 ]
 
 
@@ -94,7 +97,7 @@ class Server:
     def __init__(self) -> None:
         self.service = open_service(auth=Auth(TOKENS))
         self.app = create_app(self.service, Settings(data=None, tokens=TOKENS))
-        for key in ("k", "gone"):
+        for key in ("k", "gone", "old"):
             self.service.put(NS, key, b"v1", author="seed")
 
     def call(self, call: Call, token: Token | None = None, **headers: str) -> httpx.Response:
@@ -199,6 +202,15 @@ def test_a_token_for_these_namespaces_may_read_and_write(server: Server, call: C
 def test_every_namespace_at_once_needs_a_token_for_all(server: Server, call: Call) -> None:
     """A watch or change feed over everything would leak other namespaces' changes."""
     assert refused(server.call(call, WRITER), 403)
+    assert allowed(server.call(call, ADMIN))
+
+
+@pytest.mark.parametrize("call", [c for c in CALLS if c.scope == "admin"], ids=str)
+def test_purge_and_compaction_need_an_admin_token(server: Server, call: Call) -> None:
+    """Removing history is an operator's act: a token that may write only some
+    namespaces may not, even in those."""
+    assert refused(server.call(call, WRITER), 403)
+    assert refused(server.call(call, GATEWAY), 403)
     assert allowed(server.call(call, ADMIN))
 
 

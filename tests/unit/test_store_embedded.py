@@ -239,8 +239,8 @@ def test_an_image_from_before_tokens_loads_with_none(tmp_path: Path) -> None:
         state = service.backend._state  # type: ignore[attr-defined]
         image = msgspec.msgpack.decode(state.__encode_state__())
     for columns in (image[4], image[5]):
-        assert len(columns) == 11  # ten columns, then the tokens
-        del columns[10]
+        assert len(columns) == 12  # ten columns, then the tokens and the purged flags
+        del columns[10:]
     old = StoreState.__decode_state__(msgspec.msgpack.encode(image))
     (commit,) = old.namespaces["ns"].history("k")
     assert (commit.author, commit.token, commit.payload) == ("ann", "", b"1")

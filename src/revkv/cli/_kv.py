@@ -224,7 +224,8 @@ def history(store: CommandStore, key: str, namespace: str, as_json: bool) -> Non
     """Show every version of KEY, newest first, deletes included.
 
     In a pipe, one tab-separated line per version: version, rev, mtime, author,
-    operation (put or delete), comment.
+    operation (put, delete, or purged: a put whose payload `revkv purge` removed),
+    comment.
 
     \b
     Examples:
@@ -246,6 +247,8 @@ def history(store: CommandStore, key: str, namespace: str, as_json: bool) -> Non
 
 
 def _operation(meta: Meta) -> str:
+    if meta.purged:
+        return "purged"
     return "delete" if meta.deleted else "put"
 
 

@@ -17,6 +17,7 @@ from revkv.cli._edit import diff, edit
 from revkv.cli._kv import delete, get, history, list_, meta, revert, set_
 from revkv.cli._namespaces import ns
 from revkv.cli._output import present_errors, translate_errors
+from revkv.cli._purge import compact, purge
 from revkv.cli._serve import serve
 from revkv.cli._size import stats
 from revkv.cli._target import check_db, check_url, choose_target
@@ -111,7 +112,7 @@ def cli(
 
 for command in (set_, get, meta, list_, history, diff, edit, delete, revert, watch, ns,
                 snapshot, export, import_, check, repair, serve, db, dripline,
-                stats, backup):  # fmt: skip
+                stats, backup, purge, compact):  # fmt: skip
     cli.add_command(command)
 
 

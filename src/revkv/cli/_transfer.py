@@ -31,8 +31,9 @@ from datetime import datetime
 from typing import IO, Any
 
 import click
+import msgspec
 
-from revkv._model import Commit
+from revkv._model import Commit, Meta
 from revkv._service import Service
 from revkv.cli._kv import listing, versions
 from revkv.cli._options import pass_local_store, pass_store
@@ -71,6 +72,8 @@ def version_record(commit: Commit) -> dict[str, Any]:
     record.update({name: getattr(commit, name) for name in VERSION_FIELDS})
     if commit.token:
         record["token"] = commit.token
+    if commit.purged:
+        record["purged"] = True
     return {**record, **payload_fields(commit.payload)}
 
 
@@ -78,7 +81,14 @@ def every_version(store: CommandStore, namespace: str) -> Iterator[tuple[str, li
     """(key, its versions oldest first) for each key, deleted ones included."""
     for head in listing(store, namespace, None, include_deleted=True):
         metas = reversed(list(versions(store, namespace, head.key)))
-        yield head.key, [store.get(namespace, head.key, m.version) for m in metas]
+        yield head.key, [_version(store, m) for m in metas]
+
+
+def _version(store: CommandStore, meta: Meta) -> Commit:
+    """The version with its payload; a purged one has none, and says so."""
+    if meta.purged:
+        return Commit(*msgspec.structs.astuple(meta))  # the meta, an empty payload
+    return store.get(meta.namespace, meta.key, meta.version)
 
 
 @click.command("export")
@@ -140,7 +150,8 @@ def _commit(record: dict[str, Any]) -> Commit:
         record["namespace"], record["key"], record["version"], rev, _seconds(record["mtime"]),
         record.get("author") or "", record.get("comment") or "",
         None if record.get("expires") is None else _seconds(record["expires"]),
-        bool(record.get("deleted")), record.get("token") or "", payload_from(record),
+        bool(record.get("deleted")), record.get("token") or "", bool(record.get("purged")),
+        b"" if record.get("purged") else payload_from(record),
     )  # fmt: skip
 
 

@@ -38,7 +38,7 @@ from revkv.client import _base
 from revkv.client._watch import STREAM_TIMEOUT, WatchSession
 from revkv.client._wire import unreachable
 from revkv.errors import InvalidRequest, StorageError, Unavailable
-from revkv.store.base import TTL, Expires
+from revkv.store.base import TTL, CompactionReport, Expires
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -244,6 +244,21 @@ class AsyncClient:
         comment: str | None = None,
     ) -> Meta:
         return await self._drive(_base.revert(namespace, key, to_version, expect, author, comment))
+
+    async def purge(
+        self,
+        namespace: str,
+        key: str,
+        *,
+        before_version: int | None = None,
+        all_versions: bool = False,
+    ) -> int:
+        """Remove old versions' payloads for good (an admin token); see `Service.purge`."""
+        return await self._drive(_base.purge(namespace, key, before_version, all_versions))
+
+    async def compact(self) -> CompactionReport:
+        """Have the server compact its store now (an admin token); see `Service.compact`."""
+        return await self._drive(_base.compact())
 
     async def txn(self, checks: Sequence[Check], writes: Sequence[Put | Delete]) -> TxnResult:
         return await self._drive(_base.txn(checks, writes))

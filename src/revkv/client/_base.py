@@ -68,7 +68,7 @@ from revkv.errors import (
     NotFound,
     VersionNotFound,
 )
-from revkv.store.base import TTL, Expires
+from revkv.store.base import TTL, CompactionReport, Expires
 
 T = TypeVar("T")
 
@@ -396,6 +396,21 @@ def revert(
     response = yield Call("POST", path, _cas(expect, to=to), _signature(author, comment))
     context = {"version": to_version, "expected": expect}
     return meta_of(answer(response, namespace=namespace, key=key, **context))
+
+
+def purge(namespace: str, key: str, before_version: int | None, all_versions: bool) -> Flow[int]:
+    _checked(namespace, key)
+    params = {"all": "true"} if all_versions else {}
+    if before_version is not None:
+        params["before"] = str(check_version(before_version, "before_version"))
+    response = yield Call("DELETE", kv_path(namespace, key, "history"), params)
+    return int(answer(response, namespace=namespace, key=key)["purged"])
+
+
+def compact() -> Flow[CompactionReport]:
+    response = yield Call("POST", "/compact")
+    done = answer(response)
+    return CompactionReport(done["snapshot"], done["removed_files"], done["removed_bytes"])
 
 
 def txn(checks: Sequence[Check], writes: Sequence[Put | Delete]) -> Flow[TxnResult]:

@@ -38,7 +38,7 @@ from revkv.client import _base
 from revkv.client._watch import STREAM_TIMEOUT, WatchSession
 from revkv.client._wire import unreachable
 from revkv.errors import StorageError, Unavailable
-from revkv.store.base import TTL, Expires
+from revkv.store.base import TTL, CompactionReport, Expires
 
 if TYPE_CHECKING:
     from revkv._api import StoreAPI
@@ -232,6 +232,21 @@ class Client:
         comment: str | None = None,
     ) -> Meta:
         return self._drive(_base.revert(namespace, key, to_version, expect, author, comment))
+
+    def purge(
+        self,
+        namespace: str,
+        key: str,
+        *,
+        before_version: int | None = None,
+        all_versions: bool = False,
+    ) -> int:
+        """Remove old versions' payloads for good (an admin token); see `Service.purge`."""
+        return self._drive(_base.purge(namespace, key, before_version, all_versions))
+
+    def compact(self) -> CompactionReport:
+        """Have the server compact its store now (an admin token); see `Service.compact`."""
+        return self._drive(_base.compact())
 
     def txn(self, checks: Sequence[Check], writes: Sequence[Put | Delete]) -> TxnResult:
         return self._drive(_base.txn(checks, writes))

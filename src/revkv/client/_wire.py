@@ -110,6 +110,7 @@ def meta_of(data: Mapping[str, Any]) -> Meta:
         None if expires is None else seconds(expires),
         bool(data.get("empty")),
         data.get("token") or "",
+        bool(data.get("purged")),
     )
 
 
@@ -122,7 +123,8 @@ def commit_of(data: Mapping[str, Any], payload: bytes | None = None) -> Commit:
 def with_payload(meta: Meta, payload: bytes) -> Commit:
     return Commit(
         meta.namespace, meta.key, meta.version, meta.rev, meta.mtime,
-        meta.author, meta.comment, meta.expires, meta.deleted, meta.token, payload,
+        meta.author, meta.comment, meta.expires, meta.deleted, meta.token, meta.purged,
+        payload,
     )  # fmt: skip
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from pathlib import PurePath
 from typing import Any
 
 from starlette.requests import Request
@@ -106,6 +107,24 @@ def _write(raw: Any) -> Put | Delete:
     else:
         payload = raw.get("payload", "")
     return Put(**common, payload=payload, ttl=raw.get("ttl"))
+
+
+async def post_compact(request: Request) -> Response:
+    """Compact the store now (`Service.compact`), an admin's call: the snapshot written
+    (its file name in the data directory: the server's paths are its own) and what was
+    removed."""
+    service = service_of(request)
+    principal = service.principal(request.headers.get("authorization"))
+    service.authorize(principal, None, write=True)  # every namespace: an admin
+    done = await service.acompact(principal)
+    return JSONResponse(
+        {
+            "snapshot": None if done.snapshot is None else PurePath(done.snapshot).name,
+            "removed_files": done.removed_files,
+            "removed_bytes": done.removed_bytes,
+            "rev": service.rev,
+        }
+    )
 
 
 async def get_changes(request: Request) -> Response:

@@ -59,6 +59,7 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/watch", watch.watch, methods=["GET"]),
         Route("/changes", admin.get_changes, methods=["GET"]),
         Route("/txn", admin.post_txn, methods=["POST"]),
+        Route("/compact", admin.post_compact, methods=["POST"]),
         Route("/ns", admin.list_namespaces_json, methods=["GET"]),
         Route("/ns/{ns}", admin.get_namespace, methods=["GET"]),
         Route("/ns/{ns}", admin.put_namespace, methods=["PUT"]),
@@ -90,6 +91,8 @@ def open_service(settings: Settings) -> Service:
         durability=settings.durability,
         auto_create_namespaces=settings.auto_create_namespaces,
         change_log_size=settings.change_log_size,
+        change_log_bytes=settings.change_log_bytes,
+        compact_on_snapshot=settings.compact_on_snapshot,
     )
     return Service(store, Auth(settings.tokens))
 

@@ -31,6 +31,7 @@ from revkv.errors import (
     StorageError,
     Unauthorized,
     Unavailable,
+    VersionPurged,
 )
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ STATUS: dict[type[BaseException], int] = {
     InvalidRequest: 400,
     PayloadTooLarge: 413,
     Compacted: 410,
+    VersionPurged: 410,
     Unauthorized: 401,
     Forbidden: 403,
     Unavailable: 503,

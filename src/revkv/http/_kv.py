@@ -13,6 +13,7 @@ key travels as `%2F` and stays part of the key (Starlette's decoded path would s
     PUT  /kv/{ns}/{key}                   revkv: commit the next version (?expect=, If-Match)
     DELETE /kv/{ns}/{key}                 revkv: tombstone (?expect=, If-Match)
     GET  /kv/{ns}/{key}/history           revkv: versions newest first, paged
+    DELETE /kv/{ns}/{key}/history         revkv: purge old payloads (?before=N | ?all=true; admin)
     POST /kv/{ns}/{key}/revert?to=N       revkv: commit version N's payload again
     GET  /kv/{ns}/{key}/diff?from=&to=    revkv: unified diff between two versions
 
@@ -49,6 +50,7 @@ from revkv.errors import (
     RevkvError,
     Unauthorized,
     VersionConflict,
+    VersionPurged,
 )
 from revkv.http import _rainer as rainer
 from revkv.http._admin import list_namespaces_json
@@ -135,6 +137,8 @@ class KVDoor:
     ) -> Response:
         if action == "revert":
             return _allow(request.method, ("POST",)) or await revert(request, namespace, key)
+        if action == "history" and request.method not in ("GET", "HEAD"):
+            return _allow(request.method, ("GET", "DELETE")) or await purge(request, namespace, key)
         if not_allowed := _allow(request.method, ("GET",)):
             return not_allowed
         if action == "meta":
@@ -256,8 +260,8 @@ def get_meta(request: Request, namespace: str, key: str, version: int | None) ->
         meta = service_of(request).head(namespace, key)
         if meta.is_expired(time.time()) or (meta.deleted and absent):
             raise KeyNotFound(namespace, key)
-    else:
-        meta = service_of(request).get(namespace, key, version)
+    else:  # a purged version's meta is there: it says `purged`
+        meta = service_of(request).meta(namespace, key, version)
     tag = etag(meta.version)
     if if_none_match(request, tag):
         return Response(status_code=304, headers={"ETag": tag})
@@ -275,6 +279,22 @@ def history(request: Request, namespace: str, key: str) -> Response:
     before = int_param(request, "before", None, low=1)
     page = service_of(request).history(namespace, key, limit=limit, before=before)
     body = {"items": [rainer.full_meta_dict(m) for m in page.items], "next": page.next}
+    return Response(rainer.json_body(body), 200, media_type=rainer.JSON_TYPE)
+
+
+async def purge(request: Request, namespace: str, key: str) -> Response:
+    """Remove the payloads of old versions for good (`Service.purge`), an admin's call:
+    `?before=N` those below version N, `?all=true` every one, neither every one but the
+    newest. Answers how many versions were emptied and the history as it is now."""
+    principal = principal_of(request, namespace, write=True)
+    before = int_param(request, "before", None, low=1)
+    every = rainer.parse_bool(request.query_params.get("all"), "all")
+    service = service_of(request)
+    purged = await service.apurge(
+        namespace, key, before_version=before, all_versions=every, principal=principal
+    )
+    page = service.history(namespace, key)
+    body = {"purged": purged, "items": [rainer.full_meta_dict(m) for m in page.items]}
     return Response(rainer.json_body(body), 200, media_type=rainer.JSON_TYPE)
 
 
@@ -461,5 +481,6 @@ def _error(request: Request, exc: RevkvError, rainer_style: bool, parts: list[st
         posted = int(parts[2]) if len(parts) > 2 and is_whole(parts[2]) else 0
         body = rainer.conflict_body(exc.key, exc.current_version, posted)
         return Response(body, 409, media_type=rainer.JSON_TYPE)
-    text = rainer.NOT_FOUND if isinstance(exc, NotFound) else exc.message
+    purged = isinstance(exc, VersionPurged)  # Rainer never purged: revkv's own words
+    text = rainer.NOT_FOUND if isinstance(exc, NotFound) and not purged else exc.message
     return PlainTextResponse(text, status)

@@ -183,7 +183,8 @@ ERRORS = {
     403: "The token may not read (or write) this namespace.",
     404: "No such namespace, key or version.",
     409: "A compare-and-set found another version.",
-    410: "The rev asked for is older than the retained history.",
+    410: "Gone: the rev asked for is older than the retained history, or the version's "
+    "payload was purged.",
     412: "An If-Match or If-None-Match precondition does not hold.",
     413: "The body is over the namespace's size limit.",
     503: "Too many open watches; retry later.",
@@ -317,6 +318,12 @@ def paths() -> dict[str, Schema]:
                 body=json_body(ref("NamespaceSettings"), required=False),
             ),
         },
+        "/compact": {
+            "post": op(
+                "Compact the store now (an admin token: read-write on every namespace).",
+                {"200": respond("What was written and removed.", json=ref("Compaction"))},
+            )
+        },
         "/txn": {
             "post": op(
                 "Writes, all or none, if the checks hold.",
@@ -394,14 +401,14 @@ def kv_paths() -> dict[str, Schema]:
                 "The newest payload.",
                 PAYLOAD_OK,
                 [*key, IF_NONE_MATCH, ABSENT],
-                (400, 404),
+                (400, 404, 410),
                 rainer=True,
             ),
             "head": op(
                 "The newest payload's headers.",
                 {"200": respond("No body.", ("ETag",)), "304": NOT_MODIFIED},
                 [*key, IF_NONE_MATCH, ABSENT],
-                (400, 404),
+                (400, 404, 410),
                 rainer=True,
             ),
             "put": op(
@@ -430,11 +437,24 @@ def kv_paths() -> dict[str, Schema]:
                 {"200": respond("A page.", json=ref("History"))},
                 history_params,
                 (400, 404),
-            )
+            ),
+            "delete": op(
+                "Purge old versions' payloads for good, keeping their metas (admin token).",
+                {"200": respond("How many were purged; the history now.", json=ref("Purged"))},
+                [
+                    *key,
+                    param("query", "before", POSITIVE, "Purge the versions below this one."),
+                    param("query", "all", TEXT, "true: every version, the newest too."),
+                ],
+                (400, 404),
+            ),
         },
         "/kv/{ns}/{key}/revert": {
             "post": op(
-                "Commit version `to`'s payload again.", META_OK, revert_params, (400, 404, 409, 412)
+                "Commit version `to`'s payload again.",
+                META_OK,
+                revert_params,
+                (400, 404, 409, 410, 412),
             )
         },
         "/kv/{ns}/{key}/diff": {
@@ -442,7 +462,7 @@ def kv_paths() -> dict[str, Schema]:
                 "A unified diff of two versions (UTF-8 only).",
                 {"200": respond("The diff.", text=TEXT)},
                 diff_params,
-                (400, 404),
+                (400, 404, 410),
             )
         },
         "/kv/{ns}/{key}/{version}": {
@@ -450,7 +470,7 @@ def kv_paths() -> dict[str, Schema]:
                 "That version's payload.",
                 PAYLOAD_OK,
                 [*version, IF_NONE_MATCH],
-                (400, 404),
+                (400, 404, 410),
                 rainer=True,
             ),
             "post": op(
@@ -486,7 +506,7 @@ RAINER_META = {
 }
 META = {**RAINER_META, "namespace": TEXT, "rev": INT, "expires": nullable(TIME)}
 PAYLOADS = {"payload_utf8": TEXT, "payload_base64": TEXT}
-TOKEN = {"token": TEXT}  # the token that made the commit, when one did
+TOKEN = {"token": TEXT, "purged": {"type": "boolean"}}  # when a token made it; when purged
 COMMIT = obj(META, {"payload_base64": TEXT, **TOKEN})
 WRITER = {"author": AUTHOR, "comment": TEXT}
 TARGET = {"namespace": NAME, "key": KEY}
@@ -534,6 +554,15 @@ def schemas() -> dict[str, Schema]:
         "Page": obj({"items": array(obj(META, PAYLOADS)), "next": nullable(TEXT)}),
         "QueryPage": obj({"items": array(obj(META, PAYLOADS)), "count": INT}),
         "History": obj({"items": array(ref("Meta")), "next": nullable(POSITIVE)}),
+        "Purged": obj({"purged": INT, "items": array(ref("Meta"))}),
+        "Compaction": obj(
+            {
+                "snapshot": nullable(TEXT),
+                "removed_files": INT,
+                "removed_bytes": INT,
+                "rev": INT,
+            }
+        ),
         "Namespace": obj({"name": NAME, **settings, "created_rev": INT}),
         "NamespaceSettings": closed({}, settings),
         "Txn": closed({}, {"checks": array(ref("TxnCheck")), "writes": array(ref("TxnWrite"))}),

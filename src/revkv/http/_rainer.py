@@ -36,8 +36,8 @@ def meta_dict(meta: Meta) -> dict[str, Any]:
 
 
 def full_meta_dict(meta: Meta) -> dict[str, Any]:
-    """Rainer's fields plus revkv's own (namespace, rev, expires, and the token that
-    made the commit when a token did)."""
+    """Rainer's fields plus revkv's own (namespace, rev, expires, the token that made
+    the commit when a token did, and `purged` when its payload was purged)."""
     data = {
         **meta_dict(meta),
         "namespace": meta.namespace,
@@ -46,6 +46,8 @@ def full_meta_dict(meta: Meta) -> dict[str, Any]:
     }
     if meta.token:
         data["token"] = meta.token
+    if meta.purged:
+        data["purged"] = True
     return data
 
 

@@ -59,6 +59,7 @@ def open_system(
     validate_clock: bool = True,
     replay_errors: Literal["raise", "log"] = "raise",
     progress: bool | None = None,
+    compact_on_snapshot: bool = False,
 ) -> Any:
     """Open (or create) the prevalent system kept in `path`; `None` keeps it in memory only.
 
@@ -77,6 +78,7 @@ def open_system(
         validate_clock=validate_clock,
         replay_errors=replay_errors,
         progress=progress,
+        compact_on_snapshot=compact_on_snapshot,
     )
     directory = Path(path) if path is not None else None
     return Proxy(System(obj, directory, settings))

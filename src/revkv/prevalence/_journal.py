@@ -307,6 +307,24 @@ class Journal:
         """Make everything appended so far durable."""
         self.sync(self.last_seq)
 
+    def roll(self) -> int:
+        """Make everything durable, then start a new segment at the next seq; returns it.
+
+        What compaction needs: once a snapshot covers every record before that seq,
+        every older segment can go. The caller keeps appends off meanwhile (it holds
+        the system lock). An empty newest segment is kept as it is.
+        """
+        self.flush()
+        with self._mu:
+            while self._inflight is not None or self._syncing:
+                self._idle.wait()
+            self._check_usable()
+            assert self._open is None, "roll() while records are being appended"
+            if self._offset > SEGMENT_HEADER_LEN or self._segment_first != self._next_seq:
+                self._fsync()
+                self._start_segment(self._next_seq)
+            return self._next_seq
+
     def _check_usable(self) -> None:
         if self._failed is not None:
             raise self._failed

@@ -50,6 +50,9 @@ class MemoryJournal:
     def flush(self) -> None:
         return None
 
+    def roll(self) -> int:
+        return self._seq + 1
+
     def flush_soon(self, seq: int) -> None:
         return None
 

@@ -78,6 +78,13 @@ class Feed:
         with self.cond:
             self.records.append((seq, body))
 
+    def forget_through(self, seq: int) -> None:
+        """Drop the records up to `seq` (compaction: what they held may have been
+        purged); a replica behind them starts again from a snapshot."""
+        with self.cond:
+            while self.records and self.records[0][0] <= seq:
+                self.records.popleft()
+
     def durable_up_to(self, seq: int) -> None:
         with self.cond:
             self.durable = seq

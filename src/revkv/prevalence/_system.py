@@ -11,6 +11,12 @@ Invariants:
   after every record it could have seen is durable.
 - Open = newest verified snapshot + the journal after it. The journal knows records,
   this module knows commands; neither knows what the object means.
+- Compaction (`compact`) leaves one snapshot and the journal after it: nothing older
+  survives on disk. It is crash-safe step by step: the `COMPACT` marker is written
+  first; the journal rolls to a new segment so that no segment straddles the snapshot;
+  the snapshot is written atomically and read back; only then do older snapshots and
+  segments go, oldest first; the marker goes last. Every intermediate state opens as
+  an ordinary directory, and an open that finds the marker finishes the compaction.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import copy
 import itertools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -43,7 +50,11 @@ from revkv.prevalence._memory import MemoryJournal
 from revkv.prevalence._progress import replay_progress
 from revkv.prevalence._reader import JournalReader
 from revkv.prevalence._repair import cut_torn_tail
-from revkv.prevalence._snapshot import load_newest_snapshot, write_snapshot_atomically
+from revkv.prevalence._snapshot import (
+    load_newest_snapshot,
+    read_snapshot,
+    write_snapshot_atomically,
+)
 from revkv.prevalence._snapshotter import Snapshotter
 from revkv.prevalence._validation import validate_clock_use
 
@@ -70,6 +81,17 @@ class Settings:
     validate_clock: bool = True
     replay_errors: Literal["raise", "log"] = "raise"
     progress: bool | None = None  # None: a progress bar when stderr is a terminal
+    compact_on_snapshot: bool = False  # every snapshot compacts (see `System.compact`)
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """What a compaction did: the snapshot it wrote (None in memory), and the older
+    snapshots and journal segments it removed."""
+
+    snapshot: Path | None
+    removed_files: int = 0
+    removed_bytes: int = 0
 
 
 class System:
@@ -137,6 +159,9 @@ class System:
             )
             if fresh:
                 self.take_snapshot()
+            if (directory / paths.COMPACT_FILE).exists():
+                log.warning("%s: finishing a compaction that was interrupted", directory)
+                self.compact()
         except OSError as exc:
             self._dirlock.release()
             if exc.errno not in NO_SPACE:
@@ -440,6 +465,8 @@ class System:
         """
         if self.directory is None:
             return None
+        if self.settings.compact_on_snapshot:
+            return self.compact().snapshot
         with self._snapshot_mu:
             with self.lock:
                 seq = self.journal.last_seq
@@ -467,6 +494,64 @@ class System:
                 if next_first <= oldest_kept + 1:
                     path.unlink()
         fsync_directory(self.directory)
+
+    def compact(self) -> Compaction:
+        """Snapshot now, then remove every older snapshot and journal segment.
+
+        Afterwards the directory holds one snapshot and the journal after it, so bytes
+        that are no longer part of the state (a purged payload, versions retention
+        dropped) are in no file. See the module docstring for why each step is safe.
+        Writers wait only while the journal rolls and the state is captured.
+        """
+        directory = self.directory
+        if directory is None:
+            return Compaction(None)
+        with self._snapshot_mu:
+            self._write_marker(directory)
+            with self.lock:
+                seq = self.journal.last_seq
+                encode = self.codec.capture_state(self.obj)
+                self.journal.roll()  # every record up to seq is in older segments
+            body = encode()
+            path = write_snapshot_atomically(directory, seq, body)
+            read_snapshot(path)  # it verifies before anything it replaces goes
+            del body
+            self._last_snapshot_seq = seq
+            if self.feed is not None:
+                self.feed.forget_through(seq)
+            files, size = self._remove_before(directory, seq)
+            (directory / paths.COMPACT_FILE).unlink()
+            fsync_directory(directory)
+        log.info("compacted: snapshot #%d, %d older files (%d bytes) removed", seq, files, size)
+        return Compaction(path, files, size)
+
+    def mark_compaction(self) -> None:
+        """Promise a compaction (the `COMPACT` marker): if the process dies before
+        `compact` ends, the next open runs it. Call it before a command whose effect
+        must reach the disk (a purge), then `compact`."""
+        if self.directory is not None:
+            self._write_marker(self.directory)
+
+    @staticmethod
+    def _write_marker(directory: Path) -> None:
+        marker = directory / paths.COMPACT_FILE
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        fsync_directory(directory)
+
+    @staticmethod
+    def _remove_before(directory: Path, seq: int) -> tuple[int, int]:
+        """Remove snapshots older than `seq` and segments whose records all precede it."""
+        doomed = [p for s, p in paths.snapshots(directory) if s < seq]
+        doomed += [p for first, p in paths.journal_segments(directory) if first <= seq]
+        size = 0
+        for path in doomed:
+            size += path.stat().st_size
+            path.unlink()
+        return len(doomed), size
 
     def start_snapshot_manager(self, seconds: float) -> None:
         """Take a snapshot every `seconds` from now on (coopy's name)."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from revkv.store.base import (
     Column,
+    CompactionReport,
     Pending,
     Resolved,
     Select,
@@ -24,6 +25,7 @@ from revkv.store.base import (
 
 __all__ = [
     "Column",
+    "CompactionReport",
     "Pending",
     "Resolved",
     "Select",
@@ -39,7 +41,16 @@ __all__ = [
 
 #: Options only the embedded store has: a SQL store ignores them (its durability is
 #: PostgreSQL's `synchronous_commit`).
-_EMBEDDED_ONLY = frozenset({"durability", "change_log_size", "snapshot_every", "segment_size"})
+_EMBEDDED_ONLY = frozenset(
+    {
+        "durability",
+        "change_log_size",
+        "change_log_bytes",
+        "snapshot_every",
+        "segment_size",
+        "compact_on_snapshot",
+    }
+)
 
 
 def _is_database_url(location: object) -> bool:

@@ -56,6 +56,7 @@ from revkv.store._arguments import (
     load_row,
     mtime_arg,
 )
+from revkv.store._changelog import DEFAULT_MAX_BYTES
 from revkv.store._durable import DurableWaits, JournalPending
 from revkv.store._keyspace import Keyspace
 from revkv.store._namespaces import check_settings
@@ -64,6 +65,7 @@ from revkv.store._select import Selector
 from revkv.store._state import StoreState
 from revkv.store.base import (
     TTL,
+    CompactionReport,
     Expires,
     NamespaceStats,
     Pending,
@@ -93,13 +95,15 @@ class EmbeddedStore:
         auto_create_namespaces: bool = True,
         snapshot_every: int | None = 200_000,
         change_log_size: int = 1_000_000,
+        change_log_bytes: int = DEFAULT_MAX_BYTES,
         progress: bool | None = None,
         segment_size: int | None = None,
+        compact_on_snapshot: bool = False,
     ) -> None:
         self.path = Path(path) if path is not None else None
         self.auto_create_namespaces = auto_create_namespaces
         proxy = open_system(
-            StoreState(change_log_size),
+            StoreState(change_log_size, change_log_bytes),
             self.path,
             codec="msgpack",
             validate_clock=False,  # StoreState reads time only from its command clock
@@ -107,9 +111,12 @@ class EmbeddedStore:
             snapshot_every=snapshot_every,
             progress=progress,
             segment_size=segment_size or DEFAULT_SEGMENT_SIZE,
+            compact_on_snapshot=compact_on_snapshot,
         )
         self._system: System = control(proxy)
         self._state: StoreState = self._system.obj
+        log = self._state.log  # a snapshot brings the bounds it was written with: these win
+        log.capacity, log.max_bytes = change_log_size, change_log_bytes
         self._namespaces = self._state.namespaces  # the same dict for the store's life
         self._state.durable_rev = self._system.journal.durable_seq
         self._system.add_durable_listener(self._on_durable)
@@ -550,6 +557,41 @@ class EmbeddedStore:
         `revkv.store._restore`); durable on return."""
         return load_keeping_revs(self._system, self.path, settings, commits)
 
+    def purge(self, namespace: str, key: str, *, before: int | None = None) -> int:
+        """Empty the payloads, then compact so that no file holds them any more.
+
+        The `COMPACT` marker goes down before the purge is journaled (under the lock,
+        when some version still holds a payload): a crash anywhere
+        after it leaves a directory whose next open finishes the compaction, so the
+        payloads cannot outlive a purge that was acknowledged, nor one that was not
+        (its record never became durable, and the marker's compaction drops nothing
+        the state still has)."""
+        check_key(key)
+        if before is not None:
+            check_version(before, "before")
+        self._keyspace(namespace)
+        state = self._state
+        with self._system.lock:
+            if not state.plan_purge(namespace, key, before):
+                return 0  # nothing holds a payload there: nothing to journal or compact
+        on_disk: builtins.list[bool] = []
+
+        def plan(now: float) -> None:  # under the lock, just before the record is journaled
+            if any(c.payload for c in state.plan_purge(namespace, key, before)):
+                self._system.mark_compaction()  # else (versions imported purged) no bytes
+                on_disk.append(True)
+
+        purged: int = self._execute("purge", (namespace, key, before), plan)
+        if on_disk:
+            self.compact()
+        return purged
+
+    def compact(self) -> CompactionReport:
+        """One snapshot and the journal after it; every older file removed."""
+        done = self._system.compact()
+        path = None if done.snapshot is None else str(done.snapshot)
+        return CompactionReport(path, done.removed_files, done.removed_bytes)
+
     def _load(self, rows: builtins.list[builtins.list[Any]]) -> int:
         state = self._state
         result: int = self._execute("load", (rows,), lambda now: state.plan_load(rows))
@@ -587,6 +629,7 @@ class EmbeddedStore:
         gauges: dict[str, float] = {
             "namespaces": len(self._state.namespaces),
             "change_log": len(self._state.log),
+            "change_log_bytes": self._state.log.size,
         }
         histograms = {}
         if isinstance(journal, JournalStats):

@@ -46,6 +46,9 @@ class Columns(msgspec.Struct, array_like=True):
     #: the token each commit records, as indices into the strings; empty when none
     #: does (and in images written before tokens were recorded)
     token: list[int] = msgspec.field(default_factory=list)
+    #: whether each commit's payload was purged; empty when none was (and in images
+    #: written before purging existed). A purged commit's payload is empty here too.
+    purged: list[bool] = msgspec.field(default_factory=list)
 
 
 class Image(msgspec.Struct, array_like=True):
@@ -78,11 +81,13 @@ class _Strings:
 def _columns(commits: list[Commit], strings: _Strings) -> Columns:
     plain = {name: list(map(attrgetter(name), commits)) for name in _PLAIN}
     tokens = list(map(attrgetter("token"), commits))
+    purged = list(map(attrgetter("purged"), commits))
     return Columns(
         namespace=strings.ids(map(attrgetter("namespace"), commits)),
         author=strings.ids(map(attrgetter("author"), commits)),
         comment=strings.ids(map(attrgetter("comment"), commits)),
         token=strings.ids(tokens) if any(tokens) else [],
+        purged=purged if any(purged) else [],
         **plain,
     )
 
@@ -140,6 +145,7 @@ def _commits(columns: Columns, strings: list[str]) -> list[Commit]:
             columns.expires,
             columns.deleted,
             map(text, columns.token) if columns.token else repeat(""),
+            columns.purged or repeat(False),
             columns.payload,
         )
     )
@@ -160,11 +166,11 @@ def decode_image(cls: type[S], data: bytes | memoryview) -> S:
     for commit in _commits(image.older, strings):
         _add(histories[commit.namespace], commit)
     log = _commits(image.log, strings)
-    state.log.compacted_through = image.compacted_through
+    compacted_through = image.compacted_through
     del image  # let the decoded columns go before the histories are built
     for commit in log:
         _add(histories[commit.namespace], commit)
-    state.log._items = log
+    state.log.load(log, compacted_through)
     heap = state.expiry._heap
     for name, keys in histories.items():
         ks = state.namespaces[name]

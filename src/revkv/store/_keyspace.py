@@ -125,6 +125,27 @@ class Keyspace:
             self.forget(versions[: len(versions) - keep])
             del versions[: len(versions) - keep]
 
+    def replace(self, old: Commit, new: Commit) -> None:
+        """Put `new` in place of `old`, the same version of the same key (a purge)."""
+        history = self.keys[old.key]
+        self.payload_bytes += len(new.payload) - len(old.payload)
+        if history is old:
+            self.keys[old.key] = new
+        else:
+            history[old.version - history[0].version] = new
+
+    def keep_newest(self, keep: int) -> int:
+        """Drop all but the newest `keep` versions of every key; returns how many."""
+        dropped = 0
+        for key, history in self.keys.items():
+            if type(history) is list and len(history) > keep:
+                dropped += len(history) - keep
+                self.forget(history[: len(history) - keep])
+                del history[: len(history) - keep]
+                if len(history) == 1:
+                    self.keys[key] = history[0]
+        return dropped
+
     def prune_older_than(self, cutoff: float) -> int:
         """Drop versions older than `cutoff` except each key's newest; returns how many."""
         dropped = 0

@@ -60,7 +60,7 @@ from revkv.errors import (
     TxnConflict,
     VersionConflict,
 )
-from revkv.store import _sql_migrate
+from revkv.store import _sql_migrate, _sql_purge
 from revkv.store._arguments import check_row, expiry_arg, load_row, mtime_arg
 from revkv.store._namespaces import check_settings
 from revkv.store._sql_batch_reads import BatchReader
@@ -73,6 +73,7 @@ from revkv.store._sql_sizes import SqlSizes
 from revkv.store._sql_writes import CHANNEL, Batch, settings_json, settings_of
 from revkv.store.base import (
     TTL,
+    CompactionReport,
     Expires,
     Pending,
     Resolved,
@@ -283,6 +284,7 @@ class SqlStore(SqlReads):
                 sa.text(f"SELECT pg_notify('{CHANNEL}', :notice)"),
                 {"notice": NAMESPACE_NOTICE + name},
             )
+            _sql_purge.apply_retention(connection, updated, time.time())
             return updated
 
         try:
@@ -535,6 +537,19 @@ class SqlStore(SqlReads):
             if batch.head(namespace, key).expired(batch.now):
                 batch.expire(namespace, key)
         return _all
+
+    def purge(self, namespace: str, key: str, *, before: int | None = None) -> int:
+        """Overwrite the rows in place (see `_sql_purge`), atomic with the key's writes."""
+        check_namespace_name(namespace)
+        check_key(key)
+        if before is not None:
+            check_version(before, "before")
+        return self._transact(lambda c: _sql_purge.purge(c, namespace, key, before))
+
+    def compact(self) -> CompactionReport:
+        """VACUUM the commits table: purged and pruned payloads' dead rows become free."""
+        self._guard(lambda: _sql_purge.vacuum(self._engine))
+        return CompactionReport()
 
     def stats(self) -> StoreStats:
         pool = self._engine.pool

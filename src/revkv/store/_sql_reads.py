@@ -47,11 +47,11 @@ T = TypeVar("T")
 
 COMMIT_COLUMNS = (
     "c.namespace, c.key, c.version, c.rev, c.mtime, c.author, c.comment, c.expires, "
-    "c.deleted, c.token, c.payload"
+    "c.deleted, c.token, c.purged, c.payload"
 )
 META_COLUMNS = (
     "c.namespace, c.key, c.version, c.rev, c.mtime, c.author, c.comment, c.expires, c.deleted, "
-    "c.token"
+    "c.token, c.purged"
 )
 
 
@@ -73,12 +73,13 @@ def commit_of(row: Sequence[Any]) -> Commit:
         row[7],
         row[8],
         row[9],
-        bytes(row[10]),
+        row[10],
+        bytes(row[11]),
     )
 
 
 def meta_of(row: Sequence[Any]) -> Meta:
-    return Meta(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9])
+    return Meta(*row[:11])
 
 
 def like_prefix(prefix: str) -> str:

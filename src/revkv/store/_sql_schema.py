@@ -2,7 +2,7 @@
 
 Four tables; every name starts with `revkv_`, so a store can share a database::
 
-    revkv_commits     one row per commit (version of a key), never updated
+    revkv_commits     one row per commit (version of a key), updated only by a purge
       namespace, key, version    PRIMARY KEY: a key's versions, newest found by the key
       rev, pos                   UNIQUE: the store-wide rev (shared by a transaction's
                                  commits) and the commit's place in it: change order
@@ -11,6 +11,8 @@ Four tables; every name starts with `revkv_`, so a store can share a database::
                                  `$filter` reads (query/_to_sql.py)
       token                      the token that made the commit ("" without tokens;
                                  migration 0003)
+      purged                     the payload was purged: emptied for good, doc NULL
+                                 (`revkv purge`; migration 0004)
     revkv_heads       one row per key: its newest version (the "newest version per key"
                       index, kept in the writing transaction); the row writers lock
       namespace, key (PRIMARY KEY), version, rev, deleted, expires
@@ -39,7 +41,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 #: The Alembic revision this code needs; `revkv db upgrade` brings a database to it.
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 MIGRATIONS = Path(__file__).with_name("_migrations")
 
 metadata = sa.MetaData()
@@ -63,6 +65,8 @@ commits = sa.Table(
     sa.Column("doc", JSONB),
     # the token that made the commit, on a server with tokens (migration 0003)
     sa.Column("token", sa.Text, nullable=False, server_default=""),
+    # true once the payload was purged (emptied for good; migration 0004)
+    sa.Column("purged", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("rev", "pos", name="revkv_commits_rev"),
 )
 

@@ -30,8 +30,9 @@ from revkv.errors import (
     TxnConflict,
     VersionConflict,
     VersionNotFound,
+    VersionPurged,
 )
-from revkv.store._changelog import ChangeLog
+from revkv.store._changelog import DEFAULT_MAX_BYTES, ChangeLog
 from revkv.store._expiry import ExpiryQueue
 from revkv.store._image import capture_image, decode_image, encode_image
 from revkv.store._keyspace import Keyspace
@@ -71,10 +72,12 @@ class StringTable:
 
 
 class StoreState:
-    def __init__(self, change_log_size: int = 1_000_000) -> None:
+    def __init__(
+        self, change_log_size: int = 1_000_000, change_log_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
         self.namespaces: dict[str, Keyspace] = {}
         self.rev = 0
-        self.log = ChangeLog(change_log_size)
+        self.log = ChangeLog(change_log_size, change_log_bytes)
         self.expiry = ExpiryQueue()
         self.durable_rev = 0  # maintained by the embedded store; not part of the state
         self.strings = StringTable()
@@ -172,8 +175,30 @@ class StoreState:
             if ks.latest(key) is None:
                 raise KeyNotFound(namespace, key)
             raise VersionNotFound(namespace, key, to_version)
+        if old.purged:
+            raise VersionPurged(namespace, key, to_version)
         self.plan_write(namespace, key, condition, len(old.payload), False, now)
         return old
+
+    def plan_purge(self, namespace: str, key: str, before: int | None) -> list[Commit]:
+        """The versions a purge empties: below version `before` (every one with None)
+        that still hold a payload (tombstones hold none). `before` past the newest
+        version is refused: purging the newest version is asked for explicitly."""
+        ks = self.keyspace(namespace)
+        history = ks.history(key)
+        if not history:
+            raise KeyNotFound(namespace, key)
+        newest = history[-1].version
+        if before is not None and before > newest:
+            raise InvalidRequest(
+                f"key {key!r} has versions up to {newest}: purge before a version up to "
+                f"{newest}, or every version (the newest included)"
+            )
+        return [
+            c
+            for c in history
+            if (before is None or c.version < before) and not c.purged and not c.deleted
+        ]
 
     def plan_txn(self, checks: list[list[Any]], writes: list[list[Any]], now: float) -> None:
         failed = []
@@ -218,7 +243,27 @@ class StoreState:
         if unknown:
             raise InvalidRequest(f"unknown namespace setting(s): {', '.join(sorted(unknown))}")
         ks.settings = msgspec.structs.replace(ks.settings, **changes)
+        self._apply_retention(ks)
         return ks.settings
+
+    def _apply_retention(self, ks: Keyspace) -> None:
+        """Retention set or lowered applies to the keys already there, at once."""
+        if ks.settings.keep_versions is not None:
+            ks.keep_newest(ks.settings.keep_versions)
+        if ks.settings.keep_seconds is not None:
+            ks.prune_older_than(self._clock.time() - ks.settings.keep_seconds)  # type: ignore[attr-defined]
+
+    def purge(self, namespace: str, key: str, before: int | None) -> int:
+        """Empty the payloads of `key`'s versions below `before` (all with None), for
+        good: each becomes the same commit with no payload and `purged` set, in the
+        history and in the change log alike. Returns how many versions it emptied."""
+        found = self.plan_purge(namespace, key, before)
+        ks = self.namespaces[namespace]
+        for old in found:
+            new = msgspec.structs.replace(old, payload=b"", purged=True)
+            ks.replace(old, new)
+            self.log.replace(old, new)
+        return len(found)
 
     def put(
         self,
@@ -343,7 +388,7 @@ class StoreState:
             ks = self._ensure(namespace)
             commit = Commit(
                 ks.settings.name, key, version, rev, mtime, intern(author), intern(comment),
-                expires, deleted, intern(token[0]) if token else "", payload,
+                expires, deleted, intern(token[0]) if token else "", payload=payload,
             )  # fmt: skip
             self._append(ks, commit)
         return len(rows)
@@ -420,7 +465,7 @@ class StoreState:
             expires,
             deleted,
             intern(token),
-            payload,
+            payload=payload,
         )
         self._append(ks, commit)
         return commit
@@ -437,8 +482,6 @@ class StoreState:
             EXPIRED_COMMENT,
             None,
             True,
-            "",
-            b"",
         )
         self._append(ks, tombstone)
         return tombstone

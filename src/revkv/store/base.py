@@ -204,6 +204,16 @@ DISK_GAUGES = (
 )  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class CompactionReport:
+    """What `Store.compact` did: the snapshot it wrote (None when the backend keeps no
+    files), and how many older files (snapshots, journal segments) and bytes it removed."""
+
+    snapshot: str | None = None
+    removed_files: int = 0
+    removed_bytes: int = 0
+
+
 # -- the protocol --------------------------------------------------------------------
 
 
@@ -340,6 +350,20 @@ class Store(Protocol):
         """All `writes` or none, one rev for all, if every check holds (`TxnConflict`)."""
         ...
 
+    def purge(self, namespace: str, key: str, *, before: int | None = None) -> int:
+        """Remove for good the payloads of `key`'s versions below version `before`
+        (every version, the newest included, with None); their metas stay, with
+        `purged` set. Returns how many versions it emptied (tombstones and versions
+        purged already are left alone). `KeyNotFound` for a key with no history;
+        `InvalidRequest` for a `before` past the newest version.
+
+        Once it returns, the payloads are in no answer of the store (`get` gives the
+        version with an empty payload and `purged` set, which the Service turns into
+        `VersionPurged`), in no change it hands out, and in none of its files: the
+        embedded store compacts before returning; a SQL store overwrites the rows
+        (the database's own dead rows and WAL are its VACUUM's and archive's affair)."""
+        ...
+
     def load(self, commits: Iterable[Commit]) -> int:
         """Import versions as they were (versions, mtimes, authors): each key's must
         continue its history without a gap (`VersionConflict` before anything is
@@ -382,6 +406,12 @@ class Store(Protocol):
     def snapshot(self) -> str | None:
         """Compact what start-up must read (a snapshot of the embedded store); what was
         written, or None when the backend has nothing to do."""
+        ...
+
+    def compact(self) -> CompactionReport:
+        """Drop from disk what the state no longer needs: the embedded store snapshots,
+        then removes every older snapshot and journal segment (see
+        `revkv.prevalence.System.compact`); a SQL store asks the database to VACUUM."""
         ...
 
     def close(self) -> None:

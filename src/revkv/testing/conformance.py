@@ -37,6 +37,7 @@ from revkv.errors import (
     TxnConflict,
     VersionConflict,
     VersionNotFound,
+    VersionPurged,
 )
 
 NS = "conf"
@@ -507,6 +508,107 @@ class StoreTests:
         assert store.rev == rev
         assert store.changes(rev) == []
 
+    # -- purge and retention ----------------------------------------------------------------
+
+    def test_purge_empties_old_versions_and_keeps_their_metas(self, store: Any) -> None:
+        for i in range(1, 4):
+            store.put(NS, "k", f"secret {i}".encode(), author="ann", comment=f"c{i}")
+        store.put(NS, "other", b"untouched")
+        assert store.purge(NS, "k") == 2  # every version but the newest
+        history = store.history(NS, "k").items
+        assert [(m.version, m.purged, m.author, m.comment) for m in history] == [
+            (3, False, "ann", "c3"),
+            (2, True, "ann", "c2"),
+            (1, True, "ann", "c1"),
+        ]
+        for version in (1, 2):
+            with pytest.raises(VersionPurged):
+                store.get(NS, "k", version)
+        assert store.get(NS, "k", 1, default=None) is None
+        assert store.get(NS, "k").payload == b"secret 3"
+        assert store.get(NS, "other").payload == b"untouched"
+        assert store.purge(NS, "k") == 0  # nothing left to purge below the newest
+
+    def test_purge_before_a_version_and_every_version(self, store: Any) -> None:
+        for i in range(1, 5):
+            store.put(NS, "k", f"v{i}".encode())
+        store.delete(NS, "k")
+        assert store.purge(NS, "k", before_version=3) == 2
+        assert [m.purged for m in store.history(NS, "k").items] == [
+            False, False, False, True, True
+        ]  # fmt: skip
+        assert store.purge(NS, "k", all_versions=True) == 2  # the tombstone holds nothing
+        with pytest.raises(KeyNotFound):
+            store.get(NS, "k")
+        store.put(NS, "live", b"leaked")
+        assert store.purge(NS, "live", all_versions=True) == 1
+        with pytest.raises(VersionPurged):
+            store.get(NS, "live")  # the newest version is purged, not absent
+
+    def test_purged_payloads_leave_the_changes(self, store: Any) -> None:
+        rev = store.rev
+        store.put(NS, "k", b"PURGE-ME")
+        store.put(NS, "k", b"kept")
+        store.purge(NS, "k")
+        commits = [e.commit for e in store.changes(rev)]
+        assert [(c.version, c.payload, c.purged) for c in commits] == [
+            (1, b"", True),
+            (2, b"kept", False),
+        ]
+
+    def test_a_purged_version_cannot_be_reverted_to(self, store: Any) -> None:
+        store.put(NS, "k", b"1")
+        store.put(NS, "k", b"2")
+        store.purge(NS, "k")
+        with pytest.raises(VersionPurged):
+            store.revert(NS, "k", 1)
+        assert store.meta(NS, "k").version == 2
+
+    def test_purge_refuses_what_it_cannot_do(self, store: Any) -> None:
+        store.put(NS, "k", b"1")
+        store.put(NS, "k", b"2")
+        with pytest.raises(KeyNotFound):
+            store.purge(NS, "missing")
+        with pytest.raises(NamespaceNotFound):
+            store.purge("nowhere", "k")
+        with pytest.raises(InvalidRequest):
+            store.purge(NS, "k", before_version=3)  # past the newest version
+        with pytest.raises(InvalidRequest):
+            store.purge(NS, "k", before_version=1, all_versions=True)
+        with pytest.raises(InvalidVersion):
+            store.purge(NS, "k", before_version=0)
+        assert store.get(NS, "k", 1).payload == b"1"
+
+    def test_lowering_keep_versions_trims_existing_keys_at_once(self, store: Any) -> None:
+        for i in range(1, 6):
+            store.put(NS, "a", f"a{i}".encode())
+        store.put(NS, "b", b"b1")
+        store.update_namespace(NS, keep_versions=2)
+        assert [m.version for m in store.history(NS, "a").items] == [5, 4]
+        assert [m.version for m in store.history(NS, "b").items] == [1]
+        with pytest.raises(VersionNotFound):
+            store.get(NS, "a", 3)
+        assert store.get(NS, "a").payload == b"a5"
+        store.update_namespace(NS, keep_versions=None)  # keeps all again, from now on
+        store.put(NS, "a", b"a6")
+        store.put(NS, "a", b"a7")
+        assert [m.version for m in store.history(NS, "a").items] == [7, 6, 5, 4]
+
+    def test_setting_keep_seconds_prunes_old_versions_at_once(self, store: Any) -> None:
+        store.put(NS, "k", b"old")
+        store.put(NS, "k", b"newest")
+        time.sleep(0.2)
+        store.update_namespace(NS, keep_seconds=0.1)
+        assert [m.version for m in store.history(NS, "k").items] == [2]  # the newest stays
+
+    def test_compact_keeps_everything_readable(self, store: Any) -> None:
+        store.put(NS, "k", b"1")
+        store.put(NS, "k", b"2")
+        store.compact()
+        assert [store.get(NS, "k", v).payload for v in (1, 2)] == [b"1", b"2"]
+        store.put(NS, "k", b"3")
+        assert store.get(NS, "k").version == 3
+
     # -- durability -----------------------------------------------------------------------
 
     def test_everything_survives_a_restart(
@@ -561,3 +663,17 @@ class StoreTests:
             store = request.getfixturevalue("reopen")()
             again = store.stats().namespaces["sized"]
             assert (again.keys, again.versions, again.payload_bytes) == expected
+
+    def test_a_purge_survives_a_restart(self, store: Any, request: pytest.FixtureRequest) -> None:
+        if not self.durable:
+            pytest.skip("this backend keeps nothing across a restart")
+        reopen = request.getfixturevalue("reopen")
+        store.put(NS, "k", b"leaked")
+        store.put(NS, "k", b"fresh")
+        store.purge(NS, "k")
+        store.put(NS, "k", b"after")
+        store = reopen()
+        assert [m.purged for m in store.history(NS, "k").items] == [False, False, True]
+        with pytest.raises(VersionPurged):
+            store.get(NS, "k", 1)
+        assert [store.get(NS, "k", v).payload for v in (2, 3)] == [b"fresh", b"after"]

@@ -13,14 +13,14 @@ import hypothesis.strategies as st
 import pytest
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from revkv.errors import KeyNotFound, VersionConflict, VersionNotFound
+from revkv.errors import KeyNotFound, VersionConflict, VersionNotFound, VersionPurged
 
 NAMESPACES = st.sampled_from(["alpha", "beta"])
 KEYS = st.sampled_from(["a", "b", "a/b", "ü", "x" * 40])
 PAYLOADS = st.binary(max_size=64)
 AUTHORS = st.sampled_from(["", "ann", "bob"])
 
-Version = tuple[bytes, bool, str]  # payload, deleted, author
+Version = tuple[bytes | None, bool, str]  # payload (None: purged), deleted, author
 
 
 class StoreMachine(RuleBasedStateMachine):
@@ -77,9 +77,24 @@ class StoreMachine(RuleBasedStateMachine):
         if current == 0:
             return
         target = max(1, current - back)
-        self.store.revert(ns, key, target, author="rev")
         payload, deleted, _ = self.model[(ns, key)][target - 1]
+        if payload is None:
+            with pytest.raises(VersionPurged):
+                self.store.revert(ns, key, target, author="rev")
+            return
+        self.store.revert(ns, key, target, author="rev")
         self.model[(ns, key)].append((payload, deleted, "rev"))
+
+    @rule(ns=NAMESPACES, key=KEYS)
+    def purge(self, ns: str, key: str) -> None:
+        """Every version but the newest loses its payload; tombstones hold none."""
+        history = self.model.get((ns, key))
+        if history is None:
+            return
+        self.store.purge(ns, key)
+        for i, (_payload, deleted, author) in enumerate(history[:-1]):
+            if not deleted:
+                history[i] = (None, deleted, author)
 
     @precondition(lambda self: self.durable)
     @rule()
@@ -112,6 +127,7 @@ class StoreMachine(RuleBasedStateMachine):
             metas = self.store.history(ns, key, limit=1000).items
             assert [m.version for m in metas] == list(range(len(history), 0, -1))
             assert [m.deleted for m in reversed(metas)] == [d for _, d, _ in history]
+            assert [m.purged for m in reversed(metas)] == [p is None for p, _, _ in history]
 
     @invariant()
     def listing_equals_model(self) -> None:
