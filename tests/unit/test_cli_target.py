@@ -100,7 +100,7 @@ def test_local_only_commands_refuse_revkv_url_too(command: list[str], down: str)
 def test_serve_ignores_revkv_url_so_it_can_stay_exported(down: str) -> None:
     # past the URL check, serve refuses to listen everywhere without tokens
     result = invoke("serve", "--memory", "--host", "0.0.0.0", env={"REVKV_URL": down})
-    assert result.exit_code == 2
+    assert result.exit_code == 8  # the start-up code of a refused configuration
     assert "refusing to listen on 0.0.0.0" in result.stderr
 
 
