@@ -155,3 +155,63 @@ def test_tokens_over_plain_http_need_insecure(tmp_path: Path) -> None:
         written = httpx.put(url, content=b"x", headers=auth, timeout=10)
         assert written.status_code == 201
         assert written.json()["author"] == "ops"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1"])
+def test_loopback_needs_nothing(host: str) -> None:
+    port = free_port()
+    process = serve("--host", host, "--port", str(port))
+    try:
+        url_host = f"[{host}]" if ":" in host else host
+        deadline = time.monotonic() + 20
+        while True:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            try:
+                if httpx.get(f"http://{url_host}:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not come up"
+            time.sleep(0.05)
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def small() -> Iterator[RevkvServer]:
+    with RevkvServer(None) as server:
+        limited = httpx.put(f"{server.url}/ns/small", json={"max_payload": 1000}, timeout=10)
+        limited.raise_for_status()
+        yield server
+
+
+def answer(sock: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+@pytest.mark.parametrize(
+    "request_line", [b"PUT /kv/small/k", b"POST /kv/small/k/1", b"PUT /kv/fresh/k"]
+)
+def test_a_declared_length_over_the_limit_is_refused_before_the_body_comes(
+    small: RevkvServer, request_line: bytes
+) -> None:
+    head = request_line + b" HTTP/1.1\r\nHost: test\r\nX-Rainer-Author: a\r\n"
+    with socket.create_connection(("127.0.0.1", small.port), timeout=10) as sock:
+        sock.sendall(head + b"Content-Length: 1000000000\r\n\r\n" + b"x" * 1000)
+        response = answer(sock)  # 999,999,000 bytes never sent
+    assert response.startswith(b"HTTP/1.1 413 ")
+
+
+def test_a_chunked_body_is_refused_once_it_passes_the_limit(small: RevkvServer) -> None:
+    head = b"PUT /kv/small/k HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", small.port), timeout=10) as sock:
+        sock.sendall(head + (b"64\r\n" + b"x" * 100 + b"\r\n") * 20)  # twice the limit, no end
+        response = answer(sock)
+    assert response.startswith(b"HTTP/1.1 413 ")

@@ -199,6 +199,7 @@ def bind(host: str, port: int) -> socket.socket:
             "address of this machine (127.0.0.1, 0.0.0.0, ::)",
             CANNOT_LISTEN,
         ) from None
+    infos.sort(key=lambda info: info[0] != socket.AF_INET)  # localhost: 127.0.0.1 first
     family, kind, proto, _, address = infos[0]
     sock = socket.socket(family, kind, proto)
     try:
