@@ -21,7 +21,9 @@ import logging
 import time
 from typing import Any
 
-__all__ = ["configure_logging"]
+import click
+
+__all__ = ["announce", "configure_logging"]
 
 ACCESS_LOGGER = "uvicorn.access"
 _ACCESS_FIELDS = ("client", "method", "path", "http_version", "status")
@@ -80,3 +82,14 @@ def configure_logging(level: str = "info", fmt: str = "text", access_log: bool =
     access.handlers.clear()
     access.setLevel(logging.INFO)
     access.propagate = access_log  # off: no handler, so uvicorn does not even format it
+
+
+def announce(message: str, fmt: str = "text") -> None:
+    """A line the server always prints, whatever the log level ("serving on ...",
+    "stopped"): `revkv: message` as text, or a JSON line like the logs' in JSON."""
+    if fmt == "json":
+        record = logging.LogRecord("revkv", logging.INFO, "", 0, message, None, None)
+        line = JsonFormatter().format(record)
+    else:
+        line = f"revkv: {message}"
+    click.echo(line, err=True)

@@ -29,7 +29,7 @@ from revkv._config import (
     reload_tokens,
 )
 from revkv._service import Service
-from revkv.cli._logging import configure_logging
+from revkv.cli._logging import announce, configure_logging
 from revkv.cli._startup import (
     bind,
     check_exposure,
@@ -135,14 +135,14 @@ def run(settings: Settings, doors: Sequence[Door] = (), config_path: Path | None
         app = app_for(settings, service, doors)
         server = _Server(_uvicorn_config(settings, app, context is not None), service, config_path)
         configure_logging(settings.log_level, settings.log_format, settings.access_log)
-        click.echo(f"revkv: serving {where} on {url}", err=True)
+        announce(f"serving {where} on {url}", settings.log_format)
         server.run(sockets=[sock])
     finally:
         sock.close()
         if recorded is not None:
             forget_server(recorded)
     if server.stopped_by:
-        click.echo(f"revkv: stopped ({signal.Signals(server.stopped_by[0]).name})", err=True)
+        announce(f"stopped ({signal.Signals(server.stopped_by[0]).name})", settings.log_format)
 
 
 def _open(settings: Settings) -> tuple[Service, object]:
