@@ -48,6 +48,8 @@ Exit codes:
   2  usage error (or a request the store refuses as malformed)
   3  conflict (someone else wrote first; read again and retry)
   4  any other error (also: the server cannot be reached, or refused the token)
+  5-9  `revkv serve` could not start: 5 directory in use, 6 store needs repair,
+       7 cannot listen, 8 bad configuration, 9 store unavailable (docs/cli.md)
 """
 
 
