@@ -41,6 +41,13 @@ def test_a_locked_directory_names_the_server_holding_it(tmp_path: Path) -> None:
         assert f"pid {holder.process.pid}" in line
         assert holder.url in line
         assert f"revkv --url {holder.url}" in line  # what to do instead
+        environment = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        other = subprocess.run(  # noqa: PLW1510 (the exit code is what is tested)
+            [sys.executable, "-m", "revkv.cli", "--data", str(tmp_path), "get", "k"],
+            env=environment, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert other.returncode == 4  # any other command names the server too
+        assert f"revkv serve at {holder.url}; use --url {holder.url}" in other.stderr
     assert not (tmp_path / "SERVER").exists()  # a clean stop takes its record away
 
 

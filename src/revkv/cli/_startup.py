@@ -67,7 +67,7 @@ STARTUP_EXIT_CODES: dict[type[BaseException], int] = {
     OSError: UNAVAILABLE,
 }
 
-SERVER_FILE = "SERVER"
+SERVER_FILE = paths.SERVER_FILE
 """Beside LOCK: `{"pid": ..., "url": ...}` of the server that has the directory open."""
 
 
