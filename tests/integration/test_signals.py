@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.servers import RevkvServer
+from tests.tls import make_pki
 
 pytestmark = pytest.mark.slow
 
@@ -140,3 +141,20 @@ def test_text_logs_are_one_line_each_and_the_access_log_is_off_by_default(
     logged = [line for line in lines if not line.startswith("revkv: ")]
     assert logged and all(" INFO " in line or " WARNING " in line for line in logged)
     assert any("uvicorn.error: Application startup complete." in line for line in logged)
+
+
+def test_sighup_refuses_an_empty_token_list_on_a_public_address(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path / "pki")
+    config = tmp_path / "revkv.toml"
+    tls = f'tls_cert = "{pki.server_cert}"\ntls_key = "{pki.server_key}"\nhost = "0.0.0.0"\n'
+    config.write_text(tls + tokens(OLD))
+    with RevkvServer(None, "--config", str(config), ca=pki.ca) as server:
+        assert server.process is not None and server.process.stderr is not None
+        assert server.process.stderr.readline().startswith(b"revkv: serving ")
+        config.write_text(tls)  # every token removed: anyone could write
+        server.process.send_signal(signal.SIGHUP)
+        logged = server.process.stderr.readline().decode()
+        assert "SIGHUP: the tokens were not reloaded" in logged
+        assert "with no tokens configured" in logged
+        answer = httpx.get(f"{server.url}/kv/ns", verify=server.verify, timeout=10)
+        assert answer.status_code == 401

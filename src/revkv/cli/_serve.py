@@ -31,6 +31,7 @@ from revkv._config import (
 from revkv._service import Service
 from revkv.cli._logging import announce, configure_logging
 from revkv.cli._startup import (
+    StartupError,
     bind,
     check_exposure,
     forget_server,
@@ -56,9 +57,12 @@ class _Server(uvicorn.Server):
     file that no longer parses is logged and the old tokens stay.
     """
 
-    def __init__(self, config: uvicorn.Config, service: Service, path: Path | None) -> None:
+    def __init__(
+        self, config: uvicorn.Config, service: Service, settings: Settings, path: Path | None
+    ) -> None:
         super().__init__(config)
         self.service = service
+        self.settings = settings
         self.config_path = path
         self.stopped_by: list[int] = []  # the signals that stopped it
 
@@ -94,7 +98,8 @@ class _Server(uvicorn.Server):
             return
         try:
             tokens = reload_tokens(self.config_path)
-        except ConfigError as error:
+            check_exposure(replace(self.settings, tokens=tokens))  # none left, beyond loopback
+        except (ConfigError, StartupError) as error:
             log.error("SIGHUP: the tokens were not reloaded, the old ones stay: %s", error)
             return
         self.service.auth = Auth(tokens)
@@ -133,7 +138,8 @@ def run(settings: Settings, doors: Sequence[Door] = (), config_path: Path | None
         recorded = record_server(settings.data, url)
     try:
         app = app_for(settings, service, doors)
-        server = _Server(_uvicorn_config(settings, app, context is not None), service, config_path)
+        config = _uvicorn_config(settings, app, context is not None)
+        server = _Server(config, service, settings, config_path)
         configure_logging(settings.log_level, settings.log_format, settings.access_log)
         announce(f"serving {where} on {url}", settings.log_format)
         server.run(sockets=[sock])

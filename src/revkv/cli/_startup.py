@@ -211,7 +211,6 @@ def bind(host: str, port: int) -> socket.socket:
     except OSError as error:
         sock.close()
         raise StartupError(_bind_message(host, port, error), CANNOT_LISTEN) from None
-    sock.set_inheritable(True)
     return sock
 
 

@@ -58,7 +58,7 @@ def _read_pid(path: Path) -> int | None:
 
 
 def _serving(directory: Path, pid: int | None) -> str:
-    """"revkv serve at URL" if the holder is the server `SERVER` names, else ""."""
+    """ "revkv serve at URL" if the holder is the server `SERVER` names, else ""."""
     try:
         held = json.loads((directory / paths.SERVER_FILE).read_text())
     except (OSError, ValueError):
