@@ -134,7 +134,8 @@ def test_network_trouble_reads_as_a_reason() -> None:
         (httpx.ConnectTimeout("timed out"), "timed out connecting"),
         (httpx.ReadTimeout("timed out"), "timed out waiting for the answer"),
         (httpx.RemoteProtocolError("Server disconnected without sending a response."),
-         "the connection broke (Server disconnected without sending a response.)"),
+         "the connection broke (Server disconnected without sending a response.; if the "
+         "server serves https://, use that)"),
         (httpx.ConnectError(""), "connectError"),
     ]  # fmt: skip
     for error, reason in cases:
