@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: serve test browser lint typecheck pytest crash postgresql rabbitmq bench clean
+.PHONY: serve test browser lint typecheck pytest crash postgresql rabbitmq systemd bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(BIN)/revkv serve
 
-test: $(STAMP) postgresql rabbitmq browser lint typecheck
+test: $(STAMP) postgresql rabbitmq systemd browser lint typecheck
 	REVKV_REQUIRE_POSTGRES=$$(test "$$(id -u)" = 0 && echo 1 || echo 0) $(BIN)/pytest $(PYTEST_ARGS)
 
 # The PostgreSQL tests start their own server (tests/postgres.py) from Debian's package,
@@ -28,6 +28,14 @@ postgresql:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y postgresql; \
 	  else echo "PostgreSQL is missing (sudo apt-get install postgresql): its tests skip" >&2; fi; }
+
+# contrib/revkv.service is checked with systemd-analyze (tests/integration/test_contrib.py),
+# from Debian's systemd package, installed here when missing (as root; else the test skips).
+systemd:
+	@command -v systemd-analyze >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y systemd; \
+	  else echo "systemd-analyze is missing (sudo apt-get install systemd): its test skips" >&2; fi; }
 
 # The web page's tests drive Debian's chromium with Playwright (Playwright's own browser
 # download is not reachable everywhere); without it they skip, saying how to install it.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -36,8 +37,12 @@ class RevkvServer:
         *args: str,
         port: int | None = None,
         env: dict[str, str] | None = None,
+        ca: Path | None = None,
+        cert: tuple[Path, Path] | None = None,
     ) -> None:
         self.data = data
+        self.ca = ca  # served over TLS, with a certificate this CA signed
+        self.cert = cert  # the client's certificate and key, if the server asks for one
         self.args = args
         self.port = port or free_port()
         self.env = env or {}
@@ -45,7 +50,7 @@ class RevkvServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ca else 'http'}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> RevkvServer:
         command = [
@@ -62,6 +67,16 @@ class RevkvServer:
         self._wait_healthy(timeout)
         return self
 
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What a client of this server verifies it with (and presents, with `cert`)."""
+        if self.ca is None:
+            return True
+        context = ssl.create_default_context(cafile=self.ca)
+        if self.cert is not None:
+            context.load_cert_chain(*self.cert)
+        return context
+
     def where(self) -> list[str]:
         """The flags that say which store to serve."""
         if isinstance(self.data, str):
@@ -77,7 +92,8 @@ class RevkvServer:
                 code = self.stop()
                 raise RuntimeError(f"revkv serve exited with {code}: {err}")
             try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                answer = httpx.get(self.url + "/health", timeout=1, verify=self.verify)
+                if answer.status_code == 200:
                     return
             except httpx.TransportError:
                 pass

@@ -21,6 +21,12 @@
     body_timeout = 60.0              # seconds from the headers to the body's last byte
     keep_alive_timeout = 5.0         # seconds a connection may wait between requests
     max_connections = 10000          # open connections; more are answered 503
+    tls_cert = "/etc/revkv/tls/server.crt"   # serve https://: the certificate (chain), PEM
+    tls_key = "/etc/revkv/tls/server.key"    # and its private key, PEM
+    tls_ca = "/etc/revkv/tls/clients-ca.crt" # optional: ask clients for certificates it signed
+    log_level = "info"               # debug, info, warning (the default) or error
+    log_format = "text"              # or "json": one object per line
+    access_log = false               # one line per request (off: costs nothing)
 
     [[tokens]]
     name = "deploy"                  # the author of this token's writes
@@ -54,9 +60,17 @@ from typing import Any, Literal
 
 from revkv.errors import InvalidRequest
 
+
+class ConfigError(InvalidRequest):
+    """A config file that cannot be used: its message names the file, the line where it
+    can, the setting and what it must be. `revkv serve` exits with its start-up code."""
+
+
 Rights = Literal["read", "read-write"]
 RIGHTS = ("read", "read-write")
 DURABILITIES = ("always", "interval", "never")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
 MIN_TOKEN_LENGTH = 16
 TOKEN_FIELDS = frozenset({"name", "token", "rights", "namespaces", "act_as_others"})
 
@@ -118,6 +132,14 @@ class Settings:
     keep_alive_timeout: float = 5.0
     max_connections: int = 10_000
     broker: BrokerSettings | None = None  # None: no broker door
+    # TLS (`revkv serve` answers https:// with both; clients' certificates with tls_ca too):
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_ca: Path | None = None
+    # Logs: one line each, on stderr (revkv.cli._logging):
+    log_level: str = "warning"
+    log_format: str = "text"
+    access_log: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def merged(self, **overrides: Any) -> Settings:
@@ -158,7 +180,16 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "body_timeout": ((int, float), "a number of seconds"),
     "keep_alive_timeout": ((int, float), "a number of seconds"),
     "max_connections": ((int,), "a whole number of connections"),
+    "tls_cert": ((str,), "the path of a PEM certificate file"),
+    "tls_key": ((str,), "the path of a PEM private key file"),
+    "tls_ca": ((str,), "the path of a PEM CA certificate file"),
+    "log_level": ((str,), f"one of {', '.join(LOG_LEVELS)}"),
+    "log_format": ((str,), f"one of {', '.join(LOG_FORMATS)}"),
+    "access_log": ((bool,), "true or false"),
 }
+
+#: Settings that are paths, relative to the file that gives them.
+_PATHS = ("data", "odata_schema", "tls_cert", "tls_key", "tls_ca")
 
 #: Settings that must be above zero.
 _POSITIVE = frozenset(
@@ -173,17 +204,24 @@ _POSITIVE = frozenset(
 
 def _from_file(settings: Settings, path: Path) -> Settings:
     try:
-        raw = tomllib.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidRequest(f"cannot read the config file {path}: {exc}") from exc
+        text = path.read_text()
+        raw = tomllib.loads(text)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file {path}: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"the config file {path} is not valid TOML: {exc}") from exc
     unknown = set(raw) - set(_TYPES) - {"tokens", "broker"}
     if unknown:
-        raise InvalidRequest(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
+        first = min(unknown, key=lambda name: _line_of(text, name) or 0)
+        raise ConfigError(
+            f"{_where(path, text, first)}: unknown setting(s) {', '.join(sorted(unknown))}; "
+            "see `revkv serve --help` for the settings"
+        )
     values: dict[str, Any] = {}
     for name, value in raw.items():
         if name not in ("tokens", "broker"):
-            values[name] = _checked(name, value, path)
-    for name in ("data", "odata_schema"):
+            values[name] = _checked(name, value, path, text)
+    for name in _PATHS:
         if name in values:
             values[name] = (path.parent / values[name]).resolve()
     values["tokens"] = _tokens(raw.get("tokens", []), path)
@@ -192,11 +230,32 @@ def _from_file(settings: Settings, path: Path) -> Settings:
     return replace(settings, **values)
 
 
-def _checked(name: str, value: Any, path: Path) -> Any:
+def reload_tokens(path: Path) -> tuple[Token, ...]:
+    """The tokens `path` gives now, checked as at start-up (SIGHUP's reload): a file
+    that no longer parses raises `ConfigError` and the caller keeps the tokens it has."""
+    return _from_file(Settings(), path).tokens
+
+
+def _line_of(text: str, name: str) -> int | None:
+    """The line (from 1) where the top-level setting `name` is given, if it can be found."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("["):  # tables come after the top-level settings
+            return None
+        if line.split("=", 1)[0].strip().strip('"') == name and "=" in line:
+            return number
+    return None
+
+
+def _where(path: Path, text: str, name: str) -> str:
+    line = _line_of(text, name)
+    return f"{path}, line {line}" if line else str(path)
+
+
+def _checked(name: str, value: Any, path: Path, text: str = "") -> Any:
     types, what = _TYPES[name]
     wrong_type = not isinstance(value, types) or (bool not in types and isinstance(value, bool))
     if wrong_type or not _in_range(name, value):
-        raise InvalidRequest(f"{path}: {name} must be {what}, not {value!r}")
+        raise ConfigError(f"{_where(path, text, name)}: {name} must be {what}, not {value!r}")
     return value
 
 
@@ -205,6 +264,10 @@ def _in_range(name: str, value: Any) -> bool:
         return bool(0 <= value <= 65535)
     if name == "durability":
         return value in DURABILITIES
+    if name == "log_level":
+        return value in LOG_LEVELS
+    if name == "log_format":
+        return value in LOG_FORMATS
     if name == "db":
         return bool(value.startswith(("postgresql:", "postgresql+", "postgres:")))
     if name in _POSITIVE:
@@ -214,44 +277,40 @@ def _in_range(name: str, value: Any) -> bool:
 
 def _tokens(raw: Any, path: Path) -> tuple[Token, ...]:
     if not isinstance(raw, list):
-        raise InvalidRequest(f"{path}: tokens is a list of [[tokens]] tables")
+        raise ConfigError(f"{path}: tokens is a list of [[tokens]] tables")
     tokens = tuple(_token(entry, path) for entry in raw)
     secrets = [t.token for t in tokens]
     if len(set(secrets)) != len(secrets):
-        raise InvalidRequest(
-            f"{path}: two [[tokens]] entries have the same token; each needs its own"
-        )
+        raise ConfigError(f"{path}: two [[tokens]] entries have the same token; each needs its own")
     return tokens
 
 
 def _token(raw: Any, path: Path) -> Token:
     if not isinstance(raw, dict) or not {"name", "token"} <= raw.keys():
-        raise InvalidRequest(f"{path}: each [[tokens]] entry needs a name and a token")
+        raise ConfigError(f"{path}: each [[tokens]] entry needs a name and a token")
     name = raw["name"]
     if not isinstance(name, str) or not name.strip():
-        raise InvalidRequest(f"{path}: a token's name is a non-empty string, not {name!r}")
+        raise ConfigError(f"{path}: a token's name is a non-empty string, not {name!r}")
     where = f"{path}: token {name!r}"
     unknown = raw.keys() - TOKEN_FIELDS
     if unknown:
-        raise InvalidRequest(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     secret = raw["token"]
     if not isinstance(secret, str) or len(secret) < MIN_TOKEN_LENGTH:
-        raise InvalidRequest(
-            f"{where}: token is a string of at least {MIN_TOKEN_LENGTH} characters"
-        )
+        raise ConfigError(f"{where}: token is a string of at least {MIN_TOKEN_LENGTH} characters")
     if secret != secret.strip() or not (secret.isascii() and secret.isprintable()):
-        raise InvalidRequest(f"{where}: token is printable ASCII with no spaces at its ends")
+        raise ConfigError(f"{where}: token is printable ASCII with no spaces at its ends")
     rights = raw.get("rights", "read")
     if rights not in RIGHTS:
-        raise InvalidRequest(f"{where}: rights is 'read' or 'read-write', not {rights!r}")
+        raise ConfigError(f"{where}: rights is 'read' or 'read-write', not {rights!r}")
     patterns = raw.get("namespaces", ["*"])
     if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
-        raise InvalidRequest(
+        raise ConfigError(
             f'{where}: namespaces is a list of patterns such as ["config.*"], not {patterns!r}'
         )
     act_as_others = raw.get("act_as_others", False)
     if not isinstance(act_as_others, bool):
-        raise InvalidRequest(f"{where}: act_as_others is true or false, not {act_as_others!r}")
+        raise ConfigError(f"{where}: act_as_others is true or false, not {act_as_others!r}")
     return Token(name, secret, rights, tuple(patterns), act_as_others)
 
 
@@ -303,12 +362,12 @@ def _from_env(settings: Settings) -> Settings:
             or len(raw) > 6
             or int(raw) > 65535
         ):
-            raise InvalidRequest(f"REVKV_PORT must be a port number, not {raw!r}")
+            raise ConfigError(f"REVKV_PORT must be a port number, not {raw!r}")
         overrides["port"] = int(raw)
     if "REVKV_DURABILITY" in env:
         durability = env["REVKV_DURABILITY"]
         if durability not in DURABILITIES:
-            raise InvalidRequest(
+            raise ConfigError(
                 f"REVKV_DURABILITY must be one of {', '.join(DURABILITIES)}, not {durability!r}"
             )
         overrides["durability"] = durability

@@ -4,6 +4,8 @@ A prevalence directory (and so an embedded revkv store) holds::
 
     LOCK                 the pid of the one process that has it open (which flock()s
                          the directory itself)
+    SERVER               JSON {"pid", "url"} of the `revkv serve` that has it open, if
+                         one does (written once it listens, removed when it stops)
     SYSTEM               JSON manifest: format version, codec, class of the system,
                          newest journal segment and a bound on its seqs
     journal-<seq>.log    journal segments, named by the seq of their first record
@@ -24,6 +26,7 @@ import re
 from pathlib import Path
 
 LOCK_FILE = "LOCK"
+SERVER_FILE = "SERVER"
 MANIFEST_FILE = "SYSTEM"
 COMPACT_FILE = "COMPACT"
 JOURNAL_PREFIX = "journal-"

@@ -118,7 +118,7 @@ def serve(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str
 def test_refuses_to_listen_beyond_loopback_without_tokens(host: str) -> None:
     process = serve("--host", host, "--port", str(free_port()))
     _, err = process.communicate(timeout=30)
-    assert process.returncode == 2
+    assert process.returncode == 8
     assert f"refusing to listen on {host}" in err
     assert "--insecure" in err
     assert "Traceback" not in err
@@ -127,7 +127,7 @@ def test_refuses_to_listen_beyond_loopback_without_tokens(host: str) -> None:
 def test_refuses_a_public_host_from_the_environment_too() -> None:
     process = serve("--port", str(free_port()), env={"REVKV_HOST": "0.0.0.0"})
     _, err = process.communicate(timeout=30)
-    assert process.returncode == 2
+    assert process.returncode == 8
     assert "refusing to listen on 0.0.0.0" in err
 
 
@@ -136,12 +136,19 @@ def test_insecure_allows_it() -> None:
         assert httpx.get(f"{server.url}/health", timeout=10).json()["status"] == "ok"
 
 
-def test_tokens_allow_it(tmp_path: Path) -> None:
+def test_tokens_over_plain_http_need_insecure(tmp_path: Path) -> None:
+    """Beyond loopback, tokens in clear need TLS (tests/integration/test_tls.py) or
+    --insecure (a trusted network)."""
     config = tmp_path / "revkv.toml"
     config.write_text(
         '[[tokens]]\nname = "ops"\ntoken = "0123456789abcdef-ops"\nrights = "read-write"\n'
     )
-    with RevkvServer(None, "--host", "0.0.0.0", "--config", str(config)) as server:
+    refused = serve("--host", "0.0.0.0", "--port", str(free_port()), "--config", str(config))
+    _, err = refused.communicate(timeout=30)
+    assert refused.returncode == 8
+    assert "with tokens over plain HTTP" in err and "--tls-cert" in err
+    args = ("--host", "0.0.0.0", "--config", str(config), "--insecure")
+    with RevkvServer(None, *args) as server:
         url = f"{server.url}/kv/ns/k"
         assert httpx.put(url, content=b"x", timeout=10).status_code == 401
         auth = {"Authorization": "Bearer 0123456789abcdef-ops"}

@@ -122,7 +122,7 @@ def test_a_flag_of_none_changes_nothing() -> None:
         ("max_connections = 0\n", "max_connections must be a whole number of connections"),
         ("data = 5\n", "data must be a path"),
         ("tokens = 'abc'\n", "tokens is a list of [[tokens]] tables"),
-        ("port = \n", "cannot read the config file"),
+        ("port = \n", "is not valid TOML: Invalid value (at line 1"),
     ],
 )
 def test_a_bad_setting_is_named_with_the_file(tmp_path: Path, text: str, message: str) -> None:

@@ -420,9 +420,14 @@ def test_a_token_repr_does_not_show_the_secret() -> None:
 
 @pytest.fixture
 def started(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """What `revkv serve` would have served, instead of serving it."""
+    """The address `revkv serve` would have served on (its socket is bound first, on a
+    free port), instead of serving it."""
     configs: list[Any] = []
-    monkeypatch.setattr(serve_module._Server, "run", lambda self: configs.append(self.config))
+
+    def run(self: Any, sockets: list[Any]) -> None:
+        configs.append(sockets[0].getsockname()[0])
+
+    monkeypatch.setattr(serve_module._Server, "run", run)
     for name in ("REVKV_HOST", "REVKV_PORT", "REVKV_DATA", "REVKV_DURABILITY"):
         monkeypatch.delenv(name, raising=False)
     return configs
@@ -430,8 +435,8 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "example.org"])
 def test_without_tokens_serving_beyond_loopback_is_refused(started: list[Any], host: str) -> None:
-    result = CliRunner().invoke(serve_module.serve, ["--memory", "--host", host])
-    assert result.exit_code == 2
+    result = CliRunner().invoke(serve_module.serve, ["--memory", "--host", host, "--port", "0"])
+    assert result.exit_code == 8  # a start-up code: bad configuration
     assert "refusing to listen" in result.output
     assert "--insecure" in result.output
     assert started == []
@@ -439,25 +444,31 @@ def test_without_tokens_serving_beyond_loopback_is_refused(started: list[Any], h
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
 def test_without_tokens_loopback_is_served(started: list[Any], host: str) -> None:
-    result = CliRunner().invoke(serve_module.serve, ["--memory", "--host", host])
+    result = CliRunner().invoke(serve_module.serve, ["--memory", "--host", host, "--port", "0"])
     assert result.exit_code == 0, result.output
-    assert started[0].host == host
+    assert started[0] == {"localhost": "127.0.0.1"}.get(host, host)
 
 
 def test_insecure_serves_beyond_loopback_without_tokens(started: list[Any]) -> None:
-    result = CliRunner().invoke(serve_module.serve, ["--memory", "--host", "0.0.0.0", "--insecure"])
+    args = ["--memory", "--host", "0.0.0.0", "--port", "0", "--insecure"]
+    result = CliRunner().invoke(serve_module.serve, args)
     assert result.exit_code == 0, result.output
-    assert started[0].host == "0.0.0.0"
+    assert started[0] == "0.0.0.0"
 
 
-def test_with_tokens_serving_beyond_loopback_is_allowed(started: list[Any], tmp_path: Any) -> None:
+def test_with_tokens_beyond_loopback_tls_or_insecure(started: list[Any], tmp_path: Any) -> None:
+    """Tokens in clear beyond loopback: refused, unless --insecure (or TLS:
+    tests/integration/test_tls.py)."""
     config = tmp_path / "revkv.toml"
     config.write_text('[[tokens]]\nname = "ops"\ntoken = "ops-token-0123456789"\n')
-    result = CliRunner().invoke(
-        serve_module.serve, ["--memory", "--host", "0.0.0.0", "--config", str(config)]
-    )
+    args = ["--memory", "--host", "0.0.0.0", "--port", "0", "--config", str(config)]
+    refused = CliRunner().invoke(serve_module.serve, args)
+    assert refused.exit_code == 8
+    assert "with tokens over plain HTTP" in refused.output
+    assert started == []
+    result = CliRunner().invoke(serve_module.serve, [*args, "--insecure"])
     assert result.exit_code == 0, result.output
-    assert started[0].host == "0.0.0.0"
+    assert started[0] == "0.0.0.0"
 
 
 # -- authentication before work ------------------------------------------------------------

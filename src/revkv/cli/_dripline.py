@@ -95,18 +95,19 @@ def serve(ctx: click.Context, config_file: Path, broker: str | None, data: Path 
     if data is None and url is None and target is not None:
         data, url = (None, target.url) if target.url else (target.data, None)
     amqp = broker_url(broker, config.broker)
-    asyncio.run(_serve(config, amqp, data, url, target.token if target else None))
+    token, ca_file = (target.token, target.ca_file) if target else (None, None)
+    asyncio.run(_serve(config, amqp, data, url, token, ca_file))
 
 
 async def _serve(config: Any, amqp: str, data: Path | None, url: str | None,
-                 token: str | None) -> None:  # fmt: skip
+                 token: str | None, ca_file: Path | None = None) -> None:  # fmt: skip
     import revkv
     from revkv.dripline._keys import Keys, LocalKeys, RemoteKeys
     from revkv.dripline._service import DriplineService
 
     keys: Keys
     if url is not None:
-        keys = RemoteKeys(revkv.AsyncClient(url, token=token))
+        keys = RemoteKeys(revkv.AsyncClient(url, token=token, verify=ca_file or True))
     else:
         keys = LocalKeys(revkv.open(data), owned=True)
     service = DriplineService(config, keys, amqp)

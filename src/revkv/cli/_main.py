@@ -51,6 +51,8 @@ Exit codes:
   2  usage error (or a request the store refuses as malformed)
   3  conflict (someone else wrote first; read again and retry)
   4  any other error (also: the server cannot be reached, or refused the token)
+  5-9  `revkv serve` could not start: 5 directory in use, 6 store needs repair,
+       7 cannot listen, 8 bad configuration, 9 store unavailable (docs/cli.md)
 """
 
 
@@ -87,6 +89,14 @@ class RevkvGroup(click.Group):
     help="The bearer token to send to the --url server, or $REVKV_TOKEN.",
 )
 @click.option(
+    "--ca-file",
+    envvar="REVKV_CA_FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="The PEM CA certificate that signed an https:// --url server's certificate "
+    "(a private CA), or $REVKV_CA_FILE; default: the system's CAs.",
+)
+@click.option(
     "--db",
     envvar="REVKV_DB",
     callback=check_db,
@@ -102,12 +112,13 @@ def cli(
     data: Path,
     url: str | None,
     token: str | None,
+    ca_file: Path | None,
     db: str | None,
     verbose: int,
 ) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = choose_target(ctx, data, url, token, db)
+    ctx.obj = choose_target(ctx, data, url, token, db, ca_file)
 
 
 for command in (set_, get, meta, list_, history, diff, edit, delete, revert, watch, ns,

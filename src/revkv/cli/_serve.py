@@ -2,69 +2,178 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
-import ipaddress
 import logging
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+import signal
+import ssl
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
 import uvicorn
 from click.core import ParameterSource
+from starlette.types import ASGIApp
 
-from revkv._config import BrokerSettings, Settings, load_settings
+from revkv._auth import Auth
+from revkv._config import (
+    LOG_FORMATS,
+    LOG_LEVELS,
+    BrokerSettings,
+    ConfigError,
+    Settings,
+    load_settings,
+    reload_tokens,
+)
 from revkv._service import Service
 from revkv.cli._broker import broker_door_for, broker_options
+from revkv.cli._logging import announce, configure_logging
+from revkv.cli._startup import (
+    StartupError,
+    bind,
+    check_exposure,
+    forget_server,
+    record_server,
+    startup_error,
+    tls_context,
+    url_of,
+)
 from revkv.cli._target import Target, check_db, local_data
-from revkv.errors import NamespaceNotFound
+from revkv.errors import NamespaceNotFound, RevkvError
 from revkv.http._app import Door
 
 log = logging.getLogger(__name__)
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class _Server(uvicorn.Server):
-    """Ends watch streams first, so shutdown does not wait on connections that never end."""
+    """uvicorn's server, with watch streams ended first at shutdown (so it does not wait
+    on connections that never end), and SIGHUP reloading the tokens from the config file.
 
-    async def shutdown(self, sockets: object = None) -> None:
+    A reload swaps the Service's `Auth` in one assignment: requests in flight finish with
+    the tokens they were checked against, keep-alive connections stay open, and the next
+    request is checked against the new tokens. Web page sessions sign in again. A config
+    file that no longer parses is logged and the old tokens stay.
+    """
+
+    def __init__(
+        self, config: uvicorn.Config, service: Service, settings: Settings, path: Path | None
+    ) -> None:
+        super().__init__(config)
+        self.service = service
+        self.settings = settings
+        self.config_path = path
+        self.stopped_by: list[int] = []  # the signals that stopped it
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            with super().capture_signals():
+                yield
+            return
+        previous = signal.signal(signal.SIGHUP, self._on_sighup)
+        try:
+            with super().capture_signals():
+                try:
+                    yield
+                finally:
+                    # uvicorn would raise the signal again once stopped, killing the
+                    # process before `run` tidies up: a stop asked for is a clean exit
+                    self.stopped_by = list(self._captured_signals)
+                    self._captured_signals.clear()
+        finally:
+            signal.signal(signal.SIGHUP, previous)
+
+    def _on_sighup(self, sig: int, frame: FrameType | None) -> None:
+        """Reload on the event loop, not inside whatever the signal interrupted."""
+        try:
+            asyncio.get_running_loop().call_soon_threadsafe(self.reload_tokens)
+        except RuntimeError:  # before the loop runs, or after it stopped
+            self.reload_tokens()
+
+    def reload_tokens(self) -> None:
+        if self.config_path is None:
+            log.warning("SIGHUP: no --config file to reload the tokens from; nothing changed")
+            return
+        try:
+            tokens = reload_tokens(self.config_path)
+            check_exposure(replace(self.settings, tokens=tokens))  # none left, beyond loopback
+        except (ConfigError, StartupError) as error:
+            log.error("SIGHUP: the tokens were not reloaded, the old ones stay: %s", error)
+            return
+        self.service.auth = Auth(tokens)
         app = self.config.loaded_app
         while app is not None and not hasattr(app, "state"):
             app = getattr(app, "app", None)
-        service = getattr(getattr(app, "state", None), "service", None)
-        if service is not None:
-            service.stop_watches()
+        if app is not None:
+            app.state.ui_sessions = None  # sessions of removed tokens must not outlive them
+        log.info("SIGHUP: reloaded %d token(s) from %s", len(tokens), self.config_path)
+
+    async def shutdown(self, sockets: object = None) -> None:
+        self.service.stop_watches()
         await super().shutdown(sockets)  # type: ignore[arg-type]
 
 
-def run(settings: Settings, doors: Sequence[Door] = ()) -> None:
-    from revkv.http._app import app_for, open_service
+def run(settings: Settings, doors: Sequence[Door] = (), config_path: Path | None = None) -> None:
+    """Check everything that can fail, then serve until SIGTERM or SIGINT.
+
+    Every failure before the first "serving" line is one line and a start-up exit code
+    (`revkv.cli._startup`).
+    """
+    from revkv.http._app import app_for
+
+    configure_logging(settings.log_level, settings.log_format, settings.access_log)
+    check_exposure(settings)
+    context = tls_context(settings)
+    sock = bind(settings.host, settings.port)
+    url = url_of(sock, settings.host, context is not None)
+    try:
+        service, where = _open(settings)
+        _open_doors(doors, service)  # a broker that cannot be reached: one line, too
+    except BaseException:
+        sock.close()
+        raise
+    recorded = None
+    if settings.db is None and settings.data is not None:
+        recorded = record_server(settings.data, url)
+    try:
+        app = app_for(settings, service, doors)
+        config = _uvicorn_config(settings, app, context is not None)
+        server = _Server(config, service, settings, config_path)
+        configure_logging(settings.log_level, settings.log_format, settings.access_log)
+        announce(f"serving {where} on {url}", settings.log_format)
+        server.run(sockets=[sock])
+    finally:
+        _close_doors(doors)  # no-ops when the lifespan closed them
+        sock.close()
+        if recorded is not None:
+            forget_server(recorded)
+    if server.stopped_by:
+        announce(f"stopped ({signal.Signals(server.stopped_by[0]).name})", settings.log_format)
+
+
+def _open(settings: Settings) -> tuple[Service, object]:
+    """The Service, opened before uvicorn starts: a failure is one line, not a traceback."""
+    from revkv.http._app import open_service
+
+    where: object = settings.data if settings.data is not None else "memory"
+    try:
+        if settings.db is not None:
+            from revkv.store import prepare_database
+
+            where = prepare_database(settings.db)  # refuses an outdated schema
+        return open_service(settings), where
+    except (RevkvError, OSError) as error:
+        raise startup_error(error) from None
+
+
+def _uvicorn_config(settings: Settings, app: ASGIApp, tls: bool) -> uvicorn.Config:
     from revkv.http._protocol import Limits, protocol_class, raise_fd_limit
 
-    if not settings.tokens and not is_loopback(settings.host) and not settings.insecure:
-        raise click.UsageError(
-            f"refusing to listen on {settings.host} with no tokens configured: anyone who can "
-            "reach it could read and write everything. Add [[tokens]] to a --config file, "
-            "listen on 127.0.0.1, or pass --insecure if the network is trusted"
-        )
-    where: object = settings.data if settings.data is not None else "memory"
-    if settings.db is not None:
-        from revkv.store import prepare_database
-
-        where = prepare_database(settings.db)  # refuses an outdated schema, before listening
-    service = open_service(settings)  # before uvicorn: a failure is one line, not a traceback
-    _open_doors(doors, service)  # so is a broker that cannot be reached
-    click.echo(f"revkv: serving {where} on http://{settings.host}:{settings.port}", err=True)
     # A request allocates many short-lived objects; Python's default (a young collection
     # every 700 allocations, and a full one of a large store now and then) was the p99 of
     # every write. A server process collects less often.
@@ -77,22 +186,22 @@ def run(settings: Settings, doors: Sequence[Door] = ()) -> None:
         keep_alive_timeout=settings.keep_alive_timeout,
         max_connections=raise_fd_limit(settings.max_connections),
     )
-    config = uvicorn.Config(
-        app_for(settings, service, doors),
+    return uvicorn.Config(
+        app,
         http=protocol_class(limits),  # uvicorn's httptools protocol, with limits
         timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
+        log_config=None,  # revkv.cli._logging formats uvicorn's lines too
+        log_level=None,
+        access_log=settings.access_log,
         timeout_graceful_shutdown=10,
         lifespan="on",
         proxy_headers=settings.proxy_headers,  # off by default: it cost every request
+        # uvicorn's own TLS options, for files tls_context() has already checked:
+        ssl_certfile=settings.tls_cert if tls else None,
+        ssl_keyfile=settings.tls_key if tls else None,
+        ssl_ca_certs=settings.tls_ca if tls else None,
+        ssl_cert_reqs=ssl.CERT_REQUIRED if tls and settings.tls_ca else ssl.CERT_NONE,
     )
-    try:
-        _Server(config).run()
-    finally:
-        _close_doors(doors)  # no-ops when the lifespan closed them
 
 
 def _open_doors(doors: Sequence[Door], service: Service) -> None:
@@ -159,11 +268,53 @@ def _close_doors(doors: Sequence[Door]) -> None:
 @click.option(
     "--config",
     "config",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="A TOML settings file (tokens, data, host, port, odata_schema...).",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A TOML settings file (tokens, data, host, port, tls_cert, log_level...); "
+    "SIGHUP reloads its tokens.",
 )
 @click.option(
-    "--insecure", is_flag=True, default=None, help="Allow listening beyond loopback without tokens."
+    "--tls-cert",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Serve https:// with this PEM certificate (chain); needs --tls-key.",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="The PEM private key of --tls-cert.",
+)
+@click.option(
+    "--tls-ca",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Require client certificates signed by this PEM CA (mutual TLS).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS),
+    default=None,
+    help="The least important lines logged (-v: info, -vv: debug). [default: warning]",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default=None,
+    help="Log lines as text or as JSON objects, one per line. [default: text]",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=None,
+    help="Log one line per request. [default: off]",
+)
+@click.option(
+    "--insecure",
+    is_flag=True,
+    default=None,
+    help="Allow listening beyond loopback without tokens, or with tokens but without TLS.",
 )
 @click.option(
     "--odata-schema",
@@ -264,6 +415,12 @@ def serve(
     body_timeout: float | None,
     keep_alive_timeout: float | None,
     max_connections: int | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    tls_ca: Path | None,
+    log_level: str | None,
+    log_format: str | None,
+    access_log: bool | None,
 ) -> None:
     """Serve the store over HTTP: Rainer's REST API under /kv, OData under /odata,
     live watches, /health, /metrics, /openapi.json.
@@ -279,26 +436,36 @@ def serve(
       revkv serve --config revkv.toml      # tokens, schema, data dir from a file
       revkv serve --odata-schema MemCacheSchema.xml
       revkv serve --broker --amqp amqp://guest:guest@rabbit/ --broker-secret-file s.key
+      revkv serve --host 0.0.0.0 --config revkv.toml --tls-cert srv.crt --tls-key srv.key
       curl -X PUT --data-binary 'hello' http://127.0.0.1:8080/kv/default/greeting
     """
     target = ctx.find_object(Target)
     if target is not None and target.url_from == "--url":  # $REVKV_URL is for the others
         local_data(target, "it serves a directory, or memory")
-    settings = load_settings(
-        config,
-        host=host,
-        port=port,
-        insecure=insecure,
-        durability=durability,
-        odata_schema=odata_schema,
-        change_log_size=change_log_size,
-        max_header_bytes=max_header_bytes,
-        max_headers=max_headers,
-        header_timeout=header_timeout,
-        body_timeout=body_timeout,
-        keep_alive_timeout=keep_alive_timeout,
-        max_connections=max_connections,
-    )
+    try:
+        settings = load_settings(
+            config,
+            host=host,
+            port=port,
+            insecure=insecure,
+            durability=durability,
+            odata_schema=odata_schema,
+            change_log_size=change_log_size,
+            max_header_bytes=max_header_bytes,
+            max_headers=max_headers,
+            header_timeout=header_timeout,
+            body_timeout=body_timeout,
+            keep_alive_timeout=keep_alive_timeout,
+            max_connections=max_connections,
+            tls_cert=tls_cert and tls_cert.resolve(),
+            tls_key=tls_key and tls_key.resolve(),
+            tls_ca=tls_ca and tls_ca.resolve(),
+            log_level=log_level or _verbosity(ctx),
+            log_format=log_format,
+            access_log=access_log,
+        )
+    except ConfigError as error:
+        raise startup_error(error) from None
     parent = ctx.parent
     given = (
         parent is not None and parent.get_parameter_source("data") == ParameterSource.COMMANDLINE
@@ -338,7 +505,13 @@ def serve(
             raise click.UsageError(f"{stray} goes with --broker (or [broker] in --config)")
         if amqp is not None and dripline_file is None:
             raise click.UsageError("--amqp goes with --dripline FILE or --broker")
-    run(settings, doors)
+    run(settings, doors, config)
+
+
+def _verbosity(ctx: click.Context) -> str | None:
+    """The group's `-v` (info) or `-vv` (debug), if given, as a log level."""
+    verbose = ctx.parent.params.get("verbose", 0) if ctx.parent is not None else 0
+    return {0: None, 1: "info"}.get(verbose, "debug")
 
 
 def dripline_door(path: Path, amqp: str | None) -> Door:

@@ -9,7 +9,8 @@ in `choose_target`:
   command line works locally even with `$REVKV_URL` set, `--url` beats `$REVKV_DATA`;
   `--data` and `--url` both on the command line is a usage error.
 - `--token` (or `$REVKV_TOKEN`) goes with the URL, as a bearer token; `--token` without
-  a URL is a usage error.
+  a URL is a usage error. `--ca-file` (or `$REVKV_CA_FILE`) is the CA that signed an
+  https:// server's certificate, when the system's CAs did not.
 - `--db URL` (or `$REVKV_DB`) names a PostgreSQL database instead of a directory: store
   commands, `import` and `serve` use it; it excludes `--url` and `--data`.
 - A few commands need the directory itself (`snapshot`, `check`, `repair`, `import`,
@@ -71,6 +72,7 @@ class Target:
     token: str | None = None
     url_from: Literal["--url", "REVKV_URL"] | None = None  # how the URL was given
     db: str | None = None  # a postgresql:// URL, instead of the directory
+    ca_file: Path | None = None  # the CA of an https:// server's certificate
 
 
 def check_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -105,7 +107,12 @@ def check_db(ctx: click.Context, param: click.Parameter, value: str | None) -> s
 
 
 def choose_target(
-    ctx: click.Context, data: Path, url: str | None, token: str | None, db: str | None = None
+    ctx: click.Context,
+    data: Path,
+    url: str | None,
+    token: str | None,
+    db: str | None = None,
+    ca_file: Path | None = None,
 ) -> Target:
     """The group's `--data`, `--url`, `--token` and `--db`, checked against each other."""
     data_given = ctx.get_parameter_source("data") == ParameterSource.COMMANDLINE
@@ -125,7 +132,8 @@ def choose_target(
         if ctx.get_parameter_source("token") == ParameterSource.COMMANDLINE:
             raise click.UsageError("--token goes with --url: a local store takes no token", ctx)
         return Target(data)
-    return Target(data, url, token or None, "--url" if url_given else "REVKV_URL")
+    via: Literal["--url", "REVKV_URL"] = "--url" if url_given else "REVKV_URL"
+    return Target(data, url, token or None, via, ca_file=ca_file)
 
 
 def current_target() -> Target:
@@ -161,7 +169,7 @@ def open_store(target: Target, *, create: bool = False) -> Iterator[CommandStore
         with open_embedded(target.data, create=create) as store:
             yield store
     else:
-        with open_client(target.url, target.token) as client:
+        with open_client(target.url, target.token, target.ca_file) as client:
             yield client
 
 
@@ -197,13 +205,14 @@ def open_database(url: str) -> Iterator[Service]:
 
 
 @contextmanager
-def open_client(url: str, token: str | None) -> Iterator[revkv.Client]:
+def open_client(url: str, token: str | None, ca_file: Path | None = None) -> Iterator[revkv.Client]:
     """A client of the server at `url`, closed afterwards (with its watches).
 
     Nothing is sent until the command's first call, so an unreachable server shows up
     there, and becomes one line (exit 4).
     """
-    client = revkv.Client(url, token)
+    with translate_errors():  # an unreadable --ca-file: one line, exit 2
+        client = revkv.Client(url, token, verify=ca_file or True)
     try:
         with translate_errors():
             try:

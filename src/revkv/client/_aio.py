@@ -58,6 +58,7 @@ class AsyncClient:
         *,
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        verify: _base.Verify = True,
     ) -> None:
         self.url = url
         self._streams = not isinstance(transport, httpx.ASGITransport)
@@ -66,6 +67,7 @@ class AsyncClient:
             headers=_base.default_headers(token),
             timeout=timeout,
             transport=transport,
+            verify=_base.tls_verify(verify),
         )
         self._watches: weakref.WeakSet[AsyncWatch] = weakref.WeakSet()
 

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import ssl
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -100,6 +102,27 @@ def default_headers(token: str | None) -> dict[str, str]:
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     return headers
+
+
+Verify = bool | str | os.PathLike[str] | ssl.SSLContext
+"""How a client checks the server's TLS certificate: True (the system's CAs), False (not
+at all: tests only), the path of a PEM CA file (a private CA's), or an SSLContext (also
+for a client certificate: `context.load_cert_chain(...)`)."""
+
+
+def tls_verify(verify: Verify) -> bool | ssl.SSLContext:
+    """`verify` as httpx takes it (it deprecates paths): a CA file becomes a context, and a
+    file that cannot be read is an `InvalidRequest` naming it."""
+    if isinstance(verify, (bool, ssl.SSLContext)):
+        return verify
+    try:
+        return ssl.create_default_context(cafile=os.fspath(verify))
+    except (OSError, ssl.SSLError) as error:
+        reason = getattr(error, "strerror", None) or getattr(error, "reason", None) or error
+        raise InvalidRequest(
+            f"cannot use the CA file {os.fspath(verify)}: {reason}; give the PEM certificate "
+            "of the CA that signed the server's certificate"
+        ) from None
 
 
 def answer(response: httpx.Response, **context: Any) -> Any:

@@ -50,8 +50,10 @@ T = TypeVar("T")
 class Client:
     """A revkv server as a Store: `Client("http://127.0.0.1:8080", token=None)`.
 
-    Thread-safe. Network failures raise `httpx.TransportError`; answers raise revkv's
-    errors. `transport=` takes any `httpx.BaseTransport` (e.g. `httpx.MockTransport`).
+    Thread-safe. Network failures raise `Unreachable`; answers raise revkv's errors.
+    `transport=` takes any `httpx.BaseTransport` (e.g. `httpx.MockTransport`). For an
+    https:// server whose certificate a private CA signed, `verify="ca.pem"` (or an
+    `ssl.SSLContext`, which may also carry a client certificate).
     """
 
     def __init__(
@@ -61,6 +63,7 @@ class Client:
         *,
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        verify: _base.Verify = True,
     ) -> None:
         self.url = url
         self._http = httpx.Client(
@@ -68,6 +71,7 @@ class Client:
             headers=_base.default_headers(token),
             timeout=timeout,
             transport=transport,
+            verify=_base.tls_verify(verify),
         )
         self._watches: weakref.WeakSet[Watch] = weakref.WeakSet()
 

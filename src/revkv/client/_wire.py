@@ -176,8 +176,16 @@ def transport_reason(error: httpx.TransportError) -> str:
     if isinstance(error, httpx.TimeoutException):
         return "timed out waiting for the answer"
     if isinstance(error, httpx.RemoteProtocolError):
-        return f"the connection broke ({error})"
+        return f"the connection broke ({error}; if the server serves https://, use that)"
     text = str(error) or type(error).__name__
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        why = re.sub(r"^.*certificate verify failed: ([^(]*).*$", r"\1", text).strip()
+        return (
+            f"its TLS certificate is not trusted ({why}); give the CA file that signed it: "
+            "revkv --ca-file FILE or $REVKV_CA_FILE, Client(url, verify=FILE)"
+        )
+    if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text:
+        return f"it does not answer TLS ({text}); if it serves plain http://, use that"
     text = re.sub(r"^\[Errno -?\d+\]\s*", "", text)  # "[Errno 111] Connection refused"
     return text[:1].lower() + text[1:]
 

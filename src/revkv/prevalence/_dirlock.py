@@ -5,13 +5,15 @@ tidying up, a backup tool restoring, a script) while its holder runs, after whic
 second process would create a new one and lock that; the directory cannot go while the
 holder has it open. flock() locks vanish with the process that held them, even after
 SIGKILL, so a crash never leaves a stale lock behind. `LOCK` holds the holder's pid,
-only to name it in the error a second opener gets.
+only to name it in the error a second opener gets, and `SERVER` (written by `revkv
+serve`) the URL to use instead.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 from pathlib import Path
 
@@ -32,7 +34,8 @@ class DirectoryLock:
         except BlockingIOError:
             os.close(fd)
             holder = _read_pid(self.path)
-            raise DirectoryLocked(self.directory, holder, _describe(holder)) from None
+            described = _serving(self.directory, holder) or _describe(holder)
+            raise DirectoryLocked(self.directory, holder, described) from None
         with contextlib.suppress(OSError):  # a full disk: the lock holds all the same
             self.path.write_text(f"{os.getpid()}\n")
         self._fd = fd
@@ -52,6 +55,17 @@ def _read_pid(path: Path) -> int | None:
         return int(path.read_text().strip() or 0) or None
     except (ValueError, OSError):
         return None
+
+
+def _serving(directory: Path, pid: int | None) -> str:
+    """ "revkv serve at URL" if the holder is the server `SERVER` names, else ""."""
+    try:
+        held = json.loads((directory / paths.SERVER_FILE).read_text())
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(held, dict) or held.get("pid") != pid or pid is None:
+        return ""  # none, or left by an earlier server
+    return f"revkv serve at {held.get('url')}; use --url {held.get('url')}"
 
 
 def _describe(pid: int | None) -> str:
