@@ -201,10 +201,14 @@ class Service:
 
     async def aget(self, namespace: str, key: str, version: int | None = None) -> Commit:
         """`get` for an event loop (no `default`): awaits a backend whose reads wait on
-        I/O, asks any other at once."""
+        I/O, asks any other at once. A purged version raises `VersionPurged`, as in `get`."""
         if self._async_reads is None:
-            return self._store.get(namespace, key, version)
-        return await self._async_reads.aget(namespace, key, version)
+            commit = self._store.get(namespace, key, version)
+        else:
+            commit = await self._async_reads.aget(namespace, key, version)
+        if commit.purged:
+            raise VersionPurged(namespace, key, commit.version)
+        return commit
 
     def meta(
         self,
