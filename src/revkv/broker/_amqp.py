@@ -79,6 +79,15 @@ class _Loop:
     def here(self) -> bool:
         return threading.current_thread() is self.thread
 
+    def shut(self, connection: aio_pika.abc.AbstractConnection | None) -> None:
+        """Close `connection` (if any) on this loop, then the loop: a transport's stop."""
+        if connection is not None:
+            try:
+                self.run(connection.close(), CONNECT_TIMEOUT)
+            except Exception as error:  # closing a broken connection: nothing to keep
+                log.debug("closing the broker connection: %s", error)
+        self.close()
+
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
@@ -138,12 +147,7 @@ class AmqpServerTransport:
         loop, self._loop = self._loop, None
         if loop is None:
             return
-        if self._connection is not None:
-            try:
-                loop.run(self._connection.close(), CONNECT_TIMEOUT)
-            except Exception as error:  # closing a broken connection: nothing to keep
-                log.debug("closing the broker connection: %s", error)
-        loop.close()
+        loop.shut(self._connection)
 
     async def _on_request(self, message: AbstractIncomingMessage) -> None:
         broadcasts: list[tuple[int, bytes]] = []
@@ -239,12 +243,7 @@ class AmqpClientTransport:
         loop, self._loop = self._loop, None
         if loop is None:
             return
-        if self._connection is not None:
-            try:
-                loop.run(self._connection.close(), CONNECT_TIMEOUT)
-            except Exception as error:
-                log.debug("closing the broker connection: %s", error)
-        loop.close()
+        loop.shut(self._connection)
         for future in list(self._waiting.values()):
             future.cancel()
 
