@@ -154,6 +154,8 @@ FINDINGS: list[tuple[str, str, dict[str, Any], bytes | None]] = [
         {"Content-Type": "application/atom+xml"},
         b'<?xml version="1.0" encoding="utf-7"?><entry/>',
     ),
+    # an error message quoting a control character XML cannot carry (the Atom error body)
+    ("GET", "/odata/KeyValuePairs/%1E", {}, None),
 ]
 
 

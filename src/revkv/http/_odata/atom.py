@@ -33,6 +33,7 @@ from revkv.http._odata.xmlns import (
     METADATA,
     SCHEME,
     XML,
+    XML_INVALID,
     XmlError,
     parse_xml,
     q,
@@ -177,7 +178,10 @@ def property_xml(prop: Property, value: Any, *, hex_binary: bool = False) -> byt
 
 def error_xml(code: str, message: str) -> bytes:
     """An OData error body. Pyslet's client raises ``"<code>: <message>"`` from it; a
-    non-XML error body would make it raise an XML parse error instead."""
+    non-XML error body would make it raise an XML parse error instead. A message that
+    quotes the client's input may hold characters XML cannot carry: they are written as
+    ``\\uXXXX``, so the error is still answered (not a 500)."""
+    message = XML_INVALID.sub(lambda bad: f"\\u{ord(bad.group()):04x}", message)
     error = ET.Element(q(METADATA, "error"))
     ET.SubElement(error, q(METADATA, "code")).text = code
     ET.SubElement(error, q(METADATA, "message"), {q(XML, "lang"): "en-US"}).text = message
