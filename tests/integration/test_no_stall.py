@@ -111,7 +111,9 @@ def test_health_answers_quickly_during_the_worst_allowed_filter(path: str) -> No
             f"{len(latencies)} requests p50 {statistics.median(latencies) * 1000:.1f} ms, "
             f"p99 {p99 * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms"
         )
-        assert p99 < P99_BOUND, sorted(latencies)[-5:]
+        # A stalled /health waits a whole scan; on a loaded machine a scan runs long and
+        # so may a free /health now and then: the bound keeps a factor 5 between them.
+        assert p99 < max(P99_BOUND, took / 5), sorted(latencies)[-5:]
 
 
 def cpu_seconds(pid: int) -> float:
