@@ -9,12 +9,16 @@ This module imports nothing of revkv but its errors.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import calendar
 import functools
 import math
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from decimal import ROUND_FLOOR, Decimal
 from enum import Enum
 from typing import Any, Literal
 
@@ -112,8 +116,17 @@ class Meta(msgspec.Struct, frozen=True, gc=False, array_like=True):
     def is_expired(self, now: float) -> bool:
         return self.expires is not None and self.expires <= now
 
+    def with_payload(self, payload: bytes) -> Commit:
+        """This version as a Commit holding `payload`."""
+        return Commit(
+            self.namespace, self.key, self.version, self.rev, self.mtime, self.author,
+            self.comment, self.expires, self.deleted, self.token, self.purged, payload,
+        )  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON: times as ISO 8601 UTC with milliseconds."""
+        """The one JSON shape of a commit's meta, wherever revkv writes one (HTTP, the
+        CLI's --json, export, watch events): times by `exact_time`, `deleted` the flag.
+        Rainer's own answers keep Rainer's shape (`http/_rainer.py`)."""
         return {
             "namespace": self.namespace,
             "key": self.key,
@@ -121,12 +134,17 @@ class Meta(msgspec.Struct, frozen=True, gc=False, array_like=True):
             "rev": self.rev,
             "author": self.author,
             "comment": self.comment,
-            "mtime": iso_time(self.mtime),
-            "expires": iso_time(self.expires) if self.expires is not None else None,
+            "mtime": exact_time(self.mtime),
+            "expires": exact_time(self.expires) if self.expires is not None else None,
             "deleted": self.deleted,
             **({"token": self.token} if self.token else {}),
             **({"purged": True} if self.purged else {}),
         }
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> Meta:
+        """The inverse of `to_dict`; see `meta_row` for the older spellings it reads."""
+        return Meta(*meta_row(data))
 
 
 class Commit(Meta, frozen=True, gc=False, array_like=True):
@@ -156,6 +174,25 @@ class Commit(Meta, frozen=True, gc=False, array_like=True):
         """The payload decoded as UTF-8 (raises UnicodeDecodeError for binary payloads)."""
         return self.payload.decode("utf-8")
 
+    def to_dict(self, payload: bool = False) -> dict[str, Any]:
+        """The meta's shape (`Meta.to_dict`), with the payload when asked: `payload` as
+        text when it is UTF-8, else `payload_base64` (the two fields a transaction takes)."""
+        data = super().to_dict()
+        if payload:
+            try:
+                data["payload"] = self.payload.decode("utf-8")
+            except UnicodeDecodeError:
+                data["payload_base64"] = base64.b64encode(self.payload).decode("ascii")
+        return data
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any], payload: bytes | None = None) -> Commit:
+        """The inverse of `to_dict(payload=True)`; `payload` given, the data's is ignored."""
+        if payload is None:
+            payload = b"" if data.get("purged") else payload_of(data)
+        meta = Meta.from_dict(data)
+        return meta.with_payload(payload)
+
 
 EventType = Literal["put", "delete", "expire", "reset"]
 
@@ -182,6 +219,29 @@ class Event(msgspec.Struct, frozen=True):
         else:
             kind = "delete"
         return Event(kind, commit.rev, commit)
+
+    def to_dict(self, payloads: bool = False) -> dict[str, Any]:
+        """`{"type", "rev", "commit"}` (or `"state"`, a reset's commits), as every door
+        sends an event: over SSE, in `/changes` and long polls, from `revkv watch --json`."""
+        data: dict[str, Any] = {"type": self.type, "rev": self.rev}
+        if self.commit is not None:
+            data["commit"] = self.commit.to_dict(payloads)
+        if self.state is not None:
+            data["state"] = [c.to_dict(payloads) for c in self.state]
+        return data
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> Event:
+        kind, rev = data.get("type"), data.get("rev")
+        if kind not in ("put", "delete", "expire", "reset") or not isinstance(rev, int):
+            raise InvalidRequest(f"an event has a type and a rev, not {dict(data)!r:.200}")
+        commit, state = data.get("commit"), data.get("state")
+        return Event(
+            kind,
+            rev,
+            None if commit is None else Commit.from_dict(_mapping(commit, "commit")),
+            None if state is None else [Commit.from_dict(_mapping(c, "commit")) for c in state],
+        )
 
 
 class Namespace(msgspec.Struct, frozen=True, kw_only=True):
@@ -349,6 +409,100 @@ def iso_time(seconds: float) -> str:
         whole, micros = whole - 1, micros + 1_000_000
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
     return f"{stamp}.{micros // 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=65536)
+def exact_time(seconds: float) -> str:
+    """ISO 8601 (RFC 3339) in UTC: milliseconds at least, then as many digits as the
+    stored time has, so `parse_time` reads back the very same float.
+
+    The fraction's digits are those of `repr(seconds)`, the shortest decimal that reads
+    back exactly: `1764000000.5` is `...:00.500Z`, `1764000000.0271234` `...:00.0271234Z`.
+    A time Rainer's servlet would write (whole milliseconds) reads the same in both.
+    """
+    exact = Decimal(repr(float(seconds)))
+    whole = exact.to_integral_value(rounding=ROUND_FLOOR)
+    digits = format(exact - whole, "f").partition(".")[2].rstrip("0").ljust(3, "0")
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(whole)))
+    return f"{stamp}.{digits}Z"
+
+
+_ISO_RE = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(?:\.(\d{1,30}))?(Z|z|[+-]\d\d:?\d\d)?")
+
+
+def parse_time(value: object, what: str = "a time") -> float:
+    """Epoch seconds from an ISO 8601 time with a zone (any number of digits, exactly:
+    the inverse of `exact_time`) or from a number of seconds (revkv's exports before
+    times were ISO)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    match = _ISO_RE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise InvalidRequest(f"{what} is an ISO 8601 time with a zone, not {value!r:.80}")
+    stamp, digits, zone = match.groups()
+    if zone is None:
+        raise InvalidRequest(f"{what} {value!r} needs a zone (e.g. Z for UTC)")
+    try:
+        moment = datetime.fromisoformat(f"{stamp}{'+00:00' if zone in 'Zz' else zone}")
+    except ValueError:
+        raise InvalidRequest(f"{what} {value!r} is not a valid date and time") from None
+    whole = calendar.timegm(moment.utctimetuple())
+    return float(Decimal(whole) + Decimal(f"0.{digits or 0}"))
+
+
+def meta_row(data: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A meta's fields, in `Meta`'s order, from its JSON shape (`Meta.to_dict`).
+
+    Also read, for what older revkv versions wrote: `empty` for `deleted` (revkv's
+    HTTP answers, as Rainer's) and times as epoch seconds (revkv's exports).
+    """
+    if not isinstance(data, Mapping):
+        raise InvalidRequest(f"a commit is a JSON object, not {type(data).__name__}")
+    missing = [name for name in ("namespace", "key", "version", "mtime") if name not in data]
+    if missing:
+        raise InvalidRequest(f"a commit needs {', '.join(missing)}; it has {sorted(data)}")
+    version, rev = data["version"], data.get("rev", 0)
+    if not _whole(version) or not _whole(rev):
+        raise InvalidRequest(f"a version and a rev are whole numbers, not {version!r}, {rev!r}")
+    expires = data.get("expires")
+    deleted = data["deleted"] if "deleted" in data else data.get("empty", False)
+    texts = [data.get(name) or "" for name in ("namespace", "key", "author", "comment", "token")]
+    if not all(isinstance(text, str) for text in texts) or not isinstance(deleted, bool):
+        raise InvalidRequest("a commit's names and texts are strings, its flags true or false")
+    namespace, key, author, comment, token = texts
+    mtime = parse_time(data["mtime"], "mtime")
+    expiry = None if expires is None else parse_time(expires, "expires")
+    return (namespace, key, version, rev, mtime, author, comment, expiry, deleted, token,
+            bool(data.get("purged")))  # fmt: skip
+
+
+def payload_of(data: Mapping[str, Any]) -> bytes:
+    """The payload of a commit's JSON: `payload` (text) or `payload_base64`; also
+    `payload_utf8` (Rainer's listing) and `payload` with `"base64": true` (older exports)."""
+    encoded = data.get("payload_base64")
+    text = data.get("payload", data.get("payload_utf8"))
+    if encoded is None and data.get("base64") is True:
+        encoded, text = text, None
+    if encoded is not None:
+        if not isinstance(encoded, str):
+            raise InvalidRequest("payload_base64 is a base64 string")
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidRequest("payload_base64 is not valid base64") from None
+    if text is not None and not isinstance(text, str):
+        raise InvalidRequest(f"payload is text, not {type(text).__name__}")
+    return check_payload(text or "")
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _mapping(value: object, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidRequest(f"a {what} is a JSON object, not {type(value).__name__}")
+    return value
 
 
 def check_namespace_name(name: object) -> str:

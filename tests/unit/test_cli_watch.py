@@ -44,11 +44,12 @@ def test_watch_json_is_json_lines(tmp_path: Path) -> None:
     populate(tmp_path)
     lines = ok(tmp_path, "watch", "--since", "3", "--json", "--no-follow").stdout.splitlines()
     events = [json.loads(line) for line in lines]
-    assert [(e["type"], e["rev"], e["key"], e["deleted"]) for e in events] == [
+    assert [(e["type"], e["rev"], e["commit"]["key"], e["commit"]["deleted"]) for e in events] == [
         ("delete", 4, "users/a", True), ("put", 5, "misc", False),
     ]  # fmt: skip
-    assert set(events[0]) == {"type", "namespace", "key", "version", "rev", "author", "comment",
-                              "mtime", "expires", "deleted", "size"}  # fmt: skip
+    assert set(events[0]) == {"type", "rev", "commit"}  # as the server sends an event
+    assert set(events[0]["commit"]) == {"namespace", "key", "version", "rev", "author",
+                                        "comment", "mtime", "expires", "deleted"}  # fmt: skip
 
 
 def test_watch_without_since_starts_now(tmp_path: Path) -> None:

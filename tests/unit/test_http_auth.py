@@ -51,6 +51,7 @@ class Call:
 
 TXN = b'{"writes": [{"op": "put", "namespace": "app.cfg", "key": "t", "payload": "x"}]}'
 CALLS = [
+    Call("GET", "/", "/", "public"),
     Call("GET", "/health", "/health", "public"),
     Call("GET", "/openapi.json", "/openapi.json", "public"),
     Call("GET", "/metrics", "/metrics", "any"),

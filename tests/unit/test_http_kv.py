@@ -571,7 +571,7 @@ async def test_delete_writes_a_tombstone(client: httpx.AsyncClient) -> None:
     deleted = await client.delete("/kv/things/k", headers={"X-Revkv-Comment": "bye"})
     assert deleted.status_code == 200
     meta = parse_crlf_json(deleted)
-    assert meta == {**meta, "version": 2, "empty": True, "comment": "bye"}
+    assert meta == {**meta, "version": 2, "deleted": True, "comment": "bye"}
     shown = await client.get("/kv/things/k")
     assert shown.status_code == 200
     assert shown.headers["x-rainer-empty"] == "Yes"

@@ -148,7 +148,7 @@ def test_only_health_and_the_document_are_public() -> None:
         for method, operation in item.items()
         if operation.get("security") == []
     }
-    assert public == {("get", "/health"), ("get", "/openapi.json")}
+    assert public == {("get", "/"), ("get", "/health"), ("get", "/openapi.json")}
     assert DOC["security"] == [{"bearer": []}]
     assert DOC["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
 

@@ -209,18 +209,21 @@ async def test_events_are_framed_with_id_event_and_json_data(
     assert frame.data["type"] == "put"
     assert frame.data["rev"] == rev
     commit = frame.data["commit"]
-    assert commit == {**commit, "namespace": "ns", "key": "k", "version": 1, "empty": False}
-    assert "payload_base64" not in commit
+    assert commit == {**commit, "namespace": "ns", "key": "k", "version": 1, "deleted": False}
+    assert "payload" not in commit and "payload_base64" not in commit
     deleted = await service.adelete("ns", "k")
     frame = await stream.event()
-    assert (frame.id, frame.event, frame.data["commit"]["empty"]) == (deleted.rev, "delete", True)
+    assert (frame.id, frame.event, frame.data["commit"]["deleted"]) == (deleted.rev, "delete", True)
 
 
 async def test_payloads_on_request(app: Starlette, service: Service, streams: list[SSE]) -> None:
     stream = await open_sse(app, streams, "/watch/ns?payloads=yes")
-    await put(service, "k", b"\x00bytes")
+    await put(service, "k", b"\xffbytes")
+    await put(service, "t", b"text")
     frame = await stream.event()
-    assert frame.data["commit"]["payload_base64"] == "AGJ5dGVz"
+    assert frame.data["commit"]["payload_base64"] == "/2J5dGVz"  # not UTF-8
+    frame = await stream.event()
+    assert (frame.data["commit"]["payload"], "payload_base64" in frame.data) == ("text", False)
 
 
 async def test_an_expiry_is_an_expire_event(

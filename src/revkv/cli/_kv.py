@@ -26,9 +26,7 @@ from revkv.cli._options import (
 )
 from revkv.cli._output import (
     emit_json,
-    meta_fields,
     on_terminal,
-    payload_fields,
     print_fields,
     print_rows,
     say,
@@ -47,7 +45,7 @@ def read_value(value: str) -> bytes:
 
 def committed(verb: str, meta: Meta, as_json: bool) -> None:
     if as_json:
-        emit_json(meta_fields(meta))
+        emit_json(meta.to_dict())
     else:
         say(f"{verb} {meta.namespace}/{meta.key} version {meta.version} (rev {meta.rev})", "green")
 
@@ -102,8 +100,8 @@ def set_(
 def get(store: CommandStore, key: str, namespace: str, version: int | None, as_json: bool) -> None:
     """Write the payload of KEY to stdout, byte for byte and nothing else.
 
-    --json prints its metadata with the payload instead: as text when it is UTF-8,
-    else base64 with `"base64": true`.
+    --json prints its metadata with the payload instead, in the shape the server's
+    JSON has: `payload` as text when it is UTF-8, else `payload_base64`.
 
     \b
     Examples:
@@ -113,7 +111,7 @@ def get(store: CommandStore, key: str, namespace: str, version: int | None, as_j
     """
     commit = store.get(namespace, key, version)
     if as_json:
-        emit_json({**meta_fields(commit, len(commit.payload)), **payload_fields(commit.payload)})
+        emit_json(commit.to_dict(payload=True))
     else:
         sys.stdout.buffer.write(commit.payload)
         sys.stdout.buffer.flush()
@@ -144,10 +142,10 @@ def meta(
     """
     found = store.meta(namespace, key, version, include_deleted=include_deleted)
     if as_json:
-        emit_json(meta_fields(found))
+        emit_json(found.to_dict())
     else:
         terminal = on_terminal()
-        fields = meta_fields(found)
+        fields = found.to_dict()
         fields["mtime"] = when(found.mtime, terminal)
         fields["expires"] = when(found.expires, terminal)
         print_fields(fields)
@@ -192,7 +190,9 @@ def list_(
     commits = listing(store, namespace, prefix, include_deleted)
     now = time.time()
     if as_json:
-        emit_json([{**meta_fields(c, len(c.payload)), "state": state_of(c, now)} for c in commits])
+        emit_json(
+            [{**c.to_dict(), "size": len(c.payload), "state": state_of(c, now)} for c in commits]
+        )
         return
     terminal = on_terminal()
     columns = ["key", "version", "author", "mtime", "size"] + (["state"] if include_deleted else [])
@@ -234,7 +234,7 @@ def history(store: CommandStore, key: str, namespace: str, as_json: bool) -> Non
     """
     found: builtins.list[Meta] = builtins.list(versions(store, namespace, key))
     if as_json:
-        emit_json([meta_fields(m) for m in found])
+        emit_json([m.to_dict() for m in found])
         return
     terminal = on_terminal()
     print_rows(

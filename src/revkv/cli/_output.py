@@ -4,12 +4,12 @@ One table of exit codes, resolved by class hierarchy; errors print one line on s
 never a traceback. Results are for people on a terminal (rich tables, colours, local
 times) and stable text when piped: tab-separated rows without a header, times in ISO
 8601 UTC, so `cut`, `sort` and `awk` can rely on them. `--json` gives the same data as
-JSON with the field names of `Meta.to_dict`.
+JSON in revkv's one shape of a commit (`Meta.to_dict`, `Event.to_dict`), as the server
+answers it.
 """
 
 from __future__ import annotations
 
-import base64
 import errno
 import json
 import sys
@@ -98,31 +98,6 @@ def emit_json(data: Any) -> None:
 def emit_json_line(data: Any, file: IO[str] | None = None) -> None:
     """One compact JSON object on one line (JSON Lines), flushed at once."""
     click.echo(json.dumps(data, sort_keys=True, separators=(",", ":"), default=str), file=file)
-
-
-def payload_fields(payload: bytes) -> dict[str, Any]:
-    """A payload for JSON: text when it is UTF-8, else base64 with `"base64": true`."""
-    try:
-        return {"payload": payload.decode("utf-8"), "base64": False}
-    except UnicodeDecodeError:
-        return {"payload": base64.b64encode(payload).decode("ascii"), "base64": True}
-
-
-def payload_from(record: dict[str, Any]) -> bytes:
-    """The inverse of `payload_fields`."""
-    payload = record.get("payload") or ""
-    if not isinstance(payload, str):
-        raise InvalidRequest(f"payload must be a string, not {type(payload).__name__}")
-    if record.get("base64"):
-        return base64.b64decode(payload, validate=True)
-    return payload.encode("utf-8")
-
-
-def meta_fields(meta: Meta, size: int | None = None) -> dict[str, Any]:
-    data = meta.to_dict()
-    if size is not None:
-        data["size"] = size
-    return data
 
 
 # -- text ------------------------------------------------------------------------------

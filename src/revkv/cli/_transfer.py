@@ -4,20 +4,24 @@ The file holds one JSON object per line. First one per namespace with its settin
 
     {"kind": "namespace", "name": "config", "max_payload": 1048576, ...}
 
-then one per version, each key's versions oldest first:
+then one per version, each key's versions oldest first, in revkv's one shape of a
+commit (`Commit.to_dict`, as the server and `revkv get --json` write it):
 
     {"kind": "version", "namespace": "config", "key": "app.json", "version": 3,
-     "author": "ann", "comment": "raise the limit", "mtime": 1764000000.123,
-     "expires": null, "deleted": false, "payload": "{...}", "base64": false}
+     "rev": 17, "author": "ann", "comment": "raise the limit",
+     "mtime": "2026-11-24T16:00:00.1230517Z", "expires": null, "deleted": false,
+     "payload": "{...}"}
 
-and `"token"`, the token that made the version, when one did.
+and `"token"`, the token that made the version, when one did; `"purged": true` for a
+version whose payload was purged. `mtime` and `expires` are ISO 8601 UTC with every
+digit the stored time has, so they read back exactly; `payload` is text when it is
+UTF-8, else `payload_base64`; `rev` is the rev the version had. Files written before
+(times as epoch seconds, `payload` with `"base64": true`) are read too.
 
-`mtime` and `expires` are seconds since the epoch (exact, unlike ISO with milliseconds);
-`payload` is text when it is UTF-8, else base64 with `"base64": true`; `rev` is the rev
-the version had. Import loads the versions as they were (versions, authors, comments,
-mtimes) through `Service.import_commits`; each key's versions must continue its history
-without a gap, so import into an empty store (or one without those keys). Revs are new,
-unless `--keep-revs` restores them (`Service.import_keeping_revs`, into an empty store).
+Import loads the versions as they were (versions, authors, comments, mtimes) through
+`Service.import_commits`; each key's versions must continue its history without a
+gap, so import into an empty store (or one without those keys). Revs are new, unless
+`--keep-revs` restores them (`Service.import_keeping_revs`, into an empty store).
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import IO, Any
 
 import click
@@ -41,15 +44,11 @@ from revkv.cli._output import (
     CommandError,
     emit_json_line,
     exit_code_for,
-    payload_fields,
-    payload_from,
 )
 from revkv.cli._target import CommandStore
 from revkv.errors import InvalidRequest, RevkvError, VersionConflict
 
 BATCH = 1000  # versions per import command (one rev each)
-VERSION_FIELDS = ("namespace", "key", "version", "rev", "author", "comment", "mtime", "expires",
-                  "deleted")  # fmt: skip
 
 
 @contextmanager
@@ -68,13 +67,7 @@ def progress(description: str, total: float | None) -> Iterator[Callable[[float]
 
 
 def version_record(commit: Commit) -> dict[str, Any]:
-    record: dict[str, Any] = {"kind": "version"}
-    record.update({name: getattr(commit, name) for name in VERSION_FIELDS})
-    if commit.token:
-        record["token"] = commit.token
-    if commit.purged:
-        record["purged"] = True
-    return {**record, **payload_fields(commit.payload)}
+    return {"kind": "version", **commit.to_dict(payload=True)}
 
 
 def every_version(store: CommandStore, namespace: str) -> Iterator[tuple[str, list[Commit]]]:
@@ -143,28 +136,7 @@ def parse_line(line: bytes) -> tuple[str, Any]:
 
 
 def _commit(record: dict[str, Any]) -> Commit:
-    rev = record.get("rev", 0)
-    if isinstance(rev, bool) or not isinstance(rev, int) or rev < 0:
-        raise InvalidRequest(f"a rev is a whole number, not {rev!r}")
-    return Commit(
-        record["namespace"], record["key"], record["version"], rev, _seconds(record["mtime"]),
-        record.get("author") or "", record.get("comment") or "",
-        None if record.get("expires") is None else _seconds(record["expires"]),
-        bool(record.get("deleted")), record.get("token") or "", bool(record.get("purged")),
-        b"" if record.get("purged") else payload_from(record),
-    )  # fmt: skip
-
-
-def _seconds(value: Any) -> float:
-    """Seconds since the epoch, from a number or an ISO 8601 time with a zone."""
-    if isinstance(value, str):
-        moment = datetime.fromisoformat(value)
-        if moment.tzinfo is None:
-            raise InvalidRequest(f"time {value!r} needs a zone (e.g. Z)")
-        return moment.timestamp()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidRequest(f"a time is epoch seconds or ISO 8601, not {value!r}")
-    return float(value)
+    return Commit.from_dict(record)
 
 
 class Importer:

@@ -15,18 +15,10 @@ import click
 
 from revkv._model import Event
 from revkv.cli._options import json_option, pass_store
-from revkv.cli._output import CommandError, console, emit_json_line, meta_fields, on_terminal, when
+from revkv.cli._output import CommandError, console, emit_json_line, on_terminal, when
 from revkv.cli._target import CommandStore, Watching
 
 TYPE_STYLES = {"put": "green", "delete": "red", "expire": "yellow", "reset": "magenta"}
-
-
-def event_fields(event: Event) -> dict[str, object]:
-    """An event as JSON: its type and rev, then the commit's meta (or the reset state)."""
-    if event.commit is not None:
-        return {**meta_fields(event.commit, len(event.commit.payload)), "type": event.type}
-    state = [meta_fields(c, len(c.payload)) for c in event.state or []]
-    return {"type": event.type, "rev": event.rev, "state": state}
 
 
 def event_line(event: Event, terminal: bool) -> str:
@@ -42,7 +34,7 @@ def event_line(event: Event, terminal: bool) -> str:
 
 def print_event(event: Event, as_json: bool) -> None:
     if as_json:
-        emit_json_line(event_fields(event))
+        emit_json_line(event.to_dict())
     elif on_terminal():
         style = TYPE_STYLES.get(event.type, "")
         console().print(event_line(event, True), style=style, markup=False, soft_wrap=True)
@@ -93,7 +85,8 @@ def watch(
     """Print changes as they are committed, one line each, until Ctrl-C.
 
     Each line: rev, type (put, delete or expire), namespace, key, version, author and
-    mtime, tab-separated in a pipe; --json prints JSON Lines instead.
+    mtime, tab-separated in a pipe; --json prints JSON Lines instead, each event
+    as the server sends it: {"type", "rev", "commit": {...}}.
 
     With --url it follows the server's live stream (Server-Sent Events): every
     client's writes, as they are committed; a dropped connection is resumed without
@@ -104,7 +97,7 @@ def watch(
     \b
     Examples:
       revkv watch --since 0 --no-follow          # everything retained, then stop
-      revkv watch -A --since 120 --json | jq .key
+      revkv watch -A --since 120 --json | jq .commit.key
       revkv --url http://127.0.0.1:8080 watch --prefix session/
     """
     scope = None if all_namespaces else namespace

@@ -2,9 +2,11 @@
 
 - Paths: every namespace and key segment is percent-encoded with nothing safe, so a
   key `a/b` travels as `a%2Fb` and stays one segment (the `/kv` door routes raw paths).
-- Meta: the server's `full_meta_dict` (Rainer's fields plus namespace, rev, expires);
-  times are ISO 8601 UTC with milliseconds and become float epoch seconds again.
-- Payloads in JSON (listings, changes, watch events) travel as `payload_base64`.
+- Meta, commits and events: revkv's one JSON shape (`Meta.to_dict`, `Event.to_dict`),
+  read back by the model's own `from_dict`: times are exact ISO 8601 UTC and become
+  the same float epoch seconds again.
+- Payloads in JSON: text as `payload`, anything else as `payload_base64` (listings
+  asked with `payload_base64=yes` always send the latter).
 - Errors: `{"error": {"code": <revkv error class name>, "message", ...data}}` becomes
   the same class again, with the server's message and the data the class carries
   (`current_version`, `oldest_rev`, `failed`, ...), completed from the request where the
@@ -13,7 +15,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from collections.abc import Mapping
@@ -93,50 +94,20 @@ def lifetime_headers(ttl: TTL, expires: Expires) -> dict[bytes, bytes]:
 # -- reading ------------------------------------------------------------------------
 
 
-def seconds(iso: str) -> float:
-    return datetime.fromisoformat(iso).timestamp()
-
-
 def meta_of(data: Mapping[str, Any]) -> Meta:
-    expires = data.get("expires")
-    return Meta(
-        data["namespace"],
-        data["key"],
-        data["version"],
-        data["rev"],
-        seconds(data["mtime"]),
-        data.get("author") or "",
-        data.get("comment") or "",
-        None if expires is None else seconds(expires),
-        bool(data.get("empty")),
-        data.get("token") or "",
-        bool(data.get("purged")),
-    )
+    return Meta.from_dict(data)
 
 
 def commit_of(data: Mapping[str, Any], payload: bytes | None = None) -> Commit:
-    if payload is None:
-        payload = base64.b64decode(data.get("payload_base64") or "")
-    return with_payload(meta_of(data), payload)
+    return Commit.from_dict(data, payload)
 
 
 def with_payload(meta: Meta, payload: bytes) -> Commit:
-    return Commit(
-        meta.namespace, meta.key, meta.version, meta.rev, meta.mtime,
-        meta.author, meta.comment, meta.expires, meta.deleted, meta.token, meta.purged,
-        payload,
-    )  # fmt: skip
+    return meta.with_payload(payload)
 
 
 def event_of(data: Mapping[str, Any]) -> Event:
-    commit = data.get("commit")
-    state = data.get("state")
-    return Event(
-        data["type"],
-        data["rev"],
-        None if commit is None else commit_of(commit),
-        None if state is None else [commit_of(c) for c in state],
-    )
+    return Event.from_dict(data)
 
 
 def namespace_of(data: Mapping[str, Any]) -> Namespace:

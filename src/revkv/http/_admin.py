@@ -8,12 +8,12 @@ from pathlib import PurePath
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from revkv._json import parse_json
-from revkv._model import Check, Delete, Event, Put
+from revkv._model import Check, Delete, Put
 from revkv.errors import Forbidden, InvalidRequest
-from revkv.http._rainer import full_meta_dict
+from revkv.http._json import JSONResponse
 from revkv.http._requests import int_param, principal_of, read_body, service_of
 from revkv.prevalence._backup import tar_chunks, tar_size
 
@@ -68,7 +68,7 @@ async def post_txn(request: Request) -> Response:
     checks = [_check(c) for c in _items(body, "checks")]
     writes = [_write(w) for w in _items(body, "writes")]
     result = await service.atxn(checks, writes, principal)
-    commits = [full_meta_dict(m) for m in result.commits]
+    commits = [m.to_dict() for m in result.commits]
     return JSONResponse({"rev": result.rev, "commits": commits})
 
 
@@ -144,24 +144,8 @@ async def get_changes(request: Request) -> Response:
     events = service.changes(since, namespace=namespace, prefix=prefix, limit=limit)
     last = events[-1].rev if events else since
     rev = last if len(events) >= limit else max(rev_before, last)
-    body = {"rev": rev, "events": [event_dict(e, payloads) for e in events]}
+    body = {"rev": rev, "events": [e.to_dict(payloads) for e in events]}
     return JSONResponse(body)
-
-
-def event_dict(event: Event, payloads: bool) -> dict[str, Any]:
-    data: dict[str, Any] = {"type": event.type, "rev": event.rev}
-    if event.commit is not None:
-        data["commit"] = commit_dict(event.commit, payloads)
-    if event.state is not None:
-        data["state"] = [commit_dict(c, payloads) for c in event.state]
-    return data
-
-
-def commit_dict(commit: Any, payload: bool) -> dict[str, Any]:
-    data = full_meta_dict(commit)
-    if payload:
-        data["payload_base64"] = base64.b64encode(commit.payload).decode()
-    return data
 
 
 async def get_stats(request: Request) -> Response:

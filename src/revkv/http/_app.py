@@ -16,16 +16,18 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Lifespan, Receive, Scope, Send
 
+import revkv
 from revkv._auth import Auth
 from revkv._config import Settings
 from revkv._service import Service
 from revkv.http import _admin as admin
 from revkv.http import _watch as watch
 from revkv.http._errors import EXCEPTION_HANDLERS, unexpected_error_handler
+from revkv.http._json import JSONResponse
 from revkv.http._kv import KVDoor
 from revkv.http._metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from revkv.http._odata import odata_mount
@@ -45,6 +47,15 @@ async def health(request: Request) -> Response:
     if stats.problem is not None:
         return JSONResponse({"status": "failing", "rev": stats.rev, "problem": stats.problem}, 503)
     return JSONResponse({"status": "ok", "rev": stats.rev})
+
+
+async def root(request: Request) -> Response:
+    """`/`: a browser (asking for HTML) is sent to the web page; a program gets what this
+    server is and where its doors are, rather than a 404."""
+    if "text/html" in request.headers.get("accept", ""):
+        return RedirectResponse("/ui/", 303)
+    links = {"ui": "/ui/", "openapi": "/openapi.json", "kv": "/kv", "health": "/health"}
+    return JSONResponse({"name": "revkv", "version": revkv.__version__, "links": links})
 
 
 KV = Mount("/kv", app=KVDoor())
@@ -70,6 +81,7 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/stats", admin.get_stats, methods=["GET"]),
         Route("/backup", admin.get_backup, methods=["GET"]),
         Route("/openapi.json", openapi_endpoint, methods=["GET"]),
+        Route("/", root, methods=["GET"]),
     ]
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Match
 
 from revkv.errors import (
@@ -33,6 +33,7 @@ from revkv.errors import (
     Unavailable,
     VersionPurged,
 )
+from revkv.http._json import JSONResponse
 
 log = logging.getLogger(__name__)
 

@@ -214,7 +214,7 @@ def _payload_headers(request: Request, commit: Commit) -> dict[str, str]:
 def _exact_meta(meta: Meta) -> str:
     """All of a version's meta in one header (ASCII JSON), exact where Rainer's headers
     are not (rev, expiry, comments with line breaks): a client needs no second request."""
-    return json.dumps(rainer.full_meta_dict(meta), ensure_ascii=True, separators=(",", ":"))
+    return json.dumps(meta.to_dict(), ensure_ascii=True, separators=(",", ":"))
 
 
 def _commit(
@@ -278,7 +278,7 @@ def history(request: Request, namespace: str, key: str) -> Response:
     limit = int_param(request, "limit", 100, low=1)
     before = int_param(request, "before", None, low=1)
     page = service_of(request).history(namespace, key, limit=limit, before=before)
-    body = {"items": [rainer.full_meta_dict(m) for m in page.items], "next": page.next}
+    body = {"items": [m.to_dict() for m in page.items], "next": page.next}
     return Response(rainer.json_body(body), 200, media_type=rainer.JSON_TYPE)
 
 
@@ -294,7 +294,7 @@ async def purge(request: Request, namespace: str, key: str) -> Response:
         namespace, key, before_version=before, all_versions=every, principal=principal
     )
     page = service.history(namespace, key)
-    body = {"purged": purged, "items": [rainer.full_meta_dict(m) for m in page.items]}
+    body = {"purged": purged, "items": [m.to_dict() for m in page.items]}
     return Response(rainer.json_body(body), 200, media_type=rainer.JSON_TYPE)
 
 
@@ -397,7 +397,7 @@ async def revert(request: Request, namespace: str, key: str) -> Response:
 
 def _meta_response(meta: Meta, status: int) -> Response:
     return Response(
-        rainer.json_body(rainer.full_meta_dict(meta)),
+        rainer.json_body(meta.to_dict()),
         status,
         media_type=rainer.JSON_TYPE,
         headers={"ETag": etag(meta.version)},

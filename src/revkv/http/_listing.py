@@ -115,7 +115,7 @@ def _extended(
 
 
 def _item(commit: Commit, utf8: bool, b64: bool) -> dict[str, Any]:
-    item = rainer.full_meta_dict(commit)
+    item = commit.to_dict()
     if utf8:
         item["payload_utf8"] = commit.payload.decode("utf-8", errors="replace")
     if b64:

@@ -83,6 +83,12 @@ INT: Schema = {"type": "integer", "minimum": 0}
 POSITIVE: Schema = {"type": "integer", "minimum": 1}
 SECONDS: Schema = {"type": "number", "exclusiveMinimum": 0}
 TIME: Schema = {"type": "string", "format": "date-time"}
+#: revkv's times (`exact_time`): UTC, milliseconds and every further digit the time has
+EXACT_TIME: Schema = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{3,}Z$",
+}
 NAME: Schema = {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_.-]{0,63}$"}
 KEY: Schema = {
     "type": "string",
@@ -256,6 +262,20 @@ NAMESPACES = {"200": respond("The namespaces the token may read.", json=array(re
 def paths() -> dict[str, Schema]:
     namespace = {"200": respond("The namespace.", json=ref("Namespace"))}
     return {
+        "/": {
+            "get": op(
+                "What this server is and where its doors are; a browser (Accept: text/html) "
+                "is redirected (303) to the web page at /ui/.",
+                {
+                    "200": respond("This server.", json=ref("Root")),
+                    "303": {
+                        "description": "To the web page, for a browser.",
+                        "headers": {"Location": {"schema": {"const": "/ui/"}}},
+                    },
+                },
+                public=True,
+            )
+        },
         "/health": {
             "get": op(
                 "Liveness and the current rev; 503 when the store cannot take writes.",
@@ -504,10 +524,22 @@ RAINER_META = {
     "mtime": TIME,
     "empty": {"type": "boolean"},
 }
-META = {**RAINER_META, "namespace": TEXT, "rev": INT, "expires": nullable(TIME)}
+#: revkv's one shape of a commit (`Meta.to_dict`), everywhere but Rainer's own answers
+META = {
+    "namespace": TEXT,
+    "key": TEXT,
+    "version": POSITIVE,
+    "rev": INT,
+    "author": TEXT,
+    "comment": TEXT,
+    "mtime": EXACT_TIME,
+    "expires": nullable(EXACT_TIME),
+    "deleted": {"type": "boolean"},
+}
 PAYLOADS = {"payload_utf8": TEXT, "payload_base64": TEXT}
 TOKEN = {"token": TEXT, "purged": {"type": "boolean"}}  # when a token made it; when purged
-COMMIT = obj(META, {"payload_base64": TEXT, **TOKEN})
+#: with the payload (`Commit.to_dict(payload=True)`): text, or base64 when not UTF-8
+COMMIT = obj(META, {"payload": TEXT, "payload_base64": TEXT, **TOKEN})
 WRITER = {"author": AUTHOR, "comment": TEXT}
 TARGET = {"namespace": NAME, "key": KEY}
 
@@ -546,13 +578,20 @@ def schemas() -> dict[str, Schema]:
         "RainerConflict": obj(
             {"conflict": obj({"key": TEXT, "expectedVersion": POSITIVE, "providedVersion": INT})}
         ),
+        "Root": obj(
+            {
+                "name": {"const": "revkv"},
+                "version": TEXT,
+                "links": obj({"ui": TEXT, "openapi": TEXT, "kv": TEXT, "health": TEXT}),
+            }
+        ),
         "Health": obj({"status": {"const": "ok"}, "rev": INT}),
         "Failing": obj({"status": {"const": "failing"}, "rev": INT, "problem": TEXT}),
         "RainerMeta": obj(RAINER_META),
         "Meta": obj(META, TOKEN),
         "Listing": {"type": "object", "additionalProperties": obj(RAINER_META, PAYLOADS)},
-        "Page": obj({"items": array(obj(META, PAYLOADS)), "next": nullable(TEXT)}),
-        "QueryPage": obj({"items": array(obj(META, PAYLOADS)), "count": INT}),
+        "Page": obj({"items": array(obj(META, {**PAYLOADS, **TOKEN})), "next": nullable(TEXT)}),
+        "QueryPage": obj({"items": array(obj(META, {**PAYLOADS, **TOKEN})), "count": INT}),
         "History": obj({"items": array(ref("Meta")), "next": nullable(POSITIVE)}),
         "Purged": obj({"purged": INT, "items": array(ref("Meta"))}),
         "Compaction": obj(
@@ -622,7 +661,7 @@ def document(version: str = revkv.__version__) -> Schema:
 
 @cache
 def document_bytes() -> bytes:
-    return json.dumps(document(), separators=(",", ":")).encode()
+    return json.dumps(document(), separators=(",", ":")).encode() + b"\r\n"
 
 
 async def openapi_endpoint(request: Request) -> Response:

@@ -1,6 +1,7 @@
 """Rainer's wire format, and nothing else: what its servlet sends and pyrainer expects.
 
-See reference/rainer-http.md: meta as JSON with Joda-style times, `\\r\\n` after every
+See reference/rainer-http.md: meta as JSON with Joda-style times (Rainer's answers only:
+revkv's own verbs answer `Meta.to_dict`, revkv's one shape of a commit), `\\r\\n` after every
 JSON body, booleans spelled yes/true/1 or no/false/0, `X-Rainer-*` headers on payloads,
 the 409 conflict object, and `Key not found`.
 """
@@ -33,22 +34,6 @@ def meta_dict(meta: Meta) -> dict[str, Any]:
         "mtime": iso_time(meta.mtime),
         "empty": meta.deleted,
     }
-
-
-def full_meta_dict(meta: Meta) -> dict[str, Any]:
-    """Rainer's fields plus revkv's own (namespace, rev, expires, the token that made
-    the commit when a token did, and `purged` when its payload was purged)."""
-    data = {
-        **meta_dict(meta),
-        "namespace": meta.namespace,
-        "rev": meta.rev,
-        "expires": None if meta.expires is None else iso_time(meta.expires),
-    }
-    if meta.token:
-        data["token"] = meta.token
-    if meta.purged:
-        data["purged"] = True
-    return data
 
 
 def json_body(data: Any) -> bytes:

@@ -27,13 +27,13 @@ import re
 from collections.abc import AsyncIterator
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from revkv._hub import Watch
 from revkv._model import Event
 from revkv.errors import Busy, InvalidRequest, RevkvError
-from revkv.http._admin import event_dict
 from revkv.http._errors import error_data
+from revkv.http._json import JSONResponse
 from revkv.http._numbers import parse_whole
 from revkv.http._rainer import parse_bool
 from revkv.http._requests import principal_of, service_of
@@ -147,7 +147,7 @@ async def _frames(stream: Watch, first: Event, payloads: bool) -> AsyncIterator[
 
 
 def _frame(event: Event, payloads: bool, with_id: bool) -> bytes:
-    data = json.dumps(event_dict(event, payloads), separators=(",", ":"))
+    data = json.dumps(event.to_dict(payloads), separators=(",", ":"))
     head = f"id: {event.rev}\n" if with_id else ""
     return f"{head}event: {event.type}\ndata: {data}\n\n".encode()
 
@@ -158,7 +158,7 @@ async def _long_poll(stream: Watch, start: int, wait: float, payloads: bool) -> 
     finally:
         stream.close()
     rev = max(rev, start)
-    body = {"rev": rev, "events": [event_dict(e, payloads) for e in events]}
+    body = {"rev": rev, "events": [e.to_dict(payloads) for e in events]}
     return JSONResponse(body, headers={"X-Revkv-Index": str(rev)})
 
 
