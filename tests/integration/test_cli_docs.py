@@ -19,8 +19,7 @@ from tests.servers import RevkvServer
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 TIMES = [
-    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"), "<time>"),
-    (re.compile(r'"(mtime|expires)":\d+(\.\d+)?'), r'"\1":<epoch>'),
+    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3,}Z"), "<time>"),
 ]
 DOCS_URL = "http://127.0.0.1:8080"  # where the page's --url examples find a server
 

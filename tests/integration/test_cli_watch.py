@@ -54,10 +54,11 @@ def test_watch_follows_live_and_ends_cleanly_on_ctrl_c(tmp_path: Path) -> None:
                 process.kill()
         assert process.stderr is not None
         stderr = process.stderr.read()
-    assert [(e["type"], e["key"]) for e in events] == [
+    commits = [e["commit"] for e in events]
+    assert [(e["type"], c["key"]) for e, c in zip(events, commits, strict=True)] == [
         ("put", "kept"), ("put", "session"), ("expire", "session"),
     ]  # fmt: skip
-    assert (events[2]["author"], events[2]["comment"], events[2]["version"]) == (
+    assert (commits[2]["author"], commits[2]["comment"], commits[2]["version"]) == (
         "revkv", "expired", 2)  # fmt: skip
     assert (code, stderr) == (0, b"")
     with revkv.open(tmp_path) as store:  # the lock was released

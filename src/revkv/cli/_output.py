@@ -92,12 +92,14 @@ def present_errors() -> Iterator[None]:
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+    """Indented JSON, its fields in the order the server writes them (`Meta.to_dict`)."""
+    click.echo(json.dumps(data, indent=2, default=str))
 
 
 def emit_json_line(data: Any, file: IO[str] | None = None) -> None:
-    """One compact JSON object on one line (JSON Lines), flushed at once."""
-    click.echo(json.dumps(data, sort_keys=True, separators=(",", ":"), default=str), file=file)
+    """One compact JSON object on one line (JSON Lines), flushed at once: a commit or an
+    event reads as in the server's answers."""
+    click.echo(json.dumps(data, separators=(",", ":"), default=str), file=file)
 
 
 # -- text ------------------------------------------------------------------------------
