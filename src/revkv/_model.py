@@ -417,7 +417,7 @@ def exact_time(seconds: float) -> str:
     stored time has, so `parse_time` reads back the very same float.
 
     The fraction's digits are those of `repr(seconds)`, the shortest decimal that reads
-    back exactly: `1764000000.5` is `...:00.500Z`, `1764000000.0271234` `...:00.0271234Z`.
+    back exactly: `1764000000.5` is `...:00.500Z`, `1764000000.0271235` `...:00.0271235Z`.
     A time Rainer's servlet would write (whole milliseconds) reads the same in both.
     """
     exact = Decimal(repr(float(seconds)))
@@ -427,7 +427,7 @@ def exact_time(seconds: float) -> str:
     return f"{stamp}.{digits}Z"
 
 
-_ISO_RE = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(?:\.(\d{1,30}))?(Z|z|[+-]\d\d:?\d\d)?")
+_ISO_RE = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(?:\.(\d{1,400}))?(Z|z|[+-]\d\d:?\d\d)?")
 
 
 def parse_time(value: object, what: str = "a time") -> float:
