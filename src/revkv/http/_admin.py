@@ -169,7 +169,8 @@ async def get_stats(request: Request) -> Response:
     ask, as for /metrics; the namespaces listed are those the token may read."""
     service = service_of(request)
     principal = service.principal(request.headers.get("authorization"))
-    data = service.stats().to_dict()
+    stats = await asyncio.to_thread(service.stats) if service.reads_wait else service.stats()
+    data = stats.to_dict()
     names = data["namespaces"]
     data["namespaces"] = {name: n for name, n in names.items() if principal.may(name, False)}
     return JSONResponse(data)
