@@ -667,6 +667,7 @@ async def test_shutdown_shows_what_was_durable_before_it(
     assert (frame.event, frame.id) == ("put", last)
 
 
+@BOTH
 async def test_change_feed_pages_resume_without_a_gap(
     client: httpx.AsyncClient, service: Service
 ) -> None:
