@@ -39,7 +39,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Protocol
 
 from revkv._model import Commit, Event
-from revkv.errors import Compacted, RevAhead
+from revkv.errors import Compacted, RevAhead, RevkvError
 
 log = logging.getLogger(__name__)
 
@@ -248,8 +248,11 @@ class _LoopDispatcher:
                 )
             except Compacted:
                 commits = None
-            except Exception as error:
-                log.warning("cannot read the commits after rev %s: %s", self.dispatched, error)
+            except Exception as error:  # a traceback only for what is not revkv's own
+                log.warning(
+                    "cannot read the commits after rev %s: %s", self.dispatched, error,
+                    exc_info=not isinstance(error, RevkvError),
+                )  # fmt: skip
                 commits = None
             self.dispatched = upto
             for watch in list(self.watches) if commits is None else self._concerned(commits):
