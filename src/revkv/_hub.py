@@ -16,12 +16,22 @@ up to it. The hub only wakes watchers:
 
 `notify()` runs on the thread that made records durable, before their writers are
 released; it only records the rev and schedules wake-ups.
+
+A hub over a database (`Hub(offload=True)`, chosen by the Service when the store's reads
+wait on I/O) never reads on an event loop: a loop's dispatcher reads the commits after
+the last rev it dispatched on a worker thread, as does each async watch's pull (`awatch`
+opens one with its catch-up there too). A read that fails (the database down) wakes every
+watcher of the loop; each then tries its own pull and raises the error from `anext`,
+cursor unmoved, so a stream ends with it and a client resumes from its last rev once the
+database is back (the same watch, asked again, resumes too). The embedded store answers
+from memory, and its hub reads in place: a thread hop would cost more than the read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import weakref
 from collections import deque
@@ -29,7 +39,9 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Protocol
 
 from revkv._model import Commit, Event
-from revkv.errors import Compacted, RevAhead
+from revkv.errors import Compacted, RevAhead, RevkvError
+
+log = logging.getLogger(__name__)
 
 PULL_LIMIT = 1000
 
@@ -61,8 +73,12 @@ def matches(commit: Commit, namespace: str | None, prefix: str | None) -> bool:
 
 
 class Hub:
-    def __init__(self, source: ChangeSource) -> None:
+    """Wakes the watchers of one source. `offload`: its reads wait on I/O (a database),
+    so on an event loop they run on worker threads (see the module's docstring)."""
+
+    def __init__(self, source: ChangeSource, *, offload: bool = False) -> None:
         self.source = source
+        self.offload = offload
         self._cond = threading.Condition()
         self._rev = source.rev
         self._closed = False
@@ -99,6 +115,23 @@ class Hub:
     ) -> Watch:
         """Follow commits after `since_rev` (default: from now) under the filter."""
         watch = Watch(self, since_rev, namespace, prefix, resync)
+        self._open.add(watch)
+        return watch
+
+    async def awatch(
+        self,
+        since_rev: int | None = None,
+        *,
+        namespace: str | None = None,
+        prefix: str | None = None,
+        resync: bool = False,
+    ) -> Watch:
+        """`watch` for an event loop: an offloading hub reads the catch-up (and checks
+        the start rev: `Compacted`, `RevAhead`, a resync's state) on a worker thread."""
+        if not self.offload:
+            return self.watch(since_rev, namespace=namespace, prefix=prefix, resync=resync)
+        watch = Watch(self, since_rev, namespace, prefix, resync, start=False)
+        await asyncio.to_thread(watch._start, since_rev)
         self._open.add(watch)
         return watch
 
@@ -147,6 +180,7 @@ class _LoopDispatcher:
         self.index: dict[str | None, dict[str, set[Watch]]] = {}
         self.dispatched = hub.source.rev
         self._scheduled = False
+        self._reader: asyncio.Task[None] | None = None  # an offloading hub's reads
 
     def add(self, watch: Watch) -> None:
         self.watches.add(watch)
@@ -176,6 +210,10 @@ class _LoopDispatcher:
             for watch in list(self.watches):
                 watch._wake()
             return
+        if self.hub.offload:
+            if self._reader is None or self._reader.done():
+                self._reader = self.loop.create_task(self._follow())
+            return  # a read under way looks at the rev again when it is done
         upto = self.hub.source.rev
         if upto <= self.dispatched or not self.watches:
             self.dispatched = max(self.dispatched, upto)
@@ -191,6 +229,34 @@ class _LoopDispatcher:
             return
         for watch in self._concerned(commits):
             watch._wake()
+
+    async def _follow(self) -> None:
+        """The offloading hub's dispatch: read on a worker thread what came after the
+        rev dispatched, until none is left. A read that fails (the database down) wakes
+        every watcher: each finds out with its own pull, rather than wait on a commit it
+        will not hear of again."""
+        source = self.hub.source
+        while not self.hub.closed:
+            upto = source.rev
+            if upto <= self.dispatched or not self.watches:
+                self.dispatched = max(self.dispatched, upto)
+                return
+            commits: list[Commit] | None
+            try:
+                commits = await asyncio.to_thread(
+                    source.commits_after, self.dispatched, upto, 1 << 62
+                )
+            except Compacted:
+                commits = None
+            except Exception as error:  # a traceback only for what is not revkv's own
+                log.warning(
+                    "cannot read the commits after rev %s: %s", self.dispatched, error,
+                    exc_info=not isinstance(error, RevkvError),
+                )  # fmt: skip
+                commits = None
+            self.dispatched = upto
+            for watch in list(self.watches) if commits is None else self._concerned(commits):
+                watch._wake()
 
     def _concerned(self, commits: list[Commit]) -> set[Watch]:
         woken: set[Watch] = set()
@@ -218,6 +284,8 @@ class Watch:
         namespace: str | None,
         prefix: str | None,
         resync: bool,
+        *,
+        start: bool = True,
     ) -> None:
         self.hub = hub
         self.namespace = namespace
@@ -228,12 +296,18 @@ class Watch:
         self._buffer: deque[Event] = deque()
         self._closed = False
         self._event: asyncio.Event | None = None
-        current = hub.source.rev
+        if start:
+            self._start(since_rev)
+
+    def _start(self, since_rev: int | None) -> None:
+        """Check the start rev and pull the catch-up: fail at once (`Compacted`,
+        `RevAhead`) rather than at the first next()."""
+        current = self.hub.source.rev
         if since_rev is not None and since_rev > current:
-            if not resync:
+            if not self.resync:
                 raise RevAhead(since_rev, current)
             self._reset()
-        self._pull()  # fail at once (Compacted) rather than at the first next()
+        self._pull()
 
     def _pull(self) -> bool:
         """Move durable events after the cursor into the buffer; whether any came.
@@ -313,17 +387,31 @@ class Watch:
         if self._event is None:
             self._event = asyncio.Event()
             self.hub._register(self, asyncio.get_running_loop())
+        offload = self.hub.offload
         while not self._buffer:
             if self._closed or self.hub.closed:
-                return self._last()
+                return (await self._alast()) if offload else self._last()
             self._event.clear()
-            if self._pull():
+            if (await self._apull()) if offload else self._pull():
                 break
             try:
                 await asyncio.wait_for(self._event.wait(), timeout)
             except TimeoutError:
                 return None
         return self._buffer.popleft()
+
+    async def _apull(self) -> bool:
+        """`_pull` on a worker thread (an offloading hub's), when there is anything to
+        read: its error (`DatabaseUnavailable`) is raised here, the cursor unmoved."""
+        if self.cursor >= self.hub.source.rev:
+            return False
+        return await asyncio.to_thread(self._pull)
+
+    async def _alast(self) -> Event | None:
+        """`_last` with its pull on a worker thread."""
+        if not self._closed and self.hub.closed and await self._apull():
+            return self._buffer.popleft()
+        return None
 
     @property
     def behind(self) -> bool:

@@ -91,10 +91,10 @@ class Service:
     ) -> None:
         self._store = store
         self.auth = auth or Auth(())
-        self.hub = Hub(store)
+        self._async_reads = store if isinstance(store, AsyncReads) else None
+        self.hub = Hub(store, offload=self._async_reads is not None)
         store.add_durable_listener(self.hub.notify)
         self._sweeper = Sweeper(store, sweep_interval) if sweep_interval else None
-        self._async_reads = store if isinstance(store, AsyncReads) else None
         self._closed = False
         #: what doors rendered for immutable versions (headers, say); valid for this store
         self.rendered: dict[Any, Any] = {}
@@ -160,11 +160,15 @@ class Service:
             self.authorize(principal, name, True)
         if not isinstance(settings, dict):
             raise InvalidRequest("namespace settings are a JSON object")
+        return await asyncio.to_thread(self._put_namespace, name, settings)
+
+    def _put_namespace(self, name: str, settings: dict[str, Any]) -> Namespace:
+        """Create `name` or change its settings (one worker thread: both may read)."""
         try:
             self._store.get_namespace(name)
         except NotFound:
-            return await self.acreate_namespace(name, True, **settings)
-        return await self.aupdate_namespace(name, **settings)
+            return self._store.create_namespace(name, exist_ok=True, **settings)
+        return self._store.update_namespace(name, **settings)
 
     # -- reads -----------------------------------------------------------------------
 
@@ -357,6 +361,22 @@ class Service:
         if namespace is not None:
             check_namespace_name(namespace)
         return self.hub.watch(since_rev, namespace=namespace, prefix=prefix, resync=resync)
+
+    async def awatch(
+        self,
+        since_rev: int | None = None,
+        *,
+        namespace: str | None = None,
+        prefix: str | None = None,
+        resync: bool = False,
+    ) -> Watch:
+        """`watch` for an event loop (then `async for`, or `await w.anext(timeout)`):
+        when reads wait on a database, the catch-up and every later pull run on a worker
+        thread, and a failed one (`DatabaseUnavailable`) is raised by `anext` with the
+        watch's position kept, so that asking again resumes without a gap."""
+        if namespace is not None:
+            check_namespace_name(namespace)
+        return await self.hub.awatch(since_rev, namespace=namespace, prefix=prefix, resync=resync)
 
     # -- writes ------------------------------------------------------------------------
 

@@ -4,12 +4,13 @@ and what it refuses (CSRF, another origin, tokens), against a real Service."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 import pytest_asyncio
 
+import revkv
 from revkv._auth import Auth
 from revkv._config import Token
 from revkv._service import Service
@@ -22,6 +23,18 @@ from tests.asgi import asgi_client
 READER = Token("reader", "reader-token-0123456789", "read")
 WRITER = Token("writer", "writer-token-0123456789", "read-write")
 OWN = "http://test"
+
+
+@pytest.fixture(params=["memory", "postgresql"])
+def service(request: pytest.FixtureRequest) -> Iterator[Service]:
+    """Every page on both kinds of store: over PostgreSQL its reads run on worker
+    threads (`Service.reads_wait`), over memory in place."""
+    if request.param == "memory":
+        service = open_service()
+    else:
+        service = revkv.open(request.getfixturevalue("pg_url"), sweep_interval=None)
+    yield service
+    service.close()
 
 
 @pytest_asyncio.fixture

@@ -22,6 +22,7 @@ import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
 
+import revkv
 from revkv._config import Settings
 from revkv._hub import Watch
 from revkv._model import Check, Put
@@ -155,11 +156,19 @@ def app(service: Service) -> Starlette:
 
 
 @pytest.fixture
-def service() -> Iterator[Service]:
-    """Expiries are recorded within 50 ms here, so expire events come quickly."""
-    service = open_service(sweep_interval=0.05)
+def service(request: pytest.FixtureRequest) -> Iterator[Service]:
+    """Expiries are recorded within 50 ms here, so expire events come quickly. In memory,
+    or in PostgreSQL for the tests marked `BOTH`: there every read of a watch runs on a
+    worker thread (`Hub(offload=True)`), and the answers must be the same."""
+    if getattr(request, "param", "memory") == "postgresql":
+        service = revkv.open(request.getfixturevalue("pg_url"), sweep_interval=0.05)
+    else:
+        service = open_service(sweep_interval=0.05)
     yield service
     service.close()
+
+
+BOTH = pytest.mark.parametrize("service", ["memory", "postgresql"], indirect=True)
 
 
 @pytest_asyncio.fixture
@@ -199,6 +208,7 @@ async def put(service: Service, key: str, value: bytes = b"v", ns: str = "ns") -
 # -- framing and order -------------------------------------------------------------------------
 
 
+@BOTH
 async def test_events_are_framed_with_id_event_and_json_data(
     app: Starlette, service: Service, streams: list[SSE]
 ) -> None:
@@ -237,6 +247,7 @@ async def test_an_expiry_is_an_expire_event(
     assert expired.data["commit"]["author"] == "revkv"
 
 
+@BOTH
 async def test_events_come_in_rev_order(
     app: Starlette, service: Service, streams: list[SSE]
 ) -> None:
@@ -252,6 +263,7 @@ async def test_keep_alive_comments_on_an_idle_stream(app: Starlette, streams: li
     assert [f.comment if f else None for f in frames] == ["keep-alive"] * 3
 
 
+@BOTH
 async def test_namespace_and_prefix_filters(
     app: Starlette, service: Service, streams: list[SSE]
 ) -> None:
@@ -271,6 +283,7 @@ async def test_namespace_and_prefix_filters(
     assert all_frames[-1].id == last
 
 
+@BOTH
 async def test_a_transaction_is_one_rev_with_the_id_on_its_last_event(
     app: Starlette, service: Service, streams: list[SSE]
 ) -> None:
@@ -289,6 +302,7 @@ async def test_a_transaction_is_one_rev_with_the_id_on_its_last_event(
 # -- resume ----------------------------------------------------------------------------------
 
 
+@BOTH
 async def test_since_starts_after_that_rev(
     app: Starlette, service: Service, streams: list[SSE]
 ) -> None:
@@ -299,6 +313,7 @@ async def test_since_starts_after_that_rev(
     assert (await stream.event()).id == live
 
 
+@BOTH
 async def test_last_event_id_resumes_without_gap_or_repeat(
     app: Starlette, service: Service, streams: list[SSE]
 ) -> None:
@@ -335,6 +350,7 @@ async def test_a_bad_since_is_400(client: httpx.AsyncClient) -> None:
         assert response.json()["error"]["code"] == "InvalidRequest"
 
 
+@BOTH
 async def test_a_filtered_watcher_far_behind_gets_its_events_at_once(
     app: Starlette, service: Service, streams: list[SSE]
 ) -> None:
@@ -407,6 +423,7 @@ async def test_a_stream_that_falls_behind_the_log_ends_with_an_error_event(
 # -- long poll -----------------------------------------------------------------------------------
 
 
+@BOTH
 async def test_long_poll_answers_at_once_when_there_are_changes(
     client: httpx.AsyncClient, service: Service
 ) -> None:
@@ -431,6 +448,7 @@ async def test_long_poll_waits_then_answers_no_events_and_the_current_rev(
     assert (await client.get("/watch/ns?wait=0")).json() == {"rev": 2, "events": []}
 
 
+@BOTH
 async def test_long_poll_returns_when_a_change_comes(
     client: httpx.AsyncClient, service: Service
 ) -> None:
@@ -446,6 +464,7 @@ async def test_long_poll_returns_when_a_change_comes(
     assert body["rev"] == rev
 
 
+@BOTH
 async def test_long_poll_pages_cut_between_revs(
     client: httpx.AsyncClient, service: Service
 ) -> None:
@@ -468,6 +487,7 @@ async def test_long_poll_pages_cut_between_revs(
     assert len((await client.get("/watch/ns?since=0&wait=0")).json()["events"]) == 1003
 
 
+@BOTH
 async def test_long_poll_of_a_filtered_watcher_far_behind(
     client: httpx.AsyncClient, service: Service
 ) -> None:
@@ -487,6 +507,19 @@ async def test_long_poll_bad_wait_is_400(client: httpx.AsyncClient, wait: str) -
 # -- lifecycle -----------------------------------------------------------------------------------
 
 
+@BOTH
+async def test_the_pages_live_stream_resumes_as_watch_does(
+    app: Starlette, service: Service, streams: list[SSE]
+) -> None:
+    revs = [await put(service, f"k{n}") for n in range(4)]
+    url = f"/ui/live?ns=ns&since={revs[0]}"
+    stream = await open_sse(app, streams, url, {"Last-Event-ID": str(revs[1])})
+    assert [f.id for f in await stream.events(2)] == revs[2:]
+    revs.append(await put(service, "live"))
+    assert (await stream.event()).id == revs[-1]
+
+
+@BOTH
 async def test_shutdown_tells_each_stream_and_ends_it(
     app: Starlette, service: Service, streams: list[SSE]
 ) -> None:
@@ -500,6 +533,7 @@ async def test_shutdown_tells_each_stream_and_ends_it(
         await asyncio.wait_for(stream.task, 5)
 
 
+@BOTH
 async def test_a_disconnected_stream_stops_watching(
     app: Starlette, service: Service, streams: list[SSE]
 ) -> None:
@@ -624,6 +658,7 @@ async def test_hub_watch_reads_past_pages_of_others_changes(service: Service) ->
         assert event.rev == mine
 
 
+@BOTH
 async def test_shutdown_shows_what_was_durable_before_it(
     app: Starlette, service: Service, streams: list[SSE]
 ) -> None:
@@ -635,6 +670,7 @@ async def test_shutdown_shows_what_was_durable_before_it(
     assert (frame.event, frame.id) == ("put", last)
 
 
+@BOTH
 async def test_change_feed_pages_resume_without_a_gap(
     client: httpx.AsyncClient, service: Service
 ) -> None:

@@ -16,7 +16,9 @@ connection, so the consumer never misses nor sees twice an event:
 - a `reset` (resync after compaction) is a complete position: resume from its rev;
 - `event: shutdown` ends the watch (the server is going away; `Mirror` reconnects);
   `event: error` (the stream fell behind the retained history) raises its error,
-  `Compacted`, as the embedded store's watch does.
+  `Compacted`, as the embedded store's watch does; an error that passes
+  (`DatabaseUnavailable`: the server's database is down) is a dropped stream instead,
+  resumed from the position once the server answers again.
 
 Only the `data:` of an event is read: it holds the rev (the server writes `id:` on the
 last event of each rev only, for EventSource clients that resume by `Last-Event-ID`).
@@ -32,7 +34,7 @@ import httpx
 from revkv._model import Event, check_namespace_name
 from revkv.client._base import Call
 from revkv.client._wire import error_of, event_of, json_body, segment
-from revkv.errors import InvalidRequest
+from revkv.errors import InvalidRequest, Unavailable
 
 RETRY_FIRST = 0.05
 RETRY_MAX = 2.0
@@ -116,7 +118,10 @@ class WatchSession:
         if "data" not in fields:
             return None
         if kind == "error":
-            raise error_of(410, fields["data"].encode(), requested_rev=self.rev)
+            error = error_of(410, fields["data"].encode(), requested_rev=self.rev)
+            if isinstance(error, Unavailable):
+                return None  # the server ends the stream now; it is resumed
+            raise error
         event = event_of(json_body(fields["data"].encode()))
         if self._skip:
             if event.rev == self.rev:

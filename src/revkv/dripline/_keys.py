@@ -68,7 +68,7 @@ class LocalKeys:
         await self.service.acreate_namespace(namespace, True)
 
     async def follow(self) -> AsyncIterator[Event]:
-        watch = self.service.watch()
+        watch = await self.service.awatch()
         try:
             async for event in watch:
                 yield event

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 from pathlib import PurePath
 from typing import Any
 
@@ -141,7 +142,13 @@ async def get_changes(request: Request) -> Response:
     service = service_of(request)
     rev_before = service.rev
     prefix = request.query_params.get("prefix")
-    events = service.changes(since, namespace=namespace, prefix=prefix, limit=limit)
+    if service.reads_wait:  # a page of the change log, read from the database
+        events = await asyncio.to_thread(
+            functools.partial(service.changes, namespace=namespace, prefix=prefix, limit=limit),
+            since,
+        )
+    else:
+        events = service.changes(since, namespace=namespace, prefix=prefix, limit=limit)
     last = events[-1].rev if events else since
     rev = last if len(events) >= limit else max(rev_before, last)
     body = {"rev": rev, "events": [e.to_dict(payloads) for e in events]}
@@ -153,7 +160,8 @@ async def get_stats(request: Request) -> Response:
     ask, as for /metrics; the namespaces listed are those the token may read."""
     service = service_of(request)
     principal = service.principal(request.headers.get("authorization"))
-    data = service.stats().to_dict()
+    stats = await asyncio.to_thread(service.stats) if service.reads_wait else service.stats()
+    data = stats.to_dict()
     names = data["namespaces"]
     data["namespaces"] = {name: n for name, n in names.items() if principal.may(name, False)}
     return JSONResponse(data)

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -43,7 +44,10 @@ async def health(request: Request) -> Response:
     """200 while the store takes writes; 503 naming the problem when it cannot (a full
     disk, a failed journal), so a load balancer or a person sees it."""
     service: Service = request.app.state.service
-    stats = service.stats()
+    if service.reads_wait:  # the figures come from the database: not on the event loop
+        stats = await anyio.to_thread.run_sync(service.stats)
+    else:
+        stats = service.stats()
     if stats.problem is not None:
         return JSONResponse({"status": "failing", "rev": stats.rev, "problem": stats.problem}, 503)
     return JSONResponse({"status": "ok", "rev": stats.rev})

@@ -12,8 +12,11 @@ transaction nor sees any event twice. A comment line every `watch_keepalive` sec
 proxies from closing an idle stream. A client that asks for a rev older than the retained
 history gets `410 Gone` with the oldest rev it can resume from, unless it asked for
 `resync=true`: then a `reset` event with the current state comes first. A stream that
-falls that far behind while open gets `event: error` (the same JSON) and ends. On
-shutdown each stream gets a final `event: shutdown` and ends.
+falls that far behind while open gets `event: error` (the same JSON) and ends; so does
+one whose read fails (`DatabaseUnavailable`: PostgreSQL down), after which a client
+resumes with `Last-Event-ID` (a 503 with Retry-After until the database is back). On
+shutdown each stream gets a final `event: shutdown` and ends. Over PostgreSQL no read of
+a watch runs on the event loop (`Service.awatch`), its catch-up included.
 
 The long poll answers `{"rev", "events"}` (and `X-Revkv-Index: rev`): at once when there
 are changes after `since`, else when one comes or `wait` runs out. `rev` is where the next
@@ -82,9 +85,9 @@ async def watch(request: Request) -> Response:
     if "wait" in params:
         wait = parse_wait(params["wait"])
         start = service.rev if since is None else since
-        stream = service.watch(start, namespace=namespace, prefix=prefix, resync=resync)
+        stream = await service.awatch(start, namespace=namespace, prefix=prefix, resync=resync)
         return await _long_poll(stream, start, wait, payloads)
-    stream = service.watch(since, namespace=namespace, prefix=prefix, resync=resync)
+    stream = await service.awatch(since, namespace=namespace, prefix=prefix, resync=resync)
     return StreamingResponse(
         _events(stream, settings.watch_keepalive, payloads),
         media_type="text/event-stream",
@@ -122,7 +125,7 @@ async def _events(stream: Watch, keepalive: float, payloads: bool) -> AsyncItera
                 return
             else:
                 yield KEEPALIVE
-    except RevkvError as exc:  # fell behind the retained history while streaming
+    except RevkvError as exc:  # fell behind the retained history, or the database is down
         yield f"event: error\ndata: {json.dumps({'error': error_data(exc)})}\n\n".encode()
     finally:
         stream.close()

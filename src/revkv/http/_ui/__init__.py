@@ -74,7 +74,7 @@ async def raw(request: Request, session: Session) -> Response:
     ns, name = request.path_params["ns"], request.query_params.get("key", "")
     service.authorize(session.principal, ns, False)
     version = request.query_params.get("v")
-    commit = service.get(ns, name, int(version) if version and version.isdigit() else None)
+    commit = await service.aget(ns, name, int(version) if version and version.isdigit() else None)
     filename = quote(name.rsplit("/", 1)[-1] or "value", safe="")
     return Response(
         commit.payload,

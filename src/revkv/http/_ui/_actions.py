@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from revkv._model import DEFAULT, Default
 from revkv.errors import InvalidRequest, NotFound, VersionConflict
 from revkv.http._requests import service_of
+from revkv.http._scans import run_off_loop
 from revkv.http._ui._entities import entity_set_of, typed_payload
 from revkv.http._ui._gate import render
 from revkv.http._ui._pages import _commit
@@ -87,6 +88,8 @@ async def put(request: Request, session: Session) -> Response:
             ttl=_ttl(_text(form, "ttl")), principal=session.principal,
         )  # fmt: skip
     except VersionConflict as conflict:
+        if service.reads_wait:  # it reads what won: off the event loop
+            return await run_off_loop(_conflict, request, session, form, payload, conflict)
         return _conflict(request, session, form, payload, conflict)
     return _back(f"/ui/key/{ns}?{query(key=name)}")
 

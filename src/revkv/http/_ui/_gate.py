@@ -1,5 +1,9 @@
 """Every UI request passes here: its session found (or the login asked for), writes
-CSRF-checked, and a refusal from the Service shown as a page with the server's message."""
+CSRF-checked, and a refusal from the Service shown as a page with the server's message.
+
+A page that reads (`reading`) runs on a worker thread when the Service's reads wait on a
+database, as the REST door's reads do: its round trips must not hold up the event loop's
+other requests. Over the embedded store it runs in place, answered from memory."""
 
 from __future__ import annotations
 
@@ -15,10 +19,12 @@ from revkv._service import Service
 from revkv.errors import RevkvError, Unauthorized
 from revkv.http._errors import status_for
 from revkv.http._requests import service_of
+from revkv.http._scans import run_off_loop
 from revkv.http._ui._render import TEMPLATES
 from revkv.http._ui._session import Session, Sessions, check_write, set_cookie
 
 Handler = Callable[[Request, Session], Awaitable[Response]]
+Reader = Callable[[Request, Session], Response]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 MAX_FORM_FIELDS = 50
@@ -64,6 +70,17 @@ def page(handler: Handler, write: bool = False) -> Endpoint:
         return response
 
     return endpoint
+
+
+def reading(handler: Reader) -> Handler:
+    """The page `handler` renders, read on a worker thread when reads wait on I/O."""
+
+    async def run(request: Request, session: Session) -> Response:
+        if service_of(request).reads_wait:
+            return await run_off_loop(handler, request, session)
+        return handler(request, session)
+
+    return run
 
 
 def to_login(request: Request) -> Response:

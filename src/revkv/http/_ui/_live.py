@@ -32,7 +32,7 @@ async def live(request: Request) -> Response:
         if service.watchers >= settings.max_watchers:
             raise Busy(f"this server serves its limit of {settings.max_watchers} watch streams")
         prefix = request.query_params.get("prefix") or None
-        stream = service.watch(_since(request), namespace=namespace, prefix=prefix)
+        stream = await service.awatch(_since(request), namespace=namespace, prefix=prefix)
     except RevkvError as error:
         return error_response(error)
     return StreamingResponse(

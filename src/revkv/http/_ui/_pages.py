@@ -1,7 +1,9 @@
 """The pages a person reads: namespaces, a namespace's keys, a key with its history.
 
 Each is one or two Service reads rendered by a template; what may be shown or offered
-is the principal's to say (`Principal.may`), what a version is the Service's.
+is the principal's to say (`Principal.may`), what a version is the Service's. Each reads
+on a worker thread when the store's reads wait on a database (`_gate.reading`); a
+`$filter` reads the whole namespace, so it always does, among the scans (`run_scan`).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from revkv._service import Service
 from revkv.errors import InvalidRequest, NotFound, QuerySyntaxError
 from revkv.http._listing import META_COLUMNS
 from revkv.http._requests import service_of
+from revkv.http._scans import run_scan
 from revkv.http._ui._entities import entity_set_of, input_type, input_value, record_of, shown
-from revkv.http._ui._gate import render
+from revkv.http._ui._gate import reading, render
 from revkv.http._ui._render import Value, diff_rows, view
 from revkv.http._ui._session import Session
 from revkv.query import parse_filter
@@ -42,7 +45,8 @@ class Entry:
         return self.commit is None
 
 
-async def namespaces(request: Request, session: Session) -> Response:
+@reading
+def namespaces(request: Request, session: Session) -> Response:
     service = service_of(request)
     shown = [ns for ns in service.namespaces() if session.principal.may(ns.name, False)]
     counts = {ns.name: service.count(ns.name) for ns in shown}
@@ -53,6 +57,12 @@ async def namespaces(request: Request, session: Session) -> Response:
 
 
 async def namespace(request: Request, session: Session) -> Response:
+    if request.query_params.get("filter", "").strip():
+        return await run_scan(request.receive, _namespace, request, session)
+    return await _namespace_page(request, session)
+
+
+def _namespace(request: Request, session: Session) -> Response:
     service = service_of(request)
     name = request.path_params["ns"]
     service.authorize(session.principal, name, False)
@@ -82,6 +92,9 @@ async def namespace(request: Request, session: Session) -> Response:
         count=service.count(name, prefix=prefix or None), crumbs=crumbs(prefix),
         may_write=session.may_write(name), live_prefix=prefix, **context,
     )  # fmt: skip
+
+
+_namespace_page = reading(_namespace)
 
 
 def browse(
@@ -134,7 +147,8 @@ def crumbs(prefix: str) -> list[tuple[str, str]]:
     return [(part + "/", "/".join(parts[: i + 1]) + "/") for i, part in enumerate(parts)]
 
 
-async def key(request: Request, session: Session) -> Response:
+@reading
+def key(request: Request, session: Session) -> Response:
     service = service_of(request)
     ns, name = request.path_params["ns"], _key(request)
     service.authorize(session.principal, ns, False)
@@ -159,7 +173,8 @@ async def key(request: Request, session: Session) -> Response:
     )  # fmt: skip
 
 
-async def edit(request: Request, session: Session) -> Response:
+@reading
+def edit(request: Request, session: Session) -> Response:
     """The editor: a new key (no `key=`), or the value of the version it saves against."""
     service = service_of(request)
     ns = request.path_params["ns"]
