@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TypeVarTuple, Unpack
+from typing import TypeVar, TypeVarTuple, Unpack
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -64,6 +64,7 @@ from revkv.http._scans import LONG_QUERY, run_off_loop, run_scan
 
 __all__ = ["PAGE_SIZE", "ODataDoor", "odata_mount"]
 
+T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
 PAGE_SIZE = 100
@@ -153,10 +154,10 @@ class ODataDoor:
 async def _route(call: Call, resource: Resource, method: str) -> Response:
     kind = resource.kind
     if kind is ResourceKind.SERVICE:
-        return handlers.service_document(call)
+        return await _read(call, handlers.service_document, call)
     if kind is ResourceKind.METADATA:
-        return handlers.metadata(call)
-    entity_set = _entity_set(call, resource)
+        return await _read(call, handlers.metadata, call)
+    entity_set = await _read(call, _entity_set, call, resource)  # reads the namespaces
     call.service.authorize(call.principal, entity_set.name, write=method != "GET")
     if resource.key is None:
         if kind is ResourceKind.COUNT:
@@ -181,13 +182,13 @@ async def _route(call: Call, resource: Resource, method: str) -> Response:
     return await handlers.put_property(call, entity_set, key, resource.property, raw=raw)
 
 
-async def _read(call: Call, handler: Callable[[Unpack[Ts]], Response], *args: *Ts) -> Response:
-    """A single-entity read, here or, when the Service's reads wait on a database
-    (PostgreSQL), on a worker thread, as the /kv door reads a key: a round trip must
-    not hold up the event loop's other requests."""
+async def _read(call: Call, function: Callable[[Unpack[Ts]], T], *args: *Ts) -> T:
+    """A short read (one entity, the namespaces), here or, when the Service's reads wait
+    on a database (PostgreSQL), on a worker thread, as the /kv door reads a key: a round
+    trip must not hold up the event loop's other requests."""
     if call.service.reads_wait:
-        return await run_off_loop(handler, *args)
-    return handler(*args)
+        return await run_off_loop(function, *args)
+    return function(*args)
 
 
 def _entity_set(call: Call, resource: Resource) -> EntitySet:
