@@ -838,6 +838,22 @@ async def test_malformed_filter_is_400_naming_the_position(client: httpx.AsyncCl
     assert_json_error(await client.get("/kv/things", params={"$top": "-1"}), 400)
 
 
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("Key eq 1", "cannot compare Key (Edm.String) with 1 (Edm.Int32)"),
+        ("year(Key) eq 2031", "year() needs an Edm.DateTime or an Edm.DateTimeOffset"),
+        ("Key", "must be a boolean expression, but Key is an Edm.String"),
+    ],
+)
+async def test_ill_typed_filter_is_400_naming_operand_and_types(
+    client: httpx.AsyncClient, text: str, fragment: str
+) -> None:
+    await client.put("/kv/things/a", content=b"x")
+    error = assert_json_error(await client.get("/kv/things", params={"$filter": text}), 400)
+    assert fragment in error["message"]
+
+
 async def test_filters_over_the_limits_are_400_naming_the_limit(client: httpx.AsyncClient) -> None:
     """One expression's cost per key is bounded before any key is read."""
     await fill(client, ["a"])
