@@ -7,6 +7,7 @@ import pytest
 
 from revkv.errors import QuerySyntaxError
 from revkv.query import EdmType, compile_filter, parse_filter
+from revkv.query._parse import MAX_TERMS
 from revkv.query._types import check_filter, type_of
 
 TYPES: dict[str, EdmType | None] = {
@@ -103,3 +104,12 @@ def test_result_types() -> None:
     assert type_of(parse_filter("round(Amount)"), TYPES) is EdmType.DECIMAL
     assert type_of(parse_filter("cast(Key, 'Edm.Int16')"), TYPES) is EdmType.INT16
     assert type_of(parse_filter("Loose add 1"), TYPES) is EdmType.INT32
+
+
+def test_the_longest_allowed_or_list_is_checked_without_recursion() -> None:
+    """A list of ``or`` terms is a tree as deep as the list is long: the check must not
+    recurse along it (the parser bounds nesting, not the length of a list)."""
+    text = " or ".join(["Version eq 1"] * (MAX_TERMS // 2 - 1))
+    check_filter(parse_filter(text), TYPES, source=text)
+    with pytest.raises(QuerySyntaxError, match="'or' needs booleans, but Key is"):
+        check_filter(parse_filter(text + " or Key"), TYPES, source=text + " or Key")

@@ -28,6 +28,7 @@ from revkv.query._ast import (
     ARITHMETIC_OPS,
     LOGICAL_OPS,
     Binary,
+    BinaryOp,
     Call,
     EdmType,
     Function,
@@ -181,14 +182,15 @@ class _Checker:
     def binary(self, node: Binary) -> EdmType | None:
         op = node.op
         if op in LOGICAL_OPS:
-            for operand in (node.left, node.right):
-                self.expect(operand, (EdmType.BOOLEAN,), f"'{op.value}' needs booleans")
+            for parent, operand in _operands(node, LOGICAL_OPS):
+                self.expect(operand, (EdmType.BOOLEAN,), f"'{parent.value}' needs booleans")
             return EdmType.BOOLEAN
         if op in ARITHMETIC_OPS:
-            why = f"'{op.value}' needs numbers"
-            left = self.expect(node.left, _NUMBERS, why)
-            right = self.expect(node.right, _NUMBERS, why)
-            return _wider(left, right)
+            result: EdmType | None = None
+            for parent, operand in _operands(node, ARITHMETIC_OPS):
+                found = self.expect(operand, _NUMBERS, f"'{parent.value}' needs numbers")
+                result = _wider(result, found)
+            return result
         left, right = self.type_of(node.left), self.type_of(node.right)
         if not _fits(left, right):
             raise self.fail(
@@ -213,6 +215,21 @@ class _Checker:
             for arg, kinds in zip(node.args, allowed, strict=False)
         ]
         return result if result is not None else found[0]
+
+
+def _operands(node: Binary, ops: frozenset[BinaryOp]) -> list[tuple[BinaryOp, Node]]:
+    """The operands of a run of ``ops`` (``a or b or c``, ``a add b mul c``), left to
+    right, each with the operator that takes it, found without recursion: a long ``or``
+    list is a tree as deep as the list is long."""
+    found: list[tuple[BinaryOp, Node]] = []
+    stack: list[tuple[BinaryOp, Node]] = [(node.op, node)]
+    while stack:
+        op, current = stack.pop()
+        if isinstance(current, Binary) and current.op in ops:
+            stack += ((current.op, current.right), (current.op, current.left))
+        else:
+            found.append((op, current))
+    return found
 
 
 def _describe(kinds: tuple[EdmType, ...]) -> str:
