@@ -1,4 +1,5 @@
-"""Pyslet's own OData client, unchanged, against `revkv serve --odata-schema MemCacheSchema.xml`.
+"""Pyslet's own OData client, unchanged, against `revkv serve --odata-schema MemCacheSchema.xml`,
+on the embedded store and on PostgreSQL.
 
 The session of the seed document (Pyslet's memcache sample, seeds/000): `Client(root)`,
 `c.feeds['KeyValuePairs']`, its `test_data` function inserting 26 entities (verbatim but
@@ -41,15 +42,21 @@ pytestmark = [
 ]
 
 
-def serve_odata(data: Path | None, *args: str) -> RevkvServer:
-    """A started `revkv serve --odata-schema MemCacheSchema.xml ...` process."""
+def serve_odata(data: Path | str | None, *args: str) -> RevkvServer:
+    """A started `revkv serve --odata-schema MemCacheSchema.xml ...` process, on the
+    embedded store (`data` a directory, or None for memory) or PostgreSQL (a URL)."""
     args = ("--odata-schema", str(SCHEMA), *args)
     return RevkvServer(data, *args).start()
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[RevkvServer]:
-    server = serve_odata(None)
+@pytest.fixture(scope="module", params=["embedded", "postgresql"])
+def server(request: pytest.FixtureRequest) -> Iterator[RevkvServer]:
+    """The same server on each store: Pyslet's client must not tell them apart (on
+    PostgreSQL, reads wait on the database and run off the event loop)."""
+    data = None
+    if request.param == "postgresql":
+        data = request.getfixturevalue("postgres").create_database("pyslet")
+    server = serve_odata(data)
     try:
         yield server
     finally:

@@ -58,7 +58,6 @@ TRANSLATED = [
 
 IN_PYTHON = [
     ("Version add 1 eq 3", ""),
-    ("Key eq 5", ""),
     ("year(Mtime) ge 2000", ""),
     ("price gt 3", "price"),
     ("Key eq Author", ""),
@@ -111,6 +110,23 @@ def _select(store: revkv.Service, text: str, order: str, window: Window) -> tupl
 
 def _mismatched_types(text: str) -> bool:
     return "price" in text or "sale" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Key eq 5", "cannot compare Key (Edm.String) with 5 (Edm.Int32)"),
+        ("year(Key) eq 2031", "year() needs an Edm.DateTime or an Edm.DateTimeOffset"),
+        ("Key", "a $filter must be a boolean expression, but Key is an Edm.String"),
+    ],
+)
+def test_ill_typed_filters_are_refused_alike(
+    stores: list[revkv.Service], text: str, message: str
+) -> None:
+    for store in stores:
+        with pytest.raises(revkv.QuerySyntaxError) as caught:
+            _select(store, text, "", Window())
+        assert message in caught.value.message
 
 
 @pytest.mark.parametrize(("text", "order"), TRANSLATED + IN_PYTHON)

@@ -272,7 +272,7 @@ async def test_meta_wins_over_a_version_route(client: httpx.AsyncClient) -> None
     assert parse_crlf_json(await client.get("/kv/things/meta/meta"))["key"] == "meta"
 
 
-@pytest.mark.parametrize("version", ["abc", "-1", "1.5", "0x1", "\u0661"])
+@pytest.mark.parametrize("version", ["abc", "--1", "-x", "1.5", "0x1", "\u0661"])
 async def test_a_version_that_is_not_a_number_is_400_not_500(
     client: httpx.AsyncClient, version: str
 ) -> None:
@@ -366,7 +366,9 @@ async def test_post_modified_time_becomes_the_mtime(client: httpx.AsyncClient) -
     assert meta["mtime"] == stamp
 
 
-@pytest.mark.parametrize(("existing", "posted"), [(0, 2), (1, 1), (1, 3), (2, 1)])
+@pytest.mark.parametrize(
+    ("existing", "posted"), [(0, 2), (1, 1), (1, 3), (2, 1), (0, 0), (1, 0), (0, -1), (2, -5)]
+)
 async def test_post_of_a_version_not_next_is_409_with_rainers_conflict(
     client: httpx.AsyncClient, existing: int, posted: int
 ) -> None:
@@ -834,6 +836,22 @@ async def test_malformed_filter_is_400_naming_the_position(client: httpx.AsyncCl
     mixed = await client.get("/kv/things", params={"$filter": "Version eq 1", "start_after": "a"})
     assert_json_error(mixed, 400)
     assert_json_error(await client.get("/kv/things", params={"$top": "-1"}), 400)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("Key eq 1", "cannot compare Key (Edm.String) with 1 (Edm.Int32)"),
+        ("year(Key) eq 2031", "year() needs an Edm.DateTime or an Edm.DateTimeOffset"),
+        ("Key", "must be a boolean expression, but Key is an Edm.String"),
+    ],
+)
+async def test_ill_typed_filter_is_400_naming_operand_and_types(
+    client: httpx.AsyncClient, text: str, fragment: str
+) -> None:
+    await client.put("/kv/things/a", content=b"x")
+    error = assert_json_error(await client.get("/kv/things", params={"$filter": text}), 400)
+    assert fragment in error["message"]
 
 
 async def test_filters_over_the_limits_are_400_naming_the_limit(client: httpx.AsyncClient) -> None:

@@ -107,6 +107,9 @@ async def test_a_filter_error_shows_the_parsers_message_and_position(client: htt
     match = re.search(r"<code>Version gt\n( *)\^</code>", page)
     assert match and len(match.group(1)) == len("Version gt")
     assert "at position 10" in page
+    typed = (await client.get("/ui/ns/app", params={"filter": "Key eq 1"})).text
+    assert 'id="filter-error"' in typed
+    assert "cannot compare Key (Edm.String) with 1 (Edm.Int32)" in typed
 
 
 @pytest.mark.asyncio

@@ -314,7 +314,8 @@ async def test_property_and_its_raw_value(client: httpx.AsyncClient, service: Se
     value = await client.get(KVP + "('25')/Value")
     assert value.headers["content-type"] == "application/xml"
     assert ET.fromstring(value.content).text == "v25"
-    assert (await client.get(KVP + "('25')/Value?$format=json")).json() == {"d": {"Value": "v25"}}
+    as_json = await client.get(KVP + "('25')/Value?$format=json")
+    assert as_json.json() == {"d": {"results": {"Value": "v25"}}}
     raw = await client.get(KVP + "('25')/Value/$value")
     assert (raw.text, raw.headers["content-type"]) == ("v25", "text/plain; charset=utf-8")
     expires = await client.get(KVP + "('25')/Expires/$value")

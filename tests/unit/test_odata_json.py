@@ -91,9 +91,13 @@ def test_feed() -> None:
 def test_service_property_and_error_documents() -> None:
     model = service_model(None, ["diary"])
     assert jsonfmt.service_json(model) == b'{"d":{"EntitySets":["diary"]}}'
-    assert jsonfmt.property_json(KV_TYPE["Value"], "ZZ") == b'{"d":{"Value":"ZZ"}}'
+    assert jsonfmt.property_json(KV_TYPE["Value"], "ZZ") == b'{"d":{"results":{"Value":"ZZ"}}}'
+    assert jsonfmt.property_json(KV_TYPE["Value"], "ZZ", version=1) == b'{"d":{"Value":"ZZ"}}'
+    assert jsonfmt.feed_json([], "http://h/", version=1) == b'{"d":[]}'
+    value = jsonfmt.parse_property_json(b'{"d":{"results":{"Value":"ZZ"}}}', KV_TYPE["Value"])
+    assert value == "ZZ"
     assert jsonfmt.property_json(KV_TYPE["Expires"], EXPIRES) == (
-        b'{"d":{"Expires":"\\/Date(1392679105162)\\/"}}'
+        b'{"d":{"results":{"Expires":"\\/Date(1392679105162)\\/"}}}'
     )
     assert json.loads(jsonfmt.error_json("Bad", "it's <bad>")) == {
         "error": {"code": "Bad", "message": {"lang": "en-US", "value": "it's <bad>"}}

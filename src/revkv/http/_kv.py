@@ -107,13 +107,13 @@ class KVDoor:
             return await self.action_route(request, namespace, key, rest[0])
         if len(rest) > 2 or (len(rest) == 2 and rest[1] != "meta"):
             return json_error(404, "NoSuchRoute", f"no route for {request.url.path}")
+        if method == "POST" and len(rest) == 1:
+            return await post_rainer(request, namespace, key, _posted_version(rest[0]))
         version = _version(rest[0])
         if len(rest) == 2:
             return _allow(method, ("GET",)) or await _read(
                 get_meta, request, namespace, key, version
             )
-        if method == "POST":
-            return await post_rainer(request, namespace, key, version)
         if not_allowed := _allow(method, ("GET", "POST")):
             return not_allowed
         if service_of(request).reads_wait:
@@ -436,6 +436,15 @@ def _version(segment: str) -> int:
     return int(segment)
 
 
+def _posted_version(segment: str) -> int:
+    """The version of Rainer's POST: any integer, as the servlet reads it (``toInt``),
+    so that 0 or -1 is the servlet's 409 conflict (the version is not the next one),
+    not a 400."""
+    if segment.startswith("-") and is_whole(segment[1:]):
+        return -int(segment[1:])
+    return _version(segment)
+
+
 def _allow(method: str, allowed: tuple[str, ...]) -> Response | None:
     """None when `method` is allowed; else a 405 that lists what is."""
     methods = (*allowed, "HEAD") if "GET" in allowed else allowed
@@ -478,7 +487,7 @@ def _error(request: Request, exc: RevkvError, rainer_style: bool, parts: list[st
     ):
         return error_response(exc)
     if isinstance(exc, VersionConflict) and not isinstance(exc, PreconditionFailed):
-        posted = int(parts[2]) if len(parts) > 2 and is_whole(parts[2]) else 0
+        posted = _posted_version(parts[2]) if len(parts) > 2 else 0
         body = rainer.conflict_body(exc.key, exc.current_version, posted)
         return Response(body, 409, media_type=rainer.JSON_TYPE)
     purged = isinstance(exc, VersionPurged)  # Rainer never purged: revkv's own words

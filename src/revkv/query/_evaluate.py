@@ -48,6 +48,7 @@ from revkv.query._ast import (
 )
 from revkv.query._closures import FAILURES, Evaluator, Record
 from revkv.query._functions import IMPLEMENTATIONS, is_of_type
+from revkv.query._types import Types, check_filter
 from revkv.query._values import negate
 
 __all__ = ["Evaluator", "Predicate", "Record", "compile_expression", "compile_filter"]
@@ -58,18 +59,27 @@ _EMPTY: Record = {}
 
 
 def compile_filter(
-    node: Node, properties: Collection[str] | None = None, *, source: str = ""
+    node: Node,
+    properties: Collection[str] | None = None,
+    *,
+    source: str = "",
+    types: Types | None = None,
 ) -> Predicate:
     """A predicate that is True for the records ``node`` selects.
 
     ``properties``, when given, are the names a record may have: any other name is a
     ``QuerySyntaxError`` at its position; without it a missing property reads as null.
     A path ``a/b`` is checked by its first name only. ``source`` is the text ``node``
-    was parsed from, quoted in error messages.
+    was parsed from, quoted in error messages. ``types``, when given, are the Edm types
+    of the properties: a tree that cannot be well typed (``Key eq 1`` of a string Key)
+    is then a ``QuerySyntaxError`` too (``_types.check_filter``), not a filter matching
+    nothing.
     """
     compiler = _Compiler(properties, source)
     compiler.require_boolean(node)
     code = compiler.compile(node)
+    if types is not None:
+        check_filter(node, types, source=source)
     if code.constant:
         matches = code.value is True
         return lambda record: matches

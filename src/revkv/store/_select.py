@@ -126,7 +126,9 @@ class Selector:
         names = list(query.columns) or None
         predicate = order = None
         if query.filter is not None:
-            predicate = compile_filter(query.filter, names, source=query.filter_text)
+            predicate = compile_filter(
+                query.filter, names, source=query.filter_text, types=query.types()
+            )
         if query.orderby:
             order = compile_orderby(list(query.orderby), names, source=query.orderby_text)
         view = self._view(query)

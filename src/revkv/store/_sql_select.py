@@ -28,7 +28,7 @@ class SqlSelector:
     def select(self, namespace: str, query: Select, window: Window) -> Selection:
         names = list(query.columns) or None
         if query.filter is not None:  # a bad property is the same QuerySyntaxError
-            compile_filter(query.filter, names, source=query.filter_text)
+            compile_filter(query.filter, names, source=query.filter_text, types=query.types())
         if query.orderby:
             compile_orderby(list(query.orderby), names, source=query.orderby_text)
         try:

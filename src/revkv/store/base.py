@@ -115,6 +115,11 @@ class Select:
     filter_text: str = ""
     orderby_text: str = ""
 
+    def types(self) -> dict[str, EdmType | None] | None:
+        """The Edm type of each column, by which every backend type-checks `filter`
+        before running it (`revkv.query._types`); None when no columns are given."""
+        return {name: column.type for name, column in self.columns.items()} or None
+
 
 @dataclass(frozen=True, slots=True)
 class Window:

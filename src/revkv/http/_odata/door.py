@@ -24,6 +24,9 @@ reads requests and calls them.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import TypeVar, TypeVarTuple, Unpack
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -39,9 +42,11 @@ from revkv.http._odata.catalog import Catalog
 from revkv.http._odata.handlers import Call
 from revkv.http._odata.replies import (
     MethodNotAllowed,
+    NeedsVersion2,
     NotSupported,
     error_response,
     format_of,
+    response_version,
 )
 from revkv.http._odata.schema import EntitySet
 from revkv.http._odata.urls import (
@@ -50,6 +55,7 @@ from revkv.http._odata.urls import (
     QueryOptions,
     Resource,
     ResourceKind,
+    check_applicable,
     parse_query_options,
     parse_resource_path,
 )
@@ -57,6 +63,9 @@ from revkv.http._requests import service_of
 from revkv.http._scans import LONG_QUERY, run_off_loop, run_scan
 
 __all__ = ["PAGE_SIZE", "ODataDoor", "odata_mount"]
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 PAGE_SIZE = 100
 """Entities per feed page unless ``Settings.odata_page_size`` says otherwise."""
@@ -94,13 +103,14 @@ class ODataDoor:
             return
         request = Request(scope, receive)
         fmt: Format = _early_format(request)
+        version = _version(request)
         try:
-            response = await self.handle(request)
+            response = await self.handle(request, version)
         except Exception as error:
-            response = error_response(error, fmt)
+            response = error_response(error, fmt, version)
         await response(scope, receive, send)
 
-    async def handle(self, request: Request) -> Response:
+    async def handle(self, request: Request, version: int = 2) -> Response:
         service = service_of(request)
         principal = service.principal(request.headers.get("authorization"))  # before any work
         _check_version(request.headers.get("dataserviceversion"))
@@ -122,6 +132,9 @@ class ODataDoor:
         assert allowed is not None
         if method not in allowed:
             raise MethodNotAllowed(method, f"the {resource.kind.value}", allowed)
+        check_applicable(resource, options)
+        if version == 1:
+            _check_version_1(options)
         await self.catalog.ensure_namespaces(service)
         call = Call(
             request=request,
@@ -133,6 +146,7 @@ class ODataDoor:
             hex_binary="pyslet" in request.headers.get("dataserviceversion", "").lower(),
             principal=principal,
             page_size=self.page_size,
+            version=version,
         )
         return await _route(call, resource, method)
 
@@ -140,10 +154,10 @@ class ODataDoor:
 async def _route(call: Call, resource: Resource, method: str) -> Response:
     kind = resource.kind
     if kind is ResourceKind.SERVICE:
-        return handlers.service_document(call)
+        return await _read(call, handlers.service_document, call)
     if kind is ResourceKind.METADATA:
-        return handlers.metadata(call)
-    entity_set = _entity_set(call, resource)
+        return await _read(call, handlers.metadata, call)
+    entity_set = await _read(call, _entity_set, call, resource)  # reads the namespaces
     call.service.authorize(call.principal, entity_set.name, write=method != "GET")
     if resource.key is None:
         if kind is ResourceKind.COUNT:
@@ -153,18 +167,28 @@ async def _route(call: Call, resource: Resource, method: str) -> Response:
         return await run_scan(call.request.receive, handlers.feed, call, entity_set)
     value, key = handlers.resolve_key(entity_set, resource.key)
     if kind is ResourceKind.COUNT:
-        return handlers.entity_count(call, entity_set, key)
+        return await _read(call, handlers.entity_count, call, entity_set, key)
     if kind is ResourceKind.ENTITY:
         if method == "GET":
-            return handlers.entity(call, entity_set, key)
+            return await _read(call, handlers.entity, call, entity_set, key)
         if method == "DELETE":
             return await handlers.delete(call, entity_set, key)
         return await handlers.update(call, entity_set, value, key, merge=method != "PUT")
     assert resource.property is not None
     raw = kind is ResourceKind.PROPERTY_VALUE
     if method == "GET":
-        return handlers.property_value(call, entity_set, key, resource.property, raw=raw)
+        read = functools.partial(handlers.property_value, raw=raw)
+        return await _read(call, read, call, entity_set, key, resource.property)
     return await handlers.put_property(call, entity_set, key, resource.property, raw=raw)
+
+
+async def _read(call: Call, function: Callable[[Unpack[Ts]], T], *args: *Ts) -> T:
+    """A short read (one entity, the namespaces), here or, when the Service's reads wait
+    on a database (PostgreSQL), on a worker thread, as the /kv door reads a key: a round
+    trip must not hold up the event loop's other requests."""
+    if call.service.reads_wait:
+        return await run_off_loop(function, *args)
+    return function(*args)
 
 
 def _entity_set(call: Call, resource: Resource) -> EntitySet:
@@ -226,6 +250,25 @@ def _early_format(request: Request) -> Format:
     if requested:
         return "json" if requested in ("json", "application/json") else "atom"
     return format_of(None, request.headers.get("accept", ""))
+
+
+_NEEDS_2 = ("$inlinecount", "$select", "$skiptoken")
+"""System query options OData 1.0 does not have."""
+
+
+def _check_version_1(options: QueryOptions) -> None:
+    """NeedsVersion2 for an option whose answer cannot be written in OData 1.0."""
+    for name in _NEEDS_2:
+        if name in options.given:
+            raise NeedsVersion2(
+                f"{name} needs OData 2.0, but the request says it reads at most 1.0 "
+                "(MaxDataServiceVersion); send MaxDataServiceVersion: 2.0"
+            )
+
+
+def _version(request: Request) -> int:
+    headers = request.headers
+    return response_version(headers.get("dataserviceversion"), headers.get("maxdataserviceversion"))
 
 
 def _check_version(header: str | None) -> None:

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from revkv._auth import Principal
 from revkv._model import Commit, check_key
 from revkv._service import Service
-from revkv.errors import InvalidRequest, NotFound, SchemaViolation
+from revkv.errors import InvalidRequest, NotFound, QuerySyntaxError, SchemaViolation
 from revkv.http._odata.atom import (
     entry_xml,
     feed_xml,
@@ -31,7 +31,7 @@ from revkv.http._odata.atom import (
 )
 from revkv.http._odata.catalog import Catalog
 from revkv.http._odata.entities import Entity, etag
-from revkv.http._odata.feeds import count_matches, read_page
+from revkv.http._odata.feeds import columns_of, count_matches, read_page
 from revkv.http._odata.jsonfmt import (
     entry_json,
     feed_json,
@@ -47,16 +47,25 @@ from revkv.http._odata.replies import (
     JSON,
     SERVICE,
     TEXT,
-    VERSION_HEADER,
     XML,
+    NeedsVersion2,
     document,
     media_type,
+    version_header,
 )
 from revkv.http._odata.schema import EntitySet, Property
-from revkv.http._odata.urls import Format, KeyPredicate, QueryOptions, check_select, entity_path
+from revkv.http._odata.urls import (
+    Format,
+    KeyPredicate,
+    QueryOptionError,
+    QueryOptions,
+    check_select,
+    entity_path,
+)
 from revkv.http._odata.values import key_text
-from revkv.http._odata.writes import Writer, read_entity
+from revkv.http._odata.writes import Writer, read_entity, segment
 from revkv.http._requests import author_and_comment, payload_limit, read_body
+from revkv.query import compile_filter
 
 __all__ = [
     "Call",
@@ -91,6 +100,8 @@ class Call:
     hex_binary: bool
     principal: Principal
     page_size: int
+    version: int = 2
+    """The OData major version the answer is written in (``replies.response_version``)."""
 
     def writer(self) -> Writer:
         author, comment = author_and_comment(self.request)
@@ -107,12 +118,14 @@ class Call:
 def service_document(call: Call) -> Response:
     model = call.catalog.visible(call.service, call.principal)
     if call.fmt == "json":
-        return document(service_json(model), JSON)
-    return document(service_xml(model, call.root), media_type(call.fmt, SERVICE))
+        return document(service_json(model), JSON, version=call.version)
+    return document(
+        service_xml(model, call.root), media_type(call.fmt, SERVICE), version=call.version
+    )
 
 
 def metadata(call: Call) -> Response:
-    return document(call.catalog.metadata(call.service, call.principal), XML)
+    return document(call.catalog.metadata(call.service, call.principal), XML, version=call.version)
 
 
 # -- entity sets -------------------------------------------------------------------------
@@ -122,10 +135,21 @@ def feed(call: Call, entity_set: EntitySet) -> Response:
     select = check_select(call.options.select, entity_set.entity_type)
     records = call.catalog.records(entity_set)
     page = read_page(call.service, entity_set, records, call.options, call.page_size)
+    if call.version == 1 and page.next_link is not None:
+        raise NeedsVersion2(
+            f"more than {len(page.entities)} entities match, and the pages after this one "
+            "need server paging, which is OData 2.0; send MaxDataServiceVersion: 2.0, or "
+            "ask for fewer with $top or $filter"
+        )
     headers = {"X-Revkv-Skipped": str(page.skipped)} if page.skipped else None
     if call.fmt == "json":
         body = feed_json(
-            page.entities, call.root, count=page.count, next_link=page.next_link, select=select
+            page.entities,
+            call.root,
+            count=page.count,
+            next_link=page.next_link,
+            select=select,
+            version=call.version,
         )
     else:
         body = feed_xml(
@@ -138,13 +162,13 @@ def feed(call: Call, entity_set: EntitySet) -> Response:
             select=select,
             hex_binary=call.hex_binary,
         )
-    return document(body, media_type(call.fmt, ATOM_FEED), headers=headers)
+    return document(body, media_type(call.fmt, ATOM_FEED), headers=headers, version=call.version)
 
 
 def count(call: Call, entity_set: EntitySet) -> Response:
     records = call.catalog.records(entity_set)
     total = count_matches(call.service, entity_set, records, call.options)
-    return document(str(total).encode(), TEXT)
+    return document(str(total).encode(), TEXT, version=call.version)
 
 
 async def create(call: Call, entity_set: EntitySet) -> Response:
@@ -169,12 +193,37 @@ def resolve_key(entity_set: EntitySet, predicate: KeyPredicate) -> tuple[Any, st
 
 
 def entity(call: Call, entity_set: EntitySet, key: str) -> Response:
-    return _entity_reply(call, read_entity(call.service, entity_set, key))
+    found = read_entity(call.service, entity_set, key)
+    if not _matches(call, found):
+        raise NotFound(
+            f"Resource not found for segment {segment(entity_set, key)}: it does not match "
+            "the $filter"
+        )
+    return _entity_reply(call, found)
 
 
 def entity_count(call: Call, entity_set: EntitySet, key: str) -> Response:
-    read_entity(call.service, entity_set, key)
-    return document(b"1", TEXT)
+    found = read_entity(call.service, entity_set, key)
+    return document(b"1" if _matches(call, found) else b"0", TEXT, version=call.version)
+
+
+def _matches(call: Call, found: Entity) -> bool:
+    """Whether one entity passes the request's ``$filter`` (OData 2 lets a single
+    entity be filtered: one that fails it is not there)."""
+    options = call.options
+    if options.filter is None:
+        return True
+    columns = columns_of(found.entity_type)
+    try:
+        predicate = compile_filter(
+            options.filter,
+            list(columns),
+            source=options.filter_text or "",
+            types={name: column.type for name, column in columns.items()},
+        )
+    except QuerySyntaxError as error:
+        raise QueryOptionError("$filter", error.message) from None
+    return predicate(found.values)
 
 
 async def update(
@@ -191,12 +240,12 @@ async def update(
     values[name] = value
     writer = call.writer()
     write = writer.merge if merge else writer.replace
-    return _no_content(await write(entity_set, key, values, call.if_match))
+    return _no_content(call, await write(entity_set, key, values, call.if_match))
 
 
 async def delete(call: Call, entity_set: EntitySet, key: str) -> Response:
     await call.writer().delete(entity_set, key, call.if_match)
-    return Response(status_code=204, headers=VERSION_HEADER)
+    return Response(status_code=204, headers=version_header(call.version))
 
 
 # -- one property ------------------------------------------------------------------------
@@ -214,10 +263,16 @@ def property_value(
         if value is None:
             raise NotFound(f"Resource not found for segment {name}/$value: {name} is null")
         body, media = raw_value(prop, value)
-        return document(body, media, headers=headers)
+        return document(body, media, headers=headers, version=call.version)
     if call.fmt == "json":
-        return document(property_json(prop, value), JSON, headers=headers)
-    return document(property_xml(prop, value, hex_binary=call.hex_binary), XML, headers=headers)
+        body = property_json(prop, value, version=call.version)
+        return document(body, JSON, headers=headers, version=call.version)
+    return document(
+        property_xml(prop, value, hex_binary=call.hex_binary),
+        XML,
+        headers=headers,
+        version=call.version,
+    )
 
 
 async def put_property(
@@ -237,7 +292,7 @@ async def put_property(
     else:
         value = parse_property(body, prop, hex_binary=call.hex_binary)
     commit = await call.writer().merge(entity_set, key, {prop.name: value}, call.if_match)
-    return _no_content(commit)
+    return _no_content(call, commit)
 
 
 # -- helpers -----------------------------------------------------------------------------
@@ -277,10 +332,13 @@ def _entity_reply(
     select = check_select(call.options.select, found.entity_type)
     extra = {**(headers or {}), **({"ETag": found.etag} if found.etag else {})}
     if call.fmt == "json":
-        return document(entry_json(found, call.root, select=select), JSON, status, extra)
+        return document(
+            entry_json(found, call.root, select=select), JSON, status, extra, version=call.version
+        )
     body = entry_xml(found, call.root, select=select, hex_binary=call.hex_binary)
-    return document(body, media_type(call.fmt, ATOM_ENTRY), status, extra)
+    return document(body, media_type(call.fmt, ATOM_ENTRY), status, extra, version=call.version)
 
 
-def _no_content(commit: Commit) -> Response:
-    return Response(status_code=204, headers={**VERSION_HEADER, "ETag": etag(commit.version)})
+def _no_content(call: Call, commit: Commit) -> Response:
+    headers = {**version_header(call.version), "ETag": etag(commit.version)}
+    return Response(status_code=204, headers=headers)

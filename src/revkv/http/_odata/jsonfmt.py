@@ -6,8 +6,13 @@ do. The shapes are those of OData 2: everything under ``"d"``, an entity carries
 with ``__count`` and ``__next``, an error ``{"error": {"code", "message": {"lang",
 "value"}}}``. Where Pyslet's server differs from the OData 2 specification, this
 follows the specification: ``__count`` is a string (Pyslet writes a number), ``__next``
-is the URL itself (Pyslet writes ``{"uri": ...}``), a single property is
-``{"d": {"Name": value}}`` (Pyslet wraps it in ``results``).
+is the URL itself (Pyslet writes ``{"uri": ...}``). A single property is
+``{"d": {"results": {"Name": value}}}`` in a 2.0 answer, as MS-ODATA's grammar has it
+and Pyslet's server writes it, and ``{"d": {"Name": value}}`` in a 1.0 one.
+
+A 1.0 answer (``MaxDataServiceVersion: 1.0``) has none of 2.0's wrappers: a feed is
+``{"d": [...]}``, with no ``__count`` or ``__next`` (the door refuses what would need
+them).
 
 Edm.DateTime values are written ``"\\/Date(1392679105162)\\/"``: the escaped slashes are
 what marks the string as a date in the ASP.NET convention OData 2 took up, so the writer
@@ -101,11 +106,17 @@ def feed_json(
     count: int | None = None,
     next_link: str | None = None,
     select: Sequence[str] | None = None,
+    version: int = 2,
 ) -> bytes:
     """``{"d": {"results": [...], "__count": "26", "__next": "<absolute URL>"}}``; a
-    relative ``next_link`` is resolved against the service root (JSON has no xml:base)."""
+    relative ``next_link`` is resolved against the service root (JSON has no xml:base).
+    In ``version`` 1, ``{"d": [...]}``."""
     root = _root(service_root)
-    body: dict[str, Any] = {"results": [_entity(e, root, select) for e in entities]}
+    results = [_entity(e, root, select) for e in entities]
+    if version == 1:
+        assert count is None and next_link is None, "a 1.0 feed has no count or next link"
+        return dumps({"d": results})
+    body: dict[str, Any] = {"results": results}
     if count is not None:
         body["__count"] = str(count)
     if next_link is not None:
@@ -118,9 +129,11 @@ def service_json(model: Model) -> bytes:
     return dumps({"d": {"EntitySets": [s.path for s in model.entity_sets]}})
 
 
-def property_json(prop: Property, value: Any) -> bytes:
-    """``{"d": {"Value": "ZZ"}}`` for ``Set('k')/Value``."""
-    return dumps({"d": {prop.name: _value(prop, value)}})
+def property_json(prop: Property, value: Any, *, version: int = 2) -> bytes:
+    """``{"d": {"results": {"Value": "ZZ"}}}`` for ``Set('k')/Value``; in ``version`` 1,
+    ``{"d": {"Value": "ZZ"}}``."""
+    member = {prop.name: _value(prop, value)}
+    return dumps({"d": member if version == 1 else {"results": member}})
 
 
 def error_json(code: str, message: str) -> bytes:
@@ -162,8 +175,12 @@ def parse_entity_json(body: bytes | str, entity_type: EntityType) -> dict[str, A
 
 
 def parse_property_json(body: bytes | str, prop: Property) -> Any:
-    """The value of ``{"Name": value}`` (or ``{"d": {...}}``) for a PUT of one property."""
+    """The value of ``{"Name": value}`` (or ``{"d": {...}}``, ``{"d": {"results":
+    {...}}}``, the shapes a GET answers) for a PUT of one property."""
     members = _unwrap(_load(body), (prop.name,))
+    inner = members.get("results")
+    if len(members) == 1 and isinstance(inner, dict) and prop.name != "results":
+        members = inner
     if set(members) != {prop.name}:
         raise SchemaViolation(f'expected {{"{prop.name}": value}}, got members {sorted(members)}')
     return from_json(prop, members[prop.name])

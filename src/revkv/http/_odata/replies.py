@@ -1,10 +1,14 @@
-"""What the door answers with: the negotiated format, documents as responses, OData errors.
+"""What the door answers with: the negotiated format and version, documents as
+responses, OData errors.
 
-Every answer carries ``DataServiceVersion: 2.0``. Errors are OData error documents in the
-request's format: Atom's ``<error>`` (the only kind Pyslet's client can read; a plain
-text or JSON body makes it raise an XML parse error instead) or the verbose-JSON
-``{"error": ...}``. The status of an error comes from one table, resolved by class
-hierarchy: the door's own errors first, then revkv's table (``revkv.http._errors``).
+Every answer carries the ``DataServiceVersion`` it is written in: ``2.0``, or ``1.0``
+when the client can read no more (``MaxDataServiceVersion: 1.0``, or a request of
+``DataServiceVersion: 1.0`` without a maximum, as Pyslet's server negotiates).
+Errors are OData error documents in the request's format: Atom's ``<error>`` (the
+only kind Pyslet's client can read; a plain text or JSON body makes it raise an XML
+parse error instead) or the verbose-JSON ``{"error": ...}``. The status of an error
+comes from one table, resolved by class hierarchy: the door's own errors first, then
+revkv's table (``revkv.http._errors``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Mapping
 from starlette.responses import Response
 
 from revkv.errors import (
+    InvalidRequest,
     NotFound,
     PreconditionFailed,
     RevkvError,
@@ -31,11 +36,14 @@ __all__ = [
     "ATOM_FEED",
     "EntityUnreadable",
     "MethodNotAllowed",
+    "NeedsVersion2",
     "NotSupported",
     "document",
     "error_response",
     "format_of",
     "media_type",
+    "response_version",
+    "version_header",
 ]
 
 log = logging.getLogger(__name__)
@@ -47,6 +55,21 @@ XML = "application/xml"
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
 VERSION_HEADER = {"DataServiceVersion": "2.0"}
+V1_HEADER = {"DataServiceVersion": "1.0"}
+
+
+def version_header(version: int) -> dict[str, str]:
+    return V1_HEADER if version == 1 else VERSION_HEADER
+
+
+def response_version(request_version: str | None, max_version: str | None) -> int:
+    """The OData major version to answer in: 1 when the client's maximum (its
+    ``MaxDataServiceVersion``, else its ``DataServiceVersion``) is 1.x, else 2."""
+    header = max_version or request_version
+    if not header:
+        return 2
+    major = header.split(";")[0].strip().split(".")[0]
+    return 1 if major == "1" else 2
 
 
 class MethodNotAllowed(RevkvError):
@@ -59,6 +82,12 @@ class MethodNotAllowed(RevkvError):
 
 class NotSupported(RevkvError):
     """Part of OData 2 that revkv does not implement ($batch)."""
+
+
+class NeedsVersion2(InvalidRequest):
+    """The answer cannot be written in OData 1.0, the most the client said it reads
+    (``MaxDataServiceVersion: 1.0``): it would need ``$inlinecount``, ``$select`` or
+    server paging."""
 
 
 class EntityUnreadable(RevkvError):
@@ -97,11 +126,15 @@ def document(
     media: str,
     status: int = 200,
     headers: Mapping[str, str] | None = None,
+    *,
+    version: int = 2,
 ) -> Response:
-    return Response(body, status, headers={**VERSION_HEADER, **(headers or {})}, media_type=media)
+    return Response(
+        body, status, headers={**version_header(version), **(headers or {})}, media_type=media
+    )
 
 
-def error_response(error: BaseException, fmt: Format) -> Response:
+def error_response(error: BaseException, fmt: Format, version: int = 2) -> Response:
     """The OData error document of ``error`` (any exception; unexpected ones are logged
     and answered 500 without detail)."""
     status = status_of(error)
@@ -118,8 +151,8 @@ def error_response(error: BaseException, fmt: Format) -> Response:
     if isinstance(error, MethodNotAllowed):
         headers["Allow"] = ", ".join(error.allowed)
     if fmt == "json":
-        return document(error_json(code, message), JSON, status, headers)
-    return document(error_xml(code, message), XML, status, headers)
+        return document(error_json(code, message), JSON, status, headers, version=version)
+    return document(error_xml(code, message), XML, status, headers, version=version)
 
 
 def _code(error: RevkvError) -> str:

@@ -37,6 +37,7 @@ __all__ = [
     "QueryOptions",
     "Resource",
     "ResourceKind",
+    "check_applicable",
     "check_select",
     "entity_path",
     "next_link",
@@ -245,6 +246,8 @@ class QueryOptions:
     select_text: str | None = None
     format: Format | None = None
     custom: Mapping[str, str] = field(default_factory=dict)
+    given: frozenset[str] = frozenset()
+    """The names of the system options the request gave, checked by ``check_applicable``."""
 
 
 _KNOWN = (
@@ -299,7 +302,39 @@ def parse_query_options(params: Mapping[str, str] | Iterable[tuple[str, str]]) -
         select_text=select_text,
         format=_format(system.get("$format")),
         custom=custom,
+        given=frozenset(system),
     )
+
+
+_APPLICABLE: dict[ResourceKind, tuple[str, ...]] = {
+    ResourceKind.SERVICE: ("$format",),
+    ResourceKind.METADATA: (),
+    ResourceKind.BATCH: (),
+    ResourceKind.COLLECTION: _KNOWN,
+    ResourceKind.COUNT: ("$filter", "$orderby", "$top", "$skip", "$expand"),
+    ResourceKind.ENTITY: ("$filter", "$select", "$format", "$expand"),
+    ResourceKind.PROPERTY: ("$format",),
+    ResourceKind.PROPERTY_VALUE: ("$format",),
+    ResourceKind.MEDIA_VALUE: ("$format",),
+}
+"""The system query options each kind of resource takes, as in OData 2 (MS-ODATA
+2.2.3.6.1, the table Pyslet's server checks): paging, ordering and counting apply to
+collections only, ``$select`` to entities, a property takes only ``$format``."""
+_ONE_COUNT = ("$filter", "$expand")
+"""``Set('k')/$count`` (0 or 1): only a ``$filter`` the entity may fail."""
+
+
+def check_applicable(resource: Resource, options: QueryOptions) -> None:
+    """QueryOptionError for a system option the resource does not take
+    (``Set/$count?$inlinecount=allpages``, ``Set('k')?$top=1``, ``.../Value?$filter=``),
+    rather than ignoring what the client asked for."""
+    one_count = resource.kind is ResourceKind.COUNT and resource.key is not None
+    allowed = _ONE_COUNT if one_count else _APPLICABLE[resource.kind]
+    for name in _KNOWN:
+        if name in options.given and name not in allowed:
+            what = f"the {resource.kind.value}" + (" of one entity" if one_count else "")
+            takes = ", ".join(allowed) if allowed else "no system query options"
+            raise QueryOptionError(name, f"does not apply to {what}; it takes {takes}")
 
 
 def _count(system: Mapping[str, str], option: str) -> int | None:

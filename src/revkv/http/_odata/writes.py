@@ -34,7 +34,7 @@ from revkv.http._odata.replies import EntityUnreadable
 from revkv.http._odata.schema import CommitField, EntitySet
 from revkv.http._odata.values import key_from_text
 
-__all__ = ["Writer", "current_commit", "read_entity"]
+__all__ = ["Writer", "acurrent_commit", "current_commit", "read_entity"]
 
 ETAG = 'W/"{}"'
 """How the door writes a version as an ETag (weak: the entity's representation varies)."""
@@ -69,7 +69,7 @@ class Writer:
         self, entity_set: EntitySet, key: str, values: Mapping[str, Any], raw_if_match: str | None
     ) -> Commit:
         """PUT: the entity becomes ``values`` (its key taken from the URL)."""
-        current = current_commit(self.service, entity_set, key)
+        current = await acurrent_commit(self.service, entity_set, key)
         condition = _condition(raw_if_match, current)
         fresh = _without_echoes(entity_set, values, current)
         clean = check_entity(entity_set.entity_type, fresh, complete=True)
@@ -79,7 +79,7 @@ class Writer:
         self, entity_set: EntitySet, key: str, values: Mapping[str, Any], raw_if_match: str | None
     ) -> Commit:
         """MERGE (and a PUT of one property): the old values, overwritten by ``values``."""
-        current = current_commit(self.service, entity_set, key)
+        current = await acurrent_commit(self.service, entity_set, key)
         condition = _condition(raw_if_match, current)
         entity_type = entity_set.entity_type
         old = _readable(entity_set, current)
@@ -93,7 +93,7 @@ class Writer:
         return await self._commit(entity_set, clean, condition, "merge")
 
     async def delete(self, entity_set: EntitySet, key: str, raw_if_match: str | None) -> None:
-        current = current_commit(self.service, entity_set, key)
+        current = await acurrent_commit(self.service, entity_set, key)
         condition = _condition(raw_if_match, current)
         with Preconditions(condition, ETAG):
             await self.service.adelete(
@@ -140,6 +140,16 @@ def current_commit(service: Service, entity_set: EntitySet, key: str) -> Commit:
     """The live commit at ``key``, or NotFound naming the segment as OData does."""
     try:
         return service.get(entity_set.name, key)
+    except NotFound:
+        raise NotFound(f"Resource not found for segment {segment(entity_set, key)}") from None
+
+
+async def acurrent_commit(service: Service, entity_set: EntitySet, key: str) -> Commit:
+    """``current_commit`` for a write on the event loop: awaits a store whose reads wait
+    on a database (``Service.aget``), so the read before a write blocks no other
+    request."""
+    try:
+        return await service.aget(entity_set.name, key)
     except NotFound:
         raise NotFound(f"Resource not found for segment {segment(entity_set, key)}") from None
 

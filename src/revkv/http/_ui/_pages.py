@@ -132,10 +132,10 @@ def _filtered(
 ) -> dict[str, Any]:
     try:
         tree = parse_filter(text)
-    except QuerySyntaxError as error:
+        query = Select(filter=tree, columns=META_COLUMNS, prefix=prefix or None, filter_text=text)
+        selection = service.select(namespace, query, Window(skip=skip, top=PAGE))
+    except QuerySyntaxError as error:  # malformed, an unknown property, or ill-typed
         return {"error": error}
-    query = Select(filter=tree, columns=META_COLUMNS, prefix=prefix or None, filter_text=text)
-    selection = service.select(namespace, query, Window(skip=skip, top=PAGE))
     entries = [Entry(c.key[len(prefix) :], c.key, c) for c in selection.commits]
     more = selection.matched is not None and skip + PAGE < selection.matched
     return {"entries": entries, "matched": selection.matched, "skip": skip, "more": more}
