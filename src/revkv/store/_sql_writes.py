@@ -245,10 +245,13 @@ class Batch:
             raise AssertionError(f"COMMIT answered {done!r}")
 
     def rollback(self) -> None:
-        """Roll back what `begin` began (a lost connection has nothing left to undo)."""
-        if not self._driver.closed and not self._driver.broken:
-            with driver_errors(self.connection):
-                self._driver.execute("ROLLBACK")
+        """Roll back what `begin` began, on the way out of a failed or refused batch: a
+        connection that cannot say ROLLBACK is dropped rather than reused, and the
+        batch's own error is the one reported."""
+        try:
+            self._driver.execute("ROLLBACK")
+        except psycopg.Error:
+            self.connection.invalidate()
 
     # -- reading, under locks ---------------------------------------------------------
 
