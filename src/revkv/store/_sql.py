@@ -165,12 +165,15 @@ class SqlStore(SqlReads):
     def engine(self) -> sa.Engine:
         return self._engine
 
-    def _transact(self, work: Callable[[sa.Connection], T]) -> T:
+    def _transact(self, work: Callable[[sa.Connection], T], *, explicit: bool = False) -> T:
         """Run `work` in one SQL transaction, retried on serialization failures,
-        deadlocks and racing creators of a key (with a growing random pause)."""
+        deadlocks and racing creators of a key (with a growing random pause).
+        `explicit`: on an autocommit connection, `work` says BEGIN and COMMIT itself
+        (a `Batch`: no round trip for psycopg's own BEGIN)."""
+        opened = self._reader.connect if explicit else self._engine.begin
         for attempt in range(RETRIES):
             try:
-                with self._engine.begin() as connection:
+                with opened() as connection:
                     result = work(connection)
                 self._counters["sql_transactions"] += 1
                 return result
@@ -204,8 +207,9 @@ class SqlStore(SqlReads):
                     )
         return self._group_reader
 
-    def transact(self, work: Callable[[sa.Connection], T]) -> T:
-        return self._transact(work)
+    def transact_batch(self, work: Callable[[sa.Connection], T]) -> T:
+        """The committer's transactions: `work` begins and commits a `Batch`."""
+        return self._transact(work, explicit=True)
 
     def now(self) -> float:
         return time.time()

@@ -95,7 +95,7 @@ class Refused(Exception):
 
 
 class Transacting(Protocol):
-    def transact(self, work: Callable[[sa.Connection], Any]) -> Any: ...
+    def transact_batch(self, work: Callable[[sa.Connection], Any]) -> Any: ...
     def advance(self, rev: int) -> None: ...
     def now(self) -> float: ...
 
@@ -150,7 +150,7 @@ class Committer:
                 self._turn.release()
 
         try:
-            outcomes: list[tuple[bool, Any]] = self._store.transact(
+            outcomes: list[tuple[bool, Any]] = self._store.transact_batch(
                 lambda connection: self._group(connection, jobs, pass_turn)
             )
         except Refused as refused:
@@ -188,23 +188,28 @@ class Committer:
         self, connection: sa.Connection, jobs: list[Job], pass_turn: Callable[[], None]
     ) -> list[tuple[bool, Any]]:
         batch = Batch(connection, self._store.now(), False)
-        batch.lock_all(sorted({key for job in jobs for key in job.keys}))
-        staged: list[tuple[bool, Any]] = []
-        for job in jobs:
-            batch.create = job.create
-            mark = batch.mark()
-            try:
-                staged.append((True, job.plan(batch)))
-            except RevkvError as error:
-                batch.restore(mark)
-                staged.append((False, error))
-            batch.end_group()
-        if not any(ok for ok, _ in staged):
-            raise Refused(staged)
-        groups = batch.finish()
+        batch.begin(sorted({key for job in jobs for key in job.keys}))
+        try:
+            staged: list[tuple[bool, Any]] = []
+            for job in jobs:
+                batch.create = job.create
+                mark = batch.mark()
+                try:
+                    staged.append((True, job.plan(batch)))
+                except RevkvError as error:
+                    batch.restore(mark)
+                    staged.append((False, error))
+                batch.end_group()
+            if not any(ok for ok, _ in staged):
+                raise Refused(staged)
+            groups = batch.finish()
+        except BaseException:
+            batch.rollback()
+            raise
         self.groups += 1  # under the turn: one committer counts at a time
         self.writes += len(jobs)
         pass_turn()  # the revs are ours: the next group may form while this one commits
+        batch.commit()
         return [
             (True, (commits, make(commits))) if ok else (False, make)
             for (ok, make), commits in zip(staged, groups, strict=True)

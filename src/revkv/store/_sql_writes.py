@@ -1,11 +1,20 @@
 """One write transaction of the SQL store: lock the keys, check, take a rev, insert.
 
-A `Batch` runs inside one SQL transaction (READ COMMITTED). It locks each key's head
-row (`SELECT ... FOR UPDATE`, in key order for a transaction of several keys), checks
-the writes against what it read as `revkv.store._state` does in memory, and at `finish`
-takes the next rev from the counter row, inserts the commits and moves the heads. The
+A `Batch` runs inside one SQL transaction (READ COMMITTED) that it begins and commits
+itself, in three round trips: `begin` says BEGIN, reads the settings of the keys'
+namespaces and locks each key's head row (`SELECT ... FOR UPDATE`, in key order) in one
+multi-statement query; the writes are then checked against what it read, as
+`revkv.store._state` does in memory; `finish` takes the next revs from the counter row,
+inserts the commits and moves the heads in one statement; `commit` says COMMIT. The
 counter row stays locked until COMMIT (see `_sql_schema`), and `pg_notify` in the same
 statement tells every server's listener once the transaction commits.
+
+These three statements go straight through psycopg on the pooled connection (which is in
+autocommit mode, so psycopg adds no BEGIN round trip of its own), and `finish` sends
+its rows as one JSON document: SQLAlchemy's statement layer and psycopg's per-element
+array quoting cost more CPU than the rest of a write (bench/sql.py). Rarer statements
+(creating a namespace, an expiry's mtime, retention) go through SQLAlchemy on the same
+connection, inside the same transaction.
 
 A key with no head row has nothing to lock: two transactions creating it both pass
 their checks, and the second's insert of version 1 violates the primary key. The store
@@ -14,10 +23,13 @@ retries such a transaction, which then finds the head (`SqlStore._transact`).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import msgspec
+import psycopg
 import sqlalchemy as sa
 
 from revkv._model import Commit, Condition, Namespace
@@ -39,37 +51,34 @@ _LOCK = sa.text(
 _MTIME = sa.text(
     "SELECT mtime FROM revkv_commits WHERE namespace = :ns AND key = :key AND version = :v"
 )
-_LOCK_ALL = sa.text(
+#: BEGIN, the settings of the namespaces, the locked heads in key order: one simple
+#: query (parameters bound by psycopg), one round trip.
+_BEGIN = (
+    "BEGIN; "
+    "SELECT name, settings, created_rev FROM revkv_namespaces WHERE name = ANY(%s); "
     "SELECT namespace, key, version, deleted, expires FROM revkv_heads "
-    "WHERE (namespace, key) IN (SELECT * FROM unnest(CAST(:ns AS text[]), "
-    "CAST(:keys AS text[]))) ORDER BY namespace, key FOR UPDATE"
-)
-_COMMIT_COLUMNS = (
-    "namespace, key, version, rev, pos, mtime, author, comment, expires, deleted, token, "
-    "payload, doc"
+    "WHERE (namespace, key) IN (SELECT * FROM unnest(%s::text[], %s::text[])) "
+    "ORDER BY namespace, key FOR UPDATE"
 )
 #: Takes the revs, inserts every commit and moves every head in one statement (one
-#: round trip, one execution however many writes the group holds): the rows travel as
-#: one array per column, and each row's rev is the counter's new value less the number
-#: of revs taken plus its `step`.
-_FINISH = sa.text(
-    "WITH r AS (UPDATE revkv_counter SET rev = rev + CAST(:n AS bigint) WHERE id = 1 "
+#: round trip, one execution however many writes the group holds). The rows travel as
+#: one JSON array of `Staged` objects; each row's rev is the counter's new value less
+#: the number of revs taken plus its `step`; a key's head is its last row.
+_FINISH = (
+    "WITH r AS (UPDATE revkv_counter SET rev = rev + %(n)s::bigint WHERE id = 1 "
     f"RETURNING rev, pg_notify('{CHANNEL}', rev::text)), "
-    f"c AS (INSERT INTO revkv_commits ({_COMMIT_COLUMNS}) "
-    "SELECT u.namespace, u.key, u.version, r.rev - CAST(:n AS bigint) + u.step, u.pos, "
-    "u.mtime, u.author, u.comment, u.expires, u.deleted, u.token, u.payload, u.doc "
-    "FROM r, unnest(CAST(:namespace AS text[]), CAST(:key AS text[]), "
-    "CAST(:version AS integer[]), CAST(:step AS bigint[]), CAST(:pos AS integer[]), "
-    "CAST(:mtime AS float8[]), CAST(:author AS text[]), CAST(:comment AS text[]), "
-    "CAST(:expires AS float8[]), CAST(:deleted AS boolean[]), CAST(:token AS text[]), "
-    "CAST(:payload AS bytea[]), CAST(:doc AS jsonb[])) AS u(namespace, key, version, step, "
-    "pos, mtime, author, comment, expires, deleted, token, payload, doc)), "
+    "u AS (SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS u(namespace text, "
+    "key text, version integer, step bigint, pos integer, mtime float8, author text, "
+    "comment text, expires float8, deleted boolean, token text, payload text, doc jsonb)), "
+    "c AS (INSERT INTO revkv_commits (namespace, key, version, rev, pos, mtime, author, "
+    "comment, expires, deleted, token, payload, doc) "
+    "SELECT u.namespace, u.key, u.version, r.rev - %(n)s::bigint + u.step, u.pos, u.mtime, "
+    "u.author, u.comment, u.expires, u.deleted, u.token, decode(u.payload, 'base64'), "
+    "u.doc -> 0 FROM r, u), "
     "h AS (INSERT INTO revkv_heads (namespace, key, version, rev, deleted, expires) "
-    "SELECT v.namespace, v.key, v.version, r.rev - CAST(:n AS bigint) + v.step, v.deleted, "
-    "v.expires FROM r, unnest(CAST(:h_namespace AS text[]), CAST(:h_key AS text[]), "
-    "CAST(:h_version AS integer[]), CAST(:h_step AS bigint[]), "
-    "CAST(:h_deleted AS boolean[]), CAST(:h_expires AS float8[])) "
-    "AS v(namespace, key, version, step, deleted, expires) "
+    "SELECT DISTINCT ON (u.namespace, u.key) u.namespace, u.key, u.version, "
+    "r.rev - %(n)s::bigint + u.step, u.deleted, u.expires FROM r, u "
+    "ORDER BY u.namespace, u.key, u.version DESC "
     "ON CONFLICT (namespace, key) DO UPDATE SET version = excluded.version, "
     "rev = excluded.rev, deleted = excluded.deleted, expires = excluded.expires) "
     "SELECT rev FROM r"
@@ -83,25 +92,63 @@ _PRUNED = sa.text("UPDATE revkv_counter SET pruned_rev = GREATEST(pruned_rev, :r
 
 def settings_of(connection: sa.Connection, name: str) -> Namespace | None:
     row = connection.execute(_SETTINGS, {"name": name}).first()
-    if row is None:
-        return None
-    return msgspec.convert({**row[0], "name": name, "created_rev": row[1]}, Namespace)
+    return None if row is None else namespace_of(name, row[0], row[1])
+
+
+def namespace_of(name: str, settings: dict[str, Any], created_rev: int) -> Namespace:
+    return msgspec.convert({**settings, "name": name, "created_rev": created_rev}, Namespace)
 
 
 def settings_json(settings: dict[str, Any]) -> str:
     return msgspec.json.encode(settings).decode()
 
 
-def json_doc(payload: bytes) -> str | None:
-    """The payload as text for a jsonb column when it is JSON that jsonb can hold."""
+def json_doc(payload: bytes) -> msgspec.Raw | None:
+    """The payload wrapped in a JSON array when it is JSON that jsonb can hold (`_FINISH`
+    stores element 0 in the doc column: a payload `null` is then jsonb null, not NULL)."""
     first = payload.lstrip()[:1]
     if not first or first not in b'{["-0123456789tfn' or b"\\u0000" in payload:
         return None
     try:
         msgspec.json.decode(payload)
-        return payload.decode("utf-8")
+        payload.decode("utf-8")
     except (msgspec.DecodeError, UnicodeDecodeError):
         return None
+    return msgspec.Raw(b"[" + payload + b"]")
+
+
+class Staged(msgspec.Struct):
+    """A commit as `_FINISH` reads it from its JSON parameter (the payload in base64)."""
+
+    namespace: str
+    key: str
+    version: int
+    step: int  # the commit's group among the groups that wrote: its rev's offset
+    pos: int  # its place in its group
+    mtime: float
+    author: str
+    comment: str
+    expires: float | None
+    deleted: bool
+    token: str
+    payload: bytes
+    doc: msgspec.Raw | None
+
+
+@contextlib.contextmanager
+def driver_errors(connection: sa.Connection) -> Iterator[None]:
+    """psycopg's errors as SQLAlchemy's (what `SqlStore._transact` retries or reports),
+    the connection invalidated when it was lost."""
+    try:
+        yield
+    except psycopg.Error as error:
+        driver = connection.connection.driver_connection
+        lost = driver is None or driver.closed or driver.broken
+        if lost:
+            connection.invalidate()
+        raise sa.exc.DBAPIError.instance(
+            None, None, error, psycopg.Error, connection_invalidated=lost
+        ) from error
 
 
 @dataclass(slots=True)
@@ -147,10 +194,14 @@ class Batch:
     """
 
     def __init__(self, connection: sa.Connection, now: float, create: bool) -> None:
-        self.connection = connection
+        self.connection = connection  # in autocommit mode: `begin` and `commit` say so
+        self._driver = cast(
+            "psycopg.Connection[tuple[Any, ...]]", connection.connection.driver_connection
+        )
         self.now = now
         self.create = create
         self._settings: dict[str, Namespace] = {}
+        self._read: set[str] = set()  # namespaces whose settings `begin` read (or missed)
         self._heads: dict[tuple[str, str], Head] = {}
         self.rows: list[Row] = []
         self.groups: list[int] = []  # where each group's rows end in `rows`
@@ -165,12 +216,50 @@ class Batch:
     def end_group(self) -> None:
         self.groups.append(len(self.rows))
 
+    # -- the transaction ---------------------------------------------------------------
+
+    def begin(self, keys: list[tuple[str, str]]) -> None:
+        """BEGIN; read the settings of the namespaces of `keys` and lock their heads, in
+        key order (rows are locked as the sorted scan returns them): one round trip."""
+        names = sorted({namespace for namespace, _ in keys})
+        with driver_errors(self.connection):
+            if not keys:
+                self._driver.execute("BEGIN")
+                return
+            cursor = psycopg.ClientCursor(self._driver)
+            cursor.execute(_BEGIN, (names, [k[0] for k in keys], [k[1] for k in keys]))
+            cursor.nextset()
+            for name, settings, created_rev in cursor.fetchall():
+                self._settings[name] = namespace_of(name, settings, created_rev)
+            cursor.nextset()
+            for namespace, key, version, deleted, expires in cursor.fetchall():
+                self._heads[(namespace, key)] = Head(version, deleted, expires)
+        self._read.update(names)
+        for key in keys:
+            self._heads.setdefault(key, Head())
+
+    def commit(self) -> None:
+        with driver_errors(self.connection):
+            done = self._driver.execute("COMMIT").statusmessage
+        if done != "COMMIT":  # a failed transaction's COMMIT is a ROLLBACK
+            raise AssertionError(f"COMMIT answered {done!r}")
+
+    def rollback(self) -> None:
+        """Roll back what `begin` began, on the way out of a failed or refused batch: a
+        connection that cannot say ROLLBACK is dropped rather than reused, and the
+        batch's own error is the one reported."""
+        try:
+            self._driver.execute("ROLLBACK")
+        except psycopg.Error:
+            self.connection.invalidate()
+
     # -- reading, under locks ---------------------------------------------------------
 
     def namespace(self, name: str, create: bool | None = None) -> Namespace:
         found = self._settings.get(name)
         if found is None:
-            found = settings_of(self.connection, name)
+            if name not in self._read:
+                found = settings_of(self.connection, name)
             if found is None and (self.create if create is None else create):
                 self.connection.execute(_CREATE, {"name": name, "settings": "{}"})
                 found = settings_of(self.connection, name)
@@ -184,19 +273,6 @@ class Batch:
             return self.namespace(name, False)
         except NamespaceNotFound:
             return None
-
-    def lock_all(self, keys: list[tuple[str, str]]) -> None:
-        """Lock the heads of `keys` in one statement, in key order (rows are locked as
-        the sorted scan returns them)."""
-        if not keys:
-            return
-        found = self.connection.execute(
-            _LOCK_ALL, {"ns": [k[0] for k in keys], "keys": [k[1] for k in keys]}
-        )
-        for namespace, key, version, deleted, expires in found:
-            self._heads[(namespace, key)] = Head(version, deleted, expires)
-        for key in keys:
-            self._heads.setdefault(key, Head())
 
     def head(self, namespace: str, key: str) -> Head:
         """The key's head, locked for this transaction."""
@@ -313,34 +389,21 @@ class Batch:
             steps.extend([step] * (end - start))
             places.extend(range(end - start))
         rows = self.rows
-        newest = {(r.namespace, r.key): i for i, r in enumerate(rows)}  # the last wins
-        heads = [rows[i] for i in newest.values()]
-        params = {
-            "n": writing,
-            "namespace": [r.namespace for r in rows],
-            "key": [r.key for r in rows],
-            "version": [r.version for r in rows],
-            "step": steps,
-            "pos": places,
-            "mtime": [r.mtime for r in rows],
-            "author": [r.author for r in rows],
-            "comment": [r.comment for r in rows],
-            "expires": [r.expires for r in rows],
-            "deleted": [r.deleted for r in rows],
-            "token": [r.token for r in rows],
-            "payload": [r.payload for r in rows],
-            "doc": [None if r.deleted else json_doc(r.payload) for r in rows],
-            "h_namespace": [r.namespace for r in heads],
-            "h_key": [r.key for r in heads],
-            "h_version": [r.version for r in heads],
-            "h_step": [steps[i] for i in newest.values()],
-            "h_deleted": [r.deleted for r in heads],
-            "h_expires": [r.expires for r in heads],
-        }
-        last = int(self.connection.execute(_FINISH, params).scalar_one())
-        first = last - writing
+        staged = [
+            Staged(
+                r.namespace, r.key, r.version, step, pos, r.mtime, r.author, r.comment,
+                r.expires, r.deleted, r.token, r.payload,
+                None if r.deleted else json_doc(r.payload),
+            )
+            for r, step, pos in zip(rows, steps, places, strict=True)
+        ]  # fmt: skip
+        params = {"n": writing, "rows": msgspec.json.encode(staged).decode()}
+        with driver_errors(self.connection):
+            found = self._driver.execute(_FINISH, params).fetchone()
+        assert found is not None
+        first = int(found[0]) - writing
         commits = [r.commit(first + step) for r, step in zip(rows, steps, strict=True)]
-        self._keep_versions(heads)
+        self._keep_versions(list({(r.namespace, r.key): r for r in rows}.values()))
         return [commits[start:end] for start, end in bounds]
 
     def _keep_versions(self, heads: list[Row]) -> None:

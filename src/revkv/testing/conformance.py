@@ -103,6 +103,14 @@ class StoreTests:
             store.put(NS, key, key.encode())
             assert store.get(NS, key).payload == key.encode()
 
+    def test_keys_and_authors_may_hold_quotes_braces_and_backslashes(self, store: Any) -> None:
+        """What an SQL literal or array must quote (the SQL store binds some itself)."""
+        for text in ("it's", 'say "hi"', "back\\slash", "{a,b}", "(1,2)", "NULL", "$1 %s"):
+            store.put(NS, text, b"1", author=text)
+            second = store.put(NS, text, b"2", expect=1, author=text, comment=text)
+            assert (second.version, second.author, second.comment) == (2, text, text)
+            assert store.get(NS, text).payload == b"2"
+
     # -- compare-and-set: expect= is the version you read -------------------------------
 
     def test_cas_takes_the_version_read(self, store: Any) -> None:
