@@ -118,12 +118,46 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)  # type: ignore[arg-type]
 
 
+class _StopAsked(BaseException):
+    """SIGINT or SIGTERM while starting (or stopping): raised wherever start-up was, so it
+    unwinds like an error (closing the socket and the store) and ends as a clean stop."""
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """Until uvicorn takes SIGINT and SIGTERM over (and after it gives them back), they
+    stop start-up cleanly: exit 0 as when serving, not click's "Aborted!" and exit 1
+    (which `make serve` reports as an error) nor a traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(sig: int, frame: FrameType | None) -> None:
+        raise _StopAsked(sig)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def run(settings: Settings, doors: Sequence[Door] = (), config_path: Path | None = None) -> None:
-    """Check everything that can fail, then serve until SIGTERM or SIGINT.
+    """Check everything that can fail, then serve until SIGTERM or SIGINT (exit 0, also
+    when one comes while starting).
 
     Every failure before the first "serving" line is one line and a start-up exit code
     (`revkv.cli._startup`).
     """
+    try:
+        with _stop_on_signals():
+            _serve(settings, doors, config_path)
+    except _StopAsked as stop:
+        announce(f"stopped ({signal.Signals(stop.args[0]).name})", settings.log_format)
+
+
+def _serve(settings: Settings, doors: Sequence[Door], config_path: Path | None) -> None:
     from revkv.http._app import app_for
 
     configure_logging(settings.log_level, settings.log_format, settings.access_log)
