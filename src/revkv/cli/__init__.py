@@ -4,6 +4,9 @@ Exit codes: 0 ok, 1 not found, 2 usage, 3 conflict, 4 any other error.
 
 This module stays light: `main` imports the commands (a second on a busy machine) with
 SIGINT and SIGTERM caught, so Ctrl-C while they load is a quiet stop, not a traceback.
+What comes before `main` runs (the interpreter's start, `import revkv`: a tenth of a
+second) still meets Python's default handlers; closing that window too would take a
+console script outside the package.
 """
 
 from __future__ import annotations
