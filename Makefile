@@ -16,8 +16,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# With a terminal, the shell runs revkv serve as its own job (set -m), so Ctrl-C reaches the
+# server, which stops cleanly with exit 0, and not make, which would report "Interrupt".
+# SERVE_ARGS: more flags for revkv serve, e.g. make serve SERVE_ARGS='--memory --port 9000'
+SERVE_ARGS ?=
 serve: $(STAMP)
-	$(BIN)/revkv serve
+	@if [ -t 0 ]; then set -m; fi; $(BIN)/revkv serve $(SERVE_ARGS)
 
 test: $(STAMP) postgresql rabbitmq systemd browser lint typecheck
 	REVKV_REQUIRE_POSTGRES=$$(test "$$(id -u)" = 0 && echo 1 || echo 0) $(BIN)/pytest $(PYTEST_ARGS)

@@ -40,6 +40,7 @@ attributes it carries in ``fields``: they travel on the wire next to the message
     │   ├── Busy                    .retry_after
     │   ├── DatabaseUnavailable     .retry_after (PostgreSQL down or unreachable)
     │   ├── Unreachable             .url (also ConnectionError)
+    │   │   └── NotRevkvServer      (it answers, but as a web page or another service does)
     │   └── TimedOut                .target .timeout (no reply came in time)
     ├── PrevalenceError             (the object-prevalence engine)
     │   ├── ClockMisuse             .method
@@ -88,6 +89,7 @@ __all__ = [
     "NamespaceExists",
     "NamespaceNotFound",
     "NotFound",
+    "NotRevkvServer",
     "PayloadTooLarge",
     "PreconditionFailed",
     "PrevalenceError",
@@ -451,6 +453,23 @@ class Unreachable(Unavailable, ConnectionError):
 
     def __init__(self, url: str, reason: str) -> None:
         super().__init__(f"cannot reach {url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class NotRevkvServer(Unreachable):
+    """The URL answers, but not as a revkv server does: a web page, another HTTP service,
+    a proxy's error page, or a path of revkv's own (`/kv`) given as the server's URL.
+
+    An ``Unreachable`` (the revkv server was not reached), so code that handles one
+    handles both; its message says what answered and which URL to give instead.
+    """
+
+    def __init__(self, url: str, reason: str, base: str = "http://127.0.0.1:8080") -> None:
+        Unavailable.__init__(
+            self,
+            f"{url} is not a revkv server: {reason}; give the server's base URL, e.g. {base}",
+        )
         self.url = url
         self.reason = reason
 

@@ -1,5 +1,5 @@
 """`python -m revkv.cli`: the revkv command."""
 
-from revkv.cli._main import main
+from revkv.cli import main
 
 main()

@@ -85,7 +85,7 @@ def _write(plan: BackupPlan, dest: Path) -> BackupResult:
 
 
 def _from_server(target: Target, dest: Path) -> BackupResult:
-    with server_response(target, "/backup", timeout=300.0) as response:
+    with server_response(target, "/backup", "application/x-tar", timeout=300.0) as response:
         rev = int(response.headers.get("x-revkv-rev", "-1"))
         total = float(response.headers.get("content-length", 0)) or None
         with progress("backing up", total) as advance:

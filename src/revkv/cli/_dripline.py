@@ -81,7 +81,7 @@ def serve(ctx: click.Context, config_file: Path, broker: str | None, data: Path 
       revkv dripline serve -c kv_store_tutorial.yaml -b localhost --data ./store
       revkv dripline serve -c kv_store_tutorial.yaml -b amqp://u:p@mq:5672/ --url http://127.0.0.1:8080
     """
-    from revkv.cli._target import Target
+    from revkv.cli._target import target_or_none
     from revkv.dripline._broker import broker_url
     from revkv.dripline._config import ConfigError, load_config
 
@@ -91,7 +91,7 @@ def serve(ctx: click.Context, config_file: Path, broker: str | None, data: Path 
         config = load_config(config_file)
     except (ConfigError, ValueError) as error:
         raise click.UsageError(str(error)) from None
-    target = ctx.find_object(Target)
+    target = target_or_none()
     if data is None and url is None and target is not None:
         data, url = (None, target.url) if target.url else (target.data, None)
     amqp = broker_url(broker, config.broker)

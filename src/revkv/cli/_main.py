@@ -14,13 +14,14 @@ from revkv.cli._backup import backup
 from revkv.cli._db import db
 from revkv.cli._dripline import dripline
 from revkv.cli._edit import diff, edit
+from revkv.cli._globals import log_level, recorded, refuse_unused, remembered, share_global_options
 from revkv.cli._kv import delete, get, history, list_, meta, revert, set_
 from revkv.cli._namespaces import ns
 from revkv.cli._output import present_errors, translate_errors
 from revkv.cli._purge import compact, purge
 from revkv.cli._serve import serve
 from revkv.cli._size import stats
-from revkv.cli._target import check_db, check_url, choose_target
+from revkv.cli._target import check_db, check_url
 from revkv.cli._transfer import export, import_
 from revkv.cli._watch import watch
 
@@ -29,7 +30,9 @@ HELP = """revkv: a versioned key-value and object store. Every write is a commit
 Each command opens the store in --data, does its one thing and closes it; with
 --url (or $REVKV_URL) it does the same against a revkv server instead. Keys live in
 namespaces (-n, default `default`); every write is a new numbered version with its
-author and comment, and the history stays readable.
+author and comment, and the history stays readable. The options below may also follow
+the command (`revkv get k --url URL -n ns`); given on both sides, the one after wins.
+`put` is `set`, `del` and `rm` are `delete`.
 
 \b
 Examples:
@@ -56,12 +59,33 @@ Exit codes:
 """
 
 
+#: what etcdctl and redis-cli users type, and the command it means
+ALIASES = {"put": "set", "del": "delete", "rm": "delete"}
+
+
 class RevkvGroup(click.Group):
-    """A group whose commands' revkv errors become one line and the documented exit code."""
+    """A group whose commands' revkv errors become one line and the documented exit code,
+    and which takes `ALIASES`, listed beside their command in --help (not as commands)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         with translate_errors():
             return super().invoke(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, ALIASES.get(cmd_name, cmd_name))
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            aliases = [alias for alias, meant in ALIASES.items() if meant == name]
+            shown = f"{name} ({', '.join(aliases)})" if aliases else name
+            rows.append((shown, command.get_short_help_str(formatter.width - 6 - len(shown))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(cls=RevkvGroup, help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
@@ -69,6 +93,7 @@ class RevkvGroup(click.Group):
     "--data",
     type=click.Path(file_okay=False, path_type=Path),
     default=lambda: os.environ.get("REVKV_DATA", "revkv-data"),
+    callback=remembered(),
     show_default="./revkv-data, or $REVKV_DATA",
     help="The data directory of an embedded store (or any prevalence directory); "
     "ignored when a server URL is set.",
@@ -76,7 +101,7 @@ class RevkvGroup(click.Group):
 @click.option(
     "--url",
     envvar="REVKV_URL",
-    callback=check_url,
+    callback=remembered(check_url),
     metavar="URL",
     help="Work against the revkv server at URL (e.g. http://127.0.0.1:8080) instead of "
     "a directory; or $REVKV_URL, which a --data flag overrides. snapshot, check, "
@@ -85,12 +110,14 @@ class RevkvGroup(click.Group):
 @click.option(
     "--token",
     envvar="REVKV_TOKEN",
+    callback=remembered(),
     metavar="TOKEN",
     help="The bearer token to send to the --url server, or $REVKV_TOKEN.",
 )
 @click.option(
     "--ca-file",
     envvar="REVKV_CA_FILE",
+    callback=remembered(),
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
     help="The PEM CA certificate that signed an https:// --url server's certificate "
@@ -99,32 +126,46 @@ class RevkvGroup(click.Group):
 @click.option(
     "--db",
     envvar="REVKV_DB",
-    callback=check_db,
+    callback=remembered(check_db),
     metavar="URL",
     help="Work on the store in a PostgreSQL database (postgresql://user@host/db) instead "
     "of a directory; or $REVKV_DB.",
 )
-@click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
+@click.option(
+    "-v", "--verbose", count=True, callback=remembered(), help="Log more (-v info, -vv debug)."
+)
+@click.option(
+    "-n",
+    "--namespace",
+    default="default",
+    show_default=True,
+    envvar="REVKV_NAMESPACE",
+    callback=remembered(),
+    help="The namespace of the commands that take one (or $REVKV_NAMESPACE).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    callback=remembered(),
+    help="Print JSON, for the commands that can.",
+)
 @click.version_option(package_name="revkv")
 @click.pass_context
-def cli(
-    ctx: click.Context,
-    data: Path,
-    url: str | None,
-    token: str | None,
-    ca_file: Path | None,
-    db: str | None,
-    verbose: int,
-) -> None:
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = choose_target(ctx, data, url, token, db, ca_file)
+def cli(ctx: click.Context, /, **_given: object) -> None:
+    """The options are recorded by their callbacks (`revkv.cli._globals`): a command may
+    still override them, so the store is chosen when the command asks for it."""
+    found = recorded(ctx)
+    verbose = found.value("verbose", 0) if found is not None else 0
+    logging.basicConfig(level=log_level(verbose), format="%(levelname)s %(name)s: %(message)s")
+    refuse_unused(ctx)
 
 
 for command in (set_, get, meta, list_, history, diff, edit, delete, revert, watch, ns,
                 snapshot, export, import_, check, repair, serve, db, dripline,
                 stats, backup, purge, compact):  # fmt: skip
     cli.add_command(command)
+share_global_options(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,12 +18,12 @@ import click
 from revkv._service import Service
 from revkv.cli._target import (
     CommandStore,
-    Target,
     current_target,
     local_data,
     open_database,
     open_embedded,
     open_store,
+    target_or_none,
 )
 
 P = ParamSpec("P")
@@ -35,8 +35,7 @@ def default_author() -> str | None:
     """`$USER` (or the login name), as git and Rainer's clients would sign a commit; none
     with a token, whose name the server records (a token may not sign as someone else
     unless it may act for others)."""
-    ctx = click.get_current_context(silent=True)
-    target = ctx.find_object(Target) if ctx is not None else None
+    target = target_or_none()
     if target is not None and target.url is not None and target.token is not None:
         return None
     try:

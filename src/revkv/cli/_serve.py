@@ -17,7 +17,6 @@ from typing import Any
 
 import click
 import uvicorn
-from click.core import ParameterSource
 from starlette.types import ASGIApp
 
 from revkv._auth import Auth
@@ -32,6 +31,7 @@ from revkv._config import (
 )
 from revkv._service import Service
 from revkv.cli._broker import broker_door_for, broker_options
+from revkv.cli._globals import recorded
 from revkv.cli._logging import announce, configure_logging
 from revkv.cli._startup import (
     StartupError,
@@ -43,7 +43,7 @@ from revkv.cli._startup import (
     tls_context,
     url_of,
 )
-from revkv.cli._target import Target, check_db, local_data
+from revkv.cli._target import check_db, local_data, target_or_none
 from revkv.errors import NamespaceNotFound, RevkvError
 from revkv.http._app import Door
 
@@ -118,12 +118,46 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)  # type: ignore[arg-type]
 
 
+class _StopAsked(BaseException):
+    """SIGINT or SIGTERM while starting (or stopping): raised wherever start-up was, so it
+    unwinds like an error (closing the socket and the store) and ends as a clean stop."""
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """Until uvicorn takes SIGINT and SIGTERM over (and after it gives them back), they
+    stop start-up cleanly: exit 0 as when serving, not click's "Aborted!" and exit 1
+    (which `make serve` reports as an error) nor a traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(sig: int, frame: FrameType | None) -> None:
+        raise _StopAsked(sig)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def run(settings: Settings, doors: Sequence[Door] = (), config_path: Path | None = None) -> None:
-    """Check everything that can fail, then serve until SIGTERM or SIGINT.
+    """Check everything that can fail, then serve until SIGTERM or SIGINT (exit 0, also
+    when one comes while starting).
 
     Every failure before the first "serving" line is one line and a start-up exit code
     (`revkv.cli._startup`).
     """
+    try:
+        with _stop_on_signals():
+            _serve(settings, doors, config_path)
+    except _StopAsked as stop:
+        announce(f"stopped ({signal.Signals(stop.args[0]).name})", settings.log_format)
+
+
+def _serve(settings: Settings, doors: Sequence[Door], config_path: Path | None) -> None:
     from revkv.http._app import app_for
 
     configure_logging(settings.log_level, settings.log_format, settings.access_log)
@@ -439,7 +473,7 @@ def serve(
       revkv serve --host 0.0.0.0 --config revkv.toml --tls-cert srv.crt --tls-key srv.key
       curl -X PUT --data-binary 'hello' http://127.0.0.1:8080/kv/default/greeting
     """
-    target = ctx.find_object(Target)
+    target = target_or_none()
     if target is not None and target.url_from == "--url":  # $REVKV_URL is for the others
         local_data(target, "it serves a directory, or memory")
     try:
@@ -466,10 +500,8 @@ def serve(
         )
     except ConfigError as error:
         raise startup_error(error) from None
-    parent = ctx.parent
-    given = (
-        parent is not None and parent.get_parameter_source("data") == ParameterSource.COMMANDLINE
-    )
+    found = recorded()
+    given = found is not None and found.on_command_line("data")
     if data is None and given and target is not None:
         data = target.data
     if memory:
@@ -510,7 +542,8 @@ def serve(
 
 def _verbosity(ctx: click.Context) -> str | None:
     """The group's `-v` (info) or `-vv` (debug), if given, as a log level."""
-    verbose = ctx.parent.params.get("verbose", 0) if ctx.parent is not None else 0
+    found = recorded(ctx)
+    verbose = found.value("verbose", 0) if found is not None else 0
     return {0: None, 1: "info"}.get(verbose, "debug")
 
 

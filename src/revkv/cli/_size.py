@@ -14,6 +14,7 @@ import click
 from revkv.cli._output import emit_json, on_terminal, print_fields, print_rows
 from revkv.cli._server import server_response
 from revkv.cli._target import Target, current_target, open_database, open_embedded
+from revkv.client._wire import answered
 
 
 @click.command()
@@ -40,9 +41,14 @@ def stats(as_json: bool) -> None:
 
 def read_stats(target: Target) -> dict[str, Any]:
     if target.url is not None:
-        with server_response(target, "/stats") as response:
-            result: dict[str, Any] = json.loads(response.read())
-            return result
+        with server_response(target, "/stats", "application/json") as response:
+            try:
+                result: dict[str, Any] = json.loads(response.read())
+                if {"backend", "rev", "namespaces"} <= set(result):
+                    return result
+            except (ValueError, TypeError):
+                pass
+            raise answered(response, "not revkv's stats")
     if target.db is not None:
         with open_database(target.db) as service:
             return service.stats().to_dict()

@@ -2,7 +2,8 @@
 
 Commands take a `CommandStore` and do not care which: `open_store` opens an
 store (`revkv.open`) on the directory or a `revkv.Client` on the URL. The rules, decided once
-in `choose_target`:
+in `choose_target`, from the options given before the command or after it (the one after
+wins: `revkv.cli._globals`):
 
 - `--url` (or `$REVKV_URL`) sends every store command to that server; `--data` and
   `$REVKV_DATA` are then ignored. Flags beat the environment: `--data DIR` on the
@@ -36,6 +37,7 @@ import revkv
 from revkv._api import StoreAPI
 from revkv._model import Event
 from revkv._service import Service
+from revkv.cli._globals import Globals, recorded
 from revkv.cli._output import CommandError, translate_errors
 from revkv.errors import Unauthorized, Unreachable
 
@@ -106,41 +108,45 @@ def check_db(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     return value
 
 
-def choose_target(
-    ctx: click.Context,
-    data: Path,
-    url: str | None,
-    token: str | None,
-    db: str | None = None,
-    ca_file: Path | None = None,
-) -> Target:
-    """The group's `--data`, `--url`, `--token` and `--db`, checked against each other."""
-    data_given = ctx.get_parameter_source("data") == ParameterSource.COMMANDLINE
-    url_given = ctx.get_parameter_source("url") == ParameterSource.COMMANDLINE
+def choose_target(given: Globals) -> Target:
+    """The run's `--data`, `--url`, `--token`, `--db` and `--ca-file` (before or after the
+    command, or from their variables), checked against each other."""
+    data: Path = given.value("data", Path("revkv-data"))
+    url: str | None = given.value("url")
+    token: str | None = given.value("token")
+    db: str | None = given.value("db")
+    data_given = given.on_command_line("data")
+    url_given = given.on_command_line("url")
     if data_given and url_given:
-        raise click.UsageError("give --data (a local store) or --url (a server), not both", ctx)
+        raise click.UsageError("give --data (a local store) or --url (a server), not both")
     if db is not None:
-        db_given = ctx.get_parameter_source("db") == ParameterSource.COMMANDLINE
         if url_given or data_given:
             other = "--url" if url_given else "--data"
-            raise click.UsageError(f"give --db (a database) or {other}, not both", ctx)
-        if db_given or url is None:
+            raise click.UsageError(f"give --db (a database) or {other}, not both")
+        if given.on_command_line("db") or url is None:
             return Target(data, db=db)
     if data_given:
         url = None  # the flag beats $REVKV_URL
     if url is None:
-        if ctx.get_parameter_source("token") == ParameterSource.COMMANDLINE:
-            raise click.UsageError("--token goes with --url: a local store takes no token", ctx)
+        if given.on_command_line("token"):
+            raise click.UsageError("--token goes with --url: a local store takes no token")
         return Target(data)
     via: Literal["--url", "REVKV_URL"] = "--url" if url_given else "REVKV_URL"
-    return Target(data, url, token or None, via, ca_file=ca_file)
+    return Target(data, url, token or None, via, ca_file=given.value("ca_file"))
 
 
 def current_target() -> Target:
-    target = click.get_current_context().find_object(Target)
+    """The store of this run, from the global options given so far (a command's own,
+    after its name, were parsed before its body runs)."""
+    target = target_or_none()
     if target is None:  # a command invoked without the group
         raise click.UsageError("run this command as `revkv COMMAND`")
     return target
+
+
+def target_or_none() -> Target | None:
+    given = recorded()
+    return None if given is None else choose_target(given)
 
 
 def local_data(target: Target, why: str) -> Path:

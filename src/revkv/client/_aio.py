@@ -35,8 +35,8 @@ from revkv._model import (
     TxnResult,
 )
 from revkv.client import _base
-from revkv.client._watch import STREAM_TIMEOUT, WatchSession
-from revkv.client._wire import unreachable
+from revkv.client._watch import STREAM_TIMEOUT, WatchSession, is_stream
+from revkv.client._wire import check_base_url, unreachable
 from revkv.errors import InvalidRequest, StorageError, Unavailable
 from revkv.store.base import TTL, CompactionReport, Expires
 
@@ -60,6 +60,7 @@ class AsyncClient:
         transport: httpx.AsyncBaseTransport | None = None,
         verify: _base.Verify = True,
     ) -> None:
+        check_base_url(url)
         self.url = url
         self._streams = not isinstance(transport, httpx.ASGITransport)
         self._http = httpx.AsyncClient(
@@ -83,7 +84,7 @@ class AsyncClient:
             except httpx.TransportError as error:
                 raise unreachable(self.url, error) from error
             try:
-                call = flow.send(response)
+                call = _base.advance(flow, response, self.url)
             except StopIteration as done:
                 result: T = done.value
                 return result
@@ -310,10 +311,10 @@ async def _connect(http: httpx.AsyncClient, session: WatchSession) -> httpx.Resp
         response = await http.send(request, stream=True)
     except httpx.TransportError as error:
         raise unreachable(str(http.base_url), error) from error
-    if not response.is_success:
+    if not is_stream(response):
         await response.aread()
         await response.aclose()
-    session.opened(response)
+    session.opened(response, str(http.base_url).rstrip("/"))
     return response
 
 

@@ -51,6 +51,9 @@ from revkv._model import (
     check_version,
 )
 from revkv.client._wire import (
+    ForeignAnswer,
+    answered,
+    check_answer,
     commit_of,
     error_of,
     event_of,
@@ -68,6 +71,7 @@ from revkv.errors import (
     KeyNotFound,
     NamespaceExists,
     NotFound,
+    RevkvError,
     VersionNotFound,
 )
 from revkv.store.base import TTL, CompactionReport, Expires
@@ -123,6 +127,26 @@ def tls_verify(verify: Verify) -> bool | ssl.SSLContext:
             f"cannot use the CA file {os.fspath(verify)}: {reason}; give the PEM certificate "
             "of the CA that signed the server's certificate"
         ) from None
+
+
+def advance(flow: Flow[T], response: httpx.Response, url: str) -> Call:
+    """Give `flow` its answer; its next call (`StopIteration` carries the result).
+
+    An answer no revkv server gives, or one a flow cannot read (another service's JSON,
+    a page without revkv's headers), raises `NotRevkvServer` naming `url` (see
+    `ForeignAnswer`), not a KeyError from deep inside the flow.
+    """
+    try:
+        check_answer(response)
+        return flow.send(response)
+    except ForeignAnswer as error:
+        if error.status == 0:  # raised by the flow, which saw only the body
+            error = answered(response, error.reason)
+        raise error.at(url) from None
+    except RevkvError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        raise answered(response, f"not revkv's answer ({error!r})").at(url) from None
 
 
 def answer(response: httpx.Response, **context: Any) -> Any:

@@ -35,8 +35,8 @@ from revkv._model import (
 )
 from revkv._view import NamespaceView
 from revkv.client import _base
-from revkv.client._watch import STREAM_TIMEOUT, WatchSession
-from revkv.client._wire import unreachable
+from revkv.client._watch import STREAM_TIMEOUT, WatchSession, is_stream
+from revkv.client._wire import check_base_url, unreachable
 from revkv.errors import StorageError, Unavailable
 from revkv.store.base import TTL, CompactionReport, Expires
 
@@ -65,6 +65,7 @@ class Client:
         transport: httpx.BaseTransport | None = None,
         verify: _base.Verify = True,
     ) -> None:
+        check_base_url(url)
         self.url = url
         self._http = httpx.Client(
             base_url=url,
@@ -87,7 +88,7 @@ class Client:
             except httpx.TransportError as error:
                 raise unreachable(self.url, error) from error
             try:
-                call = flow.send(response)
+                call = _base.advance(flow, response, self.url)
             except StopIteration as done:
                 result: T = done.value
                 return result
@@ -319,10 +320,10 @@ class Watch:
             response = self._http.send(request, stream=True)
         except httpx.TransportError as error:
             raise unreachable(self._url, error) from error
-        if not response.is_success:
+        if not is_stream(response):
             response.read()
             response.close()
-        self._session.opened(response)
+        self._session.opened(response, self._url)
         return response
 
     def _pump(self) -> None:

@@ -33,7 +33,15 @@ import httpx
 
 from revkv._model import Event, check_namespace_name
 from revkv.client._base import Call
-from revkv.client._wire import error_of, event_of, json_body, segment
+from revkv.client._wire import (
+    ForeignAnswer,
+    answered,
+    check_answer,
+    error_of,
+    event_of,
+    json_body,
+    segment,
+)
 from revkv.errors import InvalidRequest, Unavailable
 
 RETRY_FIRST = 0.05
@@ -41,6 +49,12 @@ RETRY_MAX = 2.0
 #: The server sends a keep-alive every 15 s (its `watch_keepalive`): a stream silent for
 #: much longer than that is dead, and is resumed on a new connection.
 STREAM_TIMEOUT = httpx.Timeout(10.0, read=60.0)
+
+
+def is_stream(response: httpx.Response) -> bool:
+    """Whether `response` opens a stream of events; any other answer is read whole."""
+    kind = response.headers.get("content-type", "")
+    return response.is_success and kind.startswith("text/event-stream")
 
 
 class WatchSession:
@@ -79,8 +93,15 @@ class WatchSession:
         path = "/watch" if self.namespace is None else f"/watch/{segment(self.namespace)}"
         return Call("GET", path, params, headers)
 
-    def opened(self, response: httpx.Response) -> None:
-        """Raise revkv's error for a refused stream (410: `Compacted`); its body is read."""
+    def opened(self, response: httpx.Response, url: str) -> None:
+        """Raise revkv's error for a refused stream (410: `Compacted`), `NotRevkvServer`
+        for an answer that is not one (see `is_stream`: then its body was read)."""
+        try:
+            check_answer(response)
+            if response.is_success and not is_stream(response):
+                raise answered(response, "not revkv's stream of events")
+        except ForeignAnswer as error:
+            raise error.at(url) from None
         if not response.is_success:
             raise error_of(
                 response.status_code,

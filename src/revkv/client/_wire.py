@@ -119,7 +119,72 @@ def json_body(content: bytes) -> Any:
     try:
         return json.loads(content)
     except ValueError:
-        raise RevkvError(f"the server sent a body that is not JSON: {content[:200]!r}") from None
+        raise ForeignAnswer("not JSON") from None
+
+
+# -- another server than revkv ------------------------------------------------------
+
+#: The first segment of revkv's own routes: a URL that holds one is not a base URL.
+ROUTES = ("kv", "odata", "ui", "watch")
+
+
+def check_base_url(url: str) -> None:
+    """Refuse a URL into one of revkv's routes (`http://host:8080/kv`, a key's URL pasted
+    from a browser): the client adds `/kv/...` itself, so its requests would go to
+    `/kv/kv/...`, which a revkv server answers with a misleading 400 or 404.
+
+    (So a revkv server cannot be proxied under a path named kv, odata, ui or watch.)
+    """
+    parsed = httpx.URL(url)
+    segments = parsed.raw_path.decode("ascii", "replace").split("?")[0].split("/")
+    for at, name in enumerate(segments):
+        if name in ROUTES:
+            base = parsed.copy_with(raw_path="/".join(segments[:at]).encode() or b"/")
+            raise errors.NotRevkvServer(url, f"/{name} is one of its routes", str(base).rstrip("/"))
+
+
+class ForeignAnswer(RevkvError):
+    """An answer no revkv server gives, or one the client cannot read. The driver, which
+    knows the URL, raises `NotRevkvServer` for it (`at`); a gateway's 502, 503 or 504
+    becomes `Unreachable`: the revkv server behind the proxy may be down."""
+
+    def __init__(self, reason: str, status: int = 0) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+    def at(self, url: str) -> errors.Unreachable:
+        if self.status in (502, 503, 504):
+            why = f"{self.reason} (a proxy's answer? the revkv server behind it may be down)"
+            return errors.Unreachable(url, why)
+        return errors.NotRevkvServer(url, self.reason)
+
+
+def answered(response: httpx.Response, why: str) -> ForeignAnswer:
+    """`GET /kv/default/k answered HTTP 404 Not Found (text/html): not revkv's error JSON`."""
+    kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+    request = response.request
+    status = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+    return ForeignAnswer(
+        f"{request.method} {request.url.raw_path.decode('ascii', 'replace').split('?')[0]} "
+        f"answered {status} ({kind}): {why}",
+        response.status_code,
+    )
+
+
+def check_answer(response: httpx.Response) -> None:
+    """Raise `ForeignAnswer` for an error answer without revkv's error JSON
+    (`{"error": {"code": "KeyNotFound", "message": ...}}`, which every revkv error is,
+    since the client asks for JSON): a web page, another service's error, a proxy's."""
+    if response.is_success:
+        return
+    try:
+        info = json.loads(response.content).get("error")
+    except (ValueError, AttributeError):
+        info = None
+    code = info.get("code") if isinstance(info, dict) else None
+    if not (isinstance(code, str) and code.isidentifier() and "message" in info):
+        raise answered(response, "not revkv's error JSON")
 
 
 # -- errors -------------------------------------------------------------------------
