@@ -95,11 +95,17 @@ def lifetime_headers(ttl: TTL, expires: Expires) -> dict[bytes, bytes]:
 
 
 def meta_of(data: Mapping[str, Any]) -> Meta:
-    return Meta.from_dict(data)
+    try:
+        return Meta.from_dict(data)
+    except errors.InvalidRequest as error:  # a server's answer: not revkv's, not the caller's fault
+        raise ForeignAnswer(f"not revkv's answer ({error})") from None
 
 
 def commit_of(data: Mapping[str, Any], payload: bytes | None = None) -> Commit:
-    return Commit.from_dict(data, payload)
+    try:
+        return Commit.from_dict(data, payload)
+    except errors.InvalidRequest as error:
+        raise ForeignAnswer(f"not revkv's answer ({error})") from None
 
 
 def with_payload(meta: Meta, payload: bytes) -> Commit:
@@ -107,7 +113,10 @@ def with_payload(meta: Meta, payload: bytes) -> Commit:
 
 
 def event_of(data: Mapping[str, Any]) -> Event:
-    return Event.from_dict(data)
+    try:
+        return Event.from_dict(data)
+    except errors.InvalidRequest as error:
+        raise ForeignAnswer(f"not revkv's event ({error})") from None
 
 
 def namespace_of(data: Mapping[str, Any]) -> Namespace:
