@@ -32,7 +32,7 @@ from revkv._config import (
 )
 from revkv._service import Service
 from revkv.cli._broker import broker_door_for, broker_options
-from revkv.cli._logging import announce, configure_logging
+from revkv.cli._logging import announce, close_logging, configure_logging
 from revkv.cli._startup import (
     StartupError,
     bind,
@@ -122,11 +122,19 @@ def run(settings: Settings, doors: Sequence[Door] = (), config_path: Path | None
     """Check everything that can fail, then serve until SIGTERM or SIGINT.
 
     Every failure before the first "serving" line is one line and a start-up exit code
-    (`revkv.cli._startup`).
+    (`revkv.cli._startup`). Log lines are written off the event loop meanwhile (see
+    `revkv.cli._logging`), and the last of them before this returns or raises.
     """
+    configure_logging(settings.log_level, settings.log_format, settings.access_log)
+    try:
+        _serve(settings, doors, config_path)
+    finally:
+        close_logging()
+
+
+def _serve(settings: Settings, doors: Sequence[Door], config_path: Path | None) -> None:
     from revkv.http._app import app_for
 
-    configure_logging(settings.log_level, settings.log_format, settings.access_log)
     check_exposure(settings)
     context = tls_context(settings)
     sock = bind(settings.host, settings.port)
