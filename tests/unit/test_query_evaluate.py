@@ -185,6 +185,9 @@ FILTERS: list[tuple[str, dict[str, Any], bool]] = [
     ("a div 0 eq 1", {"a": 1}, False),
     ("a div b eq 1", {"a": 1.0, "b": 0.0}, False),
     ("a mod 0 eq 1", {"a": 1}, False),
+    ("a mod 2.0 eq 1", {"a": float("inf")}, False),  # NaN, as IEEE has it
+    ("a mul 1e308 mul 10.0 mod 2.0 ne a", {"a": 1}, True),
+    ("a mod b eq 1.5", {"a": 1.5, "b": float("inf")}, True),
     ("a div 0M eq 1", {"a": Decimal(1)}, False),
     ("-a eq 1", {"a": "x"}, False),
     ("not a", {"a": "x"}, False),

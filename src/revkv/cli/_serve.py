@@ -32,7 +32,7 @@ from revkv._config import (
 from revkv._service import Service
 from revkv.cli._broker import broker_door_for, broker_options
 from revkv.cli._globals import recorded
-from revkv.cli._logging import announce, configure_logging
+from revkv.cli._logging import announce, close_logging, configure_logging
 from revkv.cli._startup import (
     StartupError,
     bind,
@@ -148,19 +148,22 @@ def run(settings: Settings, doors: Sequence[Door] = (), config_path: Path | None
     when one comes while starting).
 
     Every failure before the first "serving" line is one line and a start-up exit code
-    (`revkv.cli._startup`).
+    (`revkv.cli._startup`). Log lines are written off the event loop meanwhile (see
+    `revkv.cli._logging`), and the last of them before this returns or raises.
     """
+    configure_logging(settings.log_level, settings.log_format, settings.access_log)
     try:
         with _stop_on_signals():
             _serve(settings, doors, config_path)
     except _StopAsked as stop:
         announce(f"stopped ({signal.Signals(stop.args[0]).name})", settings.log_format)
+    finally:
+        close_logging()
 
 
 def _serve(settings: Settings, doors: Sequence[Door], config_path: Path | None) -> None:
     from revkv.http._app import app_for
 
-    configure_logging(settings.log_level, settings.log_format, settings.access_log)
     check_exposure(settings)
     context = tls_context(settings)
     sock = bind(settings.host, settings.port)
@@ -171,9 +174,9 @@ def _serve(settings: Settings, doors: Sequence[Door], config_path: Path | None) 
     except BaseException:
         sock.close()
         raise
-    recorded = None
+    server_file = None
     if settings.db is None and settings.data is not None:
-        recorded = record_server(settings.data, url)
+        server_file = record_server(settings.data, url)
     try:
         app = app_for(settings, service, doors)
         config = _uvicorn_config(settings, app, context is not None)
@@ -184,8 +187,8 @@ def _serve(settings: Settings, doors: Sequence[Door], config_path: Path | None) 
     finally:
         _close_doors(doors)  # no-ops when the lifespan closed them
         sock.close()
-        if recorded is not None:
-            forget_server(recorded)
+        if server_file is not None:
+            forget_server(server_file)
     if server.stopped_by:
         announce(f"stopped ({signal.Signals(server.stopped_by[0]).name})", settings.log_format)
 

@@ -172,6 +172,8 @@ def _modulo(a: Any, b: Any, kind: ValueKind) -> Any:
     if kind is ValueKind.FLOAT:
         if b == 0:
             raise ZeroDivisionError("float modulo by zero")
+        if math.isinf(a):  # IEEE's NaN; math.fmod raises a ValueError instead
+            return math.nan
         return math.fmod(a, b)
     return a % b  # Decimal's % already takes the dividend's sign
 
