@@ -12,6 +12,7 @@
     change_log_bytes = 536870912     # ... and at most about this many bytes of them
     compact_on_snapshot = false      # true: every snapshot removes all older files
     watch_keepalive = 15.0           # seconds between keep-alive comments on a stream
+    min_rev_wait = 2.0               # seconds a read waits for its X-Revkv-Min-Rev; then 503
     max_watchers = 100000
     proxy_headers = false            # behind a proxy on 127.0.0.1: trust X-Forwarded-*
     auto_create_namespaces = true
@@ -118,6 +119,7 @@ class Settings:
     odata_schema: Path | None = None
     auto_create_namespaces: bool = True
     watch_keepalive: float = 15.0
+    min_rev_wait: float = 2.0  # seconds a read waits for the rev it names (X-Revkv-Min-Rev)
     max_watchers: int = 100_000
     change_log_size: int = 1_000_000  # changes kept for watchers to resume from
     change_log_bytes: int = 512 * 1024 * 1024  # and the bytes they may take (payloads)
@@ -168,6 +170,7 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "odata_schema": ((str,), "a path"),
     "auto_create_namespaces": ((bool,), "true or false"),
     "watch_keepalive": ((int, float), "a number of seconds"),
+    "min_rev_wait": ((int, float), "a number of seconds from 0 to 3600"),
     "max_watchers": ((int,), "a whole number"),
     "change_log_size": ((int,), "a whole number of changes"),
     "change_log_bytes": ((int,), "a whole number of bytes"),
@@ -270,6 +273,8 @@ def _in_range(name: str, value: Any) -> bool:
         return value in LOG_FORMATS
     if name == "db":
         return bool(value.startswith(("postgresql:", "postgresql+", "postgres:")))
+    if name == "min_rev_wait":
+        return bool(0 <= value <= 3600)
     if name in _POSITIVE:
         return bool(value > 0)
     return True

@@ -85,6 +85,7 @@ class Hub:
         self._loops: dict[asyncio.AbstractEventLoop, _LoopDispatcher] = {}
         self._loops_lock = threading.Lock()
         self._open: weakref.WeakSet[Watch] = weakref.WeakSet()
+        self._reachers: list[_Reacher] = []  # `areached` callers, woken by notify
 
     @property
     def closed(self) -> bool:
@@ -102,6 +103,9 @@ class Hub:
                 return
             self._rev = rev
             self._cond.notify_all()
+            reached = [r for r in self._reachers if r.rev <= rev] if self._reachers else ()
+        for reacher in reached:
+            reacher.wake()
         for dispatcher in list(self._loops.values()):
             dispatcher.schedule(rev)
 
@@ -135,11 +139,32 @@ class Hub:
         self._open.add(watch)
         return watch
 
+    async def areached(self, rev: int, timeout: float) -> bool:
+        """Whether the source reaches `rev` within `timeout` seconds, waited for on the
+        event loop (`notify` wakes it; nothing is read here, so a database's newest rev
+        must come by its notifications or a `refresh`)."""
+        if self.source.rev >= rev:
+            return True
+        reacher = _Reacher(rev, asyncio.get_running_loop())
+        with self._cond:
+            self._reachers.append(reacher)
+        try:
+            if self.source.rev < rev and not self._closed:  # else: notified meanwhile
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(reacher.future, timeout)
+            return self.source.rev >= rev
+        finally:
+            with self._cond:
+                self._reachers.remove(reacher)
+
     def close(self) -> None:
         """Tell every watcher the source is going away; their iteration ends."""
         self._closed = True
         with self._cond:
             self._cond.notify_all()
+            reachers = list(self._reachers)
+        for reacher in reachers:
+            reacher.wake()
         for dispatcher in list(self._loops.values()):
             dispatcher.schedule(None)
 
@@ -168,6 +193,26 @@ class Hub:
                 dispatcher.discard(watch)
                 if not dispatcher.watches:
                     del self._loops[loop]
+
+
+class _Reacher:
+    """One `Hub.areached` call: the rev it waits for, and a future on its loop that
+    `notify` (any thread) resolves."""
+
+    __slots__ = ("future", "loop", "rev")
+
+    def __init__(self, rev: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.rev = rev
+        self.loop = loop
+        self.future: asyncio.Future[None] = loop.create_future()
+
+    def wake(self) -> None:
+        with contextlib.suppress(RuntimeError):  # a closed loop: no one is waiting
+            self.loop.call_soon_threadsafe(self._settle)
+
+    def _settle(self) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
 
 
 class _LoopDispatcher:

@@ -48,7 +48,14 @@ from revkv._model import (
 )
 from revkv._sweeper import Sweeper
 from revkv._view import NamespaceView
-from revkv.errors import Forbidden, InvalidRequest, NotFound, RevAhead, VersionPurged
+from revkv.errors import (
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    RevAhead,
+    RevNotReached,
+    VersionPurged,
+)
 from revkv.prevalence._backup import BackupPlan
 from revkv.store.base import (
     TTL,
@@ -72,6 +79,11 @@ class _Missing:
 
 
 _MISSING: Any = _Missing()
+
+
+REFRESH_EVERY = 0.25
+"""Seconds between reads of a shared database's committed rev while a read waits for
+a min rev (`Service.areach`): notifications usually come first."""
 
 
 class Service:
@@ -176,6 +188,33 @@ class Service:
     def rev(self) -> int:
         """The newest durable rev."""
         return self._store.rev
+
+    async def areach(self, rev: int, wait: float) -> None:
+        """Return once this Service's view has reached `rev` (a client's min rev: a
+        write it made through another server sharing the database); `RevNotReached`
+        after `wait` seconds.
+
+        A backend that other processes write to (`refresh`: PostgreSQL) is asked its
+        committed rev at once, on a worker thread, and again every `REFRESH_EVERY`
+        seconds of the wait, so a late or lost notification costs no more than that;
+        in between, the hub's notifications wake the wait. The embedded store has one
+        view: a rev ahead of it can only come from its own writes still in flight.
+        """
+        store = self._store
+        if store.rev >= rev:
+            return
+        refresh = getattr(store, "refresh", None)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            if refresh is not None:
+                await asyncio.to_thread(refresh)
+            remaining = deadline - loop.time()
+            step = remaining if refresh is None else min(remaining, REFRESH_EVERY)
+            if store.rev >= rev or await self.hub.areached(rev, max(step, 0.0)):
+                return
+            if loop.time() >= deadline:
+                raise RevNotReached(rev, store.rev, wait)
 
     def get(
         self, namespace: str, key: str, version: int | None = None, *, default: Any = _MISSING

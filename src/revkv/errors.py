@@ -39,6 +39,7 @@ attributes it carries in ``fields``: they travel on the wire next to the message
     │   │   └── ReadOnlySystem      (also a PrevalenceError)
     │   ├── Busy                    .retry_after
     │   ├── DatabaseUnavailable     .retry_after (PostgreSQL down or unreachable)
+    │   ├── RevNotReached           .requested_rev .current_rev .retry_after (a min rev)
     │   ├── Unreachable             .url (also ConnectionError)
     │   │   └── NotRevkvServer      (it answers, but as a web page or another service does)
     │   └── TimedOut                .target .timeout (no reply came in time)
@@ -98,6 +99,7 @@ __all__ = [
     "ReadOnlySystem",
     "ReplayDiverged",
     "RevAhead",
+    "RevNotReached",
     "RevkvError",
     "SchemaOutdated",
     "SchemaViolation",
@@ -444,6 +446,29 @@ class DatabaseUnavailable(Unavailable):
     def __init__(self, message: str, retry_after: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class RevNotReached(Unavailable):
+    """A read asked for a minimum rev (``X-Revkv-Min-Rev``, ``min_rev=``) that this
+    server's view had not reached when its wait (``min_rev_wait``) ran out.
+
+    The rev was made through another server sharing the database and has not reached
+    this one yet (retry after ``retry_after`` seconds, or read where it was written), or
+    it was never made on this store at all (a rev from another store, a typo): then no
+    wait will ever reach it.
+    """
+
+    fields = ("requested_rev", "current_rev", "retry_after")
+
+    def __init__(self, requested_rev: int, current_rev: int, waited: float) -> None:
+        super().__init__(
+            f"rev {requested_rev} has not reached this server, whose rev is {current_rev} "
+            f"after waiting {waited:g} s: retry shortly, or read from the server that made "
+            f"rev {requested_rev}; a rev from another store is never reached here"
+        )
+        self.requested_rev = requested_rev
+        self.current_rev = current_rev
+        self.retry_after = 1.0
 
 
 class Unreachable(Unavailable, ConnectionError):

@@ -403,6 +403,13 @@ def _close_doors(doors: Sequence[Door]) -> None:
     help="Seconds an idle connection is kept open. [default: 5]",
 )
 @click.option(
+    "--min-rev-wait",
+    type=click.FloatRange(min=0, max=3600),
+    default=None,
+    help="Seconds a read that names a min rev (X-Revkv-Min-Rev) waits for this server to "
+    "reach it, else 503. [default: 2]",
+)
+@click.option(
     "--max-connections",
     type=click.IntRange(min=1),
     default=None,
@@ -451,6 +458,7 @@ def serve(
     header_timeout: float | None,
     body_timeout: float | None,
     keep_alive_timeout: float | None,
+    min_rev_wait: float | None,
     max_connections: int | None,
     tls_cert: Path | None,
     tls_key: Path | None,
@@ -493,6 +501,7 @@ def serve(
             header_timeout=header_timeout,
             body_timeout=body_timeout,
             keep_alive_timeout=keep_alive_timeout,
+            min_rev_wait=min_rev_wait,
             max_connections=max_connections,
             tls_cert=tls_cert and tls_cert.resolve(),
             tls_key=tls_key and tls_key.resolve(),

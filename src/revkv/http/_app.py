@@ -31,6 +31,7 @@ from revkv.http._errors import EXCEPTION_HANDLERS, unexpected_error_handler
 from revkv.http._json import JSONResponse
 from revkv.http._kv import KVDoor
 from revkv.http._metrics import Metrics, MetricsMiddleware, metrics_endpoint
+from revkv.http._min_rev import MinRevGate
 from revkv.http._odata import odata_mount
 from revkv.http._openapi import openapi_endpoint
 from revkv.http._ui import ui_mount
@@ -90,8 +91,9 @@ def routes(settings: Settings) -> list[Route | Mount]:
 
 
 def middleware(metrics: Metrics) -> list[Middleware]:
-    """Only what every request needs; compression is a proxy's job (it cost every GET)."""
-    return [Middleware(MetricsMiddleware, metrics=metrics)]
+    """Only what every request needs; compression is a proxy's job (it cost every GET).
+    A read naming a min rev waits for it before any route sees it (`_min_rev`)."""
+    return [Middleware(MetricsMiddleware, metrics=metrics), Middleware(MinRevGate)]
 
 
 def create_app(service: Service, settings: Settings | None = None) -> Starlette:
@@ -150,7 +152,7 @@ class RevkvApp(Starlette):
 
     def __init__(self, metrics: Metrics, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._kv = MetricsMiddleware(_guarded(KV.app), metrics=metrics)
+        self._kv = MetricsMiddleware(_guarded(MinRevGate(KV.app)), metrics=metrics)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/kv/"):

@@ -28,6 +28,7 @@ from revkv.errors import (
     PayloadTooLarge,
     PreconditionFailed,
     RevkvError,
+    RevNotReached,
     StorageError,
     Unauthorized,
     Unavailable,
@@ -86,7 +87,7 @@ def error_response(error: RevkvError, headers: dict[str, str] | None = None) -> 
         log.error("request failed: %s", error)
     if isinstance(error, Unauthorized):
         headers = {**CHALLENGE, **(headers or {})}
-    elif isinstance(error, (Busy, DatabaseUnavailable)):
+    elif isinstance(error, (Busy, DatabaseUnavailable, RevNotReached)):
         headers = {"Retry-After": str(max(1, round(error.retry_after))), **(headers or {})}
     return JSONResponse({"error": error_data(error)}, status, headers=headers)
 

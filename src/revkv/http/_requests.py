@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
+from starlette.types import Scope
 
 from revkv._auth import Principal
 from revkv._model import DEFAULT, DEFAULT_MAX_PAYLOAD, Default
@@ -22,13 +23,18 @@ def header(request: Request, name: str, default: str | None = None) -> str | Non
     The headers are made a dict once per request: Starlette's `Headers.get` scans and
     decodes the raw list on every call, and a write reads a dozen headers.
     """
-    scope = request.scope
+    return headers_of(request.scope).get(name, default)
+
+
+def headers_of(scope: Scope) -> dict[str, str]:
+    """The request's headers as a dict by lower-case name, made once per request (the
+    last of repeated headers wins)."""
     headers: dict[str, str] | None = scope.get("revkv.headers")
     if headers is None:
         headers = scope["revkv.headers"] = {
             k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]
         }
-    return headers.get(name, default)
+    return headers
 
 
 def param(request: Request, name: str) -> str | None:

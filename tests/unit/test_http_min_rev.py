@@ -1,0 +1,120 @@
+"""Reads that name a min rev (`X-Revkv-Min-Rev`, `?min_rev=`), in process on the embedded
+store: reached at once, waited for while a write is in flight, 503 `RevNotReached` with
+`Retry-After` once the server's `min_rev_wait` runs out, 400 for a malformed value.
+Across two servers on PostgreSQL: tests/integration/test_min_rev_servers.py."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from revkv._config import Settings
+from revkv._service import Service
+from revkv.http import create_app
+from tests.asgi import asgi_client
+
+pytestmark = pytest.mark.asyncio
+
+AHEAD = 10**9
+READS = [
+    "/kv/ns/k",
+    "/kv/ns/k/meta",
+    "/kv/ns/k/1",
+    "/kv/ns/k/history",
+    "/kv/ns",
+    "/kv/ns?limit=10",
+    "/kv",
+    "/changes?since=0",
+    "/ns/ns",
+    "/odata/ns",
+]
+
+
+@pytest_asyncio.fixture
+async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
+    service.put("ns", "k", b"v1")
+    app = create_app(service, Settings(data=None, min_rev_wait=0.2))
+    async with asgi_client(app) as client:
+        yield client
+
+
+@pytest.mark.parametrize("path", READS)
+async def test_a_reached_rev_is_answered_as_usual(client: httpx.AsyncClient, path: str) -> None:
+    plain = await client.get(path)
+    by_header = await client.get(path, headers={"X-Revkv-Min-Rev": "1"})
+    joiner = "&" if "?" in path else "?"
+    by_param = await client.get(f"{path}{joiner}min_rev=1")
+    assert plain.status_code == by_header.status_code == by_param.status_code == 200
+    if not path.startswith("/odata"):  # a feed says when it was made
+        assert plain.content == by_header.content == by_param.content
+
+
+@pytest.mark.parametrize("path", READS)
+async def test_a_rev_never_reached_is_503_naming_both_revs(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    response = await client.get(path, headers={"X-Revkv-Min-Rev": str(AHEAD)})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    error = response.json()["error"]
+    assert (error["code"], error["requested_rev"], error["current_rev"]) == (
+        "RevNotReached", AHEAD, 1,
+    )  # fmt: skip
+    assert f"rev {AHEAD} has not reached this server" in error["message"]
+
+
+async def test_the_query_parameter_waits_too(client: httpx.AsyncClient) -> None:
+    response = await client.get(f"/kv/ns/k?min_rev={AHEAD}")
+    assert (response.status_code, response.json()["error"]["code"]) == (503, "RevNotReached")
+
+
+async def test_head_waits_too(client: httpx.AsyncClient) -> None:
+    response = await client.head("/kv/ns/k", headers={"X-Revkv-Min-Rev": str(AHEAD)})
+    assert response.status_code == 503
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "1.5", "", "9" * 40, "\uff11"])
+async def test_a_malformed_min_rev_is_400(client: httpx.AsyncClient, value: str) -> None:
+    sent = value.encode("utf-8")  # a header travels as bytes: other scripts' digits too
+    by_header = await client.get("/kv/ns/k", headers={b"X-Revkv-Min-Rev": sent})
+    by_param = await client.get("/changes", params={"min_rev": value})
+    for response in (by_header, by_param):
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "InvalidRequest"
+        assert "min" in response.json()["error"]["message"].lower()
+
+
+async def test_the_larger_of_header_and_parameter_counts(client: httpx.AsyncClient) -> None:
+    response = await client.get(f"/kv/ns/k?min_rev={AHEAD}", headers={"X-Revkv-Min-Rev": "1"})
+    assert response.status_code == 503
+
+
+async def test_writes_never_wait(client: httpx.AsyncClient) -> None:
+    response = await client.put("/kv/ns/k", content=b"v2", headers={"X-Revkv-Min-Rev": "999"})
+    assert response.status_code == 200
+    assert response.json()["rev"] == 2
+
+
+async def test_a_read_waits_for_a_write_that_arrives_during_its_wait(
+    service: Service,
+) -> None:
+    service.put("ns", "k", b"v1")
+    app = create_app(service, Settings(data=None, min_rev_wait=30))
+    async with asgi_client(app) as client:
+        read = asyncio.ensure_future(client.get("/kv/ns/k", headers={"X-Revkv-Min-Rev": "2"}))
+        await asyncio.sleep(0.05)
+        assert not read.done()  # waiting: the store is at rev 1
+        await service.aput("ns", "k", b"v2")
+        response = await asyncio.wait_for(read, 30)
+    assert (response.status_code, response.content) == (200, b"v2")
+
+
+async def test_a_watch_with_a_min_rev_ahead_is_refused_before_it_streams(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/watch/ns", headers={"X-Revkv-Min-Rev": str(AHEAD)})
+    assert response.status_code == 503
