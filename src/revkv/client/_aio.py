@@ -49,7 +49,10 @@ STREAMLESS = (
 
 
 class AsyncClient:
-    """A revkv server as an awaitable Store: `AsyncClient("http://127.0.0.1:8080")`."""
+    """A revkv server as an awaitable Store: `AsyncClient("http://127.0.0.1:8080")`.
+
+    Read-your-writes as `Client`'s: `min_rev`, raised by each write, sent with every read.
+    """
 
     def __init__(
         self,
@@ -59,9 +62,12 @@ class AsyncClient:
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
         verify: _base.Verify = True,
+        min_rev: int = 0,
+        read_your_writes: bool = True,
     ) -> None:
         check_base_url(url)
         self.url = url
+        self._floor = _base.RevFloor(min_rev, read_your_writes)
         self._streams = not isinstance(transport, httpx.ASGITransport)
         self._http = httpx.AsyncClient(
             base_url=url,
@@ -74,12 +80,14 @@ class AsyncClient:
 
     async def _drive(self, flow: _base.Flow[T]) -> T:
         """Run a flow of `_base`: send each call it yields, give it each response."""
+        floor = self._floor
         call = next(flow)
         while True:
+            sent = floor.on(call)
             try:
                 response = await self._http.request(
-                    call.method, call.path, params=call.params, headers=call.headers,
-                    content=call.content,
+                    sent.method, sent.path, params=sent.params, headers=sent.headers,
+                    content=sent.content,
                 )  # fmt: skip
             except httpx.TransportError as error:
                 raise unreachable(self.url, error) from error
@@ -87,7 +95,19 @@ class AsyncClient:
                 call = _base.advance(flow, response, self.url)
             except StopIteration as done:
                 result: T = done.value
+                floor.wrote(call, result)
                 return result
+
+    @property
+    def min_rev(self) -> int:
+        """The rev every read must see (`X-Revkv-Min-Rev`): 0, or what `min_rev=` gave,
+        raised by each write of this client (unless `read_your_writes=False`). Set it
+        to carry a rev from elsewhere (another client's write, a message); 0 to stop."""
+        return self._floor.rev
+
+    @min_rev.setter
+    def min_rev(self, rev: int) -> None:
+        self._floor.rev = _base.check_min_rev(rev)
 
     # -- namespaces --------------------------------------------------------------------
 
@@ -280,7 +300,7 @@ class AsyncClient:
         if not self._streams:
             raise InvalidRequest(STREAMLESS)
         start = await self.rev if since_rev is None else since_rev
-        session = WatchSession(start, namespace, prefix, resync)
+        session = WatchSession(start, namespace, prefix, resync, self.min_rev)
         watch = AsyncWatch(self._http, session, await _connect(self._http, session))
         self._watches.add(watch)
         return watch

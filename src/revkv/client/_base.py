@@ -25,8 +25,9 @@ import base64
 import json
 import os
 import ssl
+import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import httpx
@@ -98,6 +99,51 @@ Flow = Generator[Call, httpx.Response, T]
 #: Sent when reading a key's latest version: a deleted or expired key is absent (404),
 #: not Rainer's empty 200 with `X-Rainer-Empty: Yes`.
 ABSENT_IS_404 = {b"X-Revkv-Absent": b"404"}
+
+
+MIN_REV = b"X-Revkv-Min-Rev"
+
+
+def check_min_rev(rev: object) -> int:
+    if not isinstance(rev, int) or isinstance(rev, bool) or rev < 0:
+        raise InvalidRequest(f"min_rev must be a rev (0 or more), not {rev!r}")
+    return rev
+
+
+class RevFloor:
+    """The rev a client's reads must see: read-your-writes for one client object.
+
+    Every read is sent with `X-Revkv-Min-Rev: <rev>` (when above 0), so a server behind
+    it (another server on the same database, behind a load balancer) catches up, waits
+    a moment, or answers `RevNotReached`. With `follow_writes`, each write the client
+    makes raises the floor to the rev it got, so the client always sees its own writes
+    wherever its next request lands. Thread-safe: the floor only rises, unless set.
+    """
+
+    __slots__ = ("_lock", "follow_writes", "rev")
+
+    def __init__(self, rev: int = 0, follow_writes: bool = True) -> None:
+        self.rev = check_min_rev(rev)
+        self.follow_writes = follow_writes
+        self._lock = threading.Lock()
+
+    def raise_to(self, rev: int) -> None:
+        """Reads from now on see at least `rev` (a rev below the floor changes nothing)."""
+        with self._lock:
+            self.rev = max(self.rev, check_min_rev(rev))
+
+    def on(self, call: Call) -> Call:
+        """`call` as sent: a read carries the floor."""
+        rev = self.rev
+        if rev <= 0 or call.method != "GET":
+            return call
+        return replace(call, headers={**call.headers, MIN_REV: str(rev).encode()})
+
+    def wrote(self, call: Call, result: object) -> None:
+        """A flow ended with `result`, its last request `call`: a write's rev raises the
+        floor (`Meta` of a put, delete or revert; `TxnResult` of a transaction)."""
+        if self.follow_writes and call.method != "GET" and isinstance(result, (Meta, TxnResult)):
+            self.raise_to(result.rev)
 
 
 def default_headers(token: str | None) -> dict[str, str]:

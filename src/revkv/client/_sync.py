@@ -54,6 +54,12 @@ class Client:
     `transport=` takes any `httpx.BaseTransport` (e.g. `httpx.MockTransport`). For an
     https:// server whose certificate a private CA signed, `verify="ca.pem"` (or an
     `ssl.SSLContext`, which may also carry a client certificate).
+
+    Read-your-writes, behind a load balancer too: each write raises `min_rev` to the
+    rev it got, and every read asks the server to have reached it (`X-Revkv-Min-Rev`),
+    so a server a few milliseconds behind the one that took the write catches up or
+    answers `RevNotReached`. `min_rev=` starts from a rev seen elsewhere;
+    `read_your_writes=False` leaves the floor where it is set.
     """
 
     def __init__(
@@ -64,9 +70,12 @@ class Client:
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
         verify: _base.Verify = True,
+        min_rev: int = 0,
+        read_your_writes: bool = True,
     ) -> None:
         check_base_url(url)
         self.url = url
+        self._floor = _base.RevFloor(min_rev, read_your_writes)
         self._http = httpx.Client(
             base_url=url,
             headers=_base.default_headers(token),
@@ -78,12 +87,14 @@ class Client:
 
     def _drive(self, flow: _base.Flow[T]) -> T:
         """Run a flow of `_base`: send each call it yields, give it each response."""
+        floor = self._floor
         call = next(flow)
         while True:
+            sent = floor.on(call)
             try:
                 response = self._http.request(
-                    call.method, call.path, params=call.params, headers=call.headers,
-                    content=call.content,
+                    sent.method, sent.path, params=sent.params, headers=sent.headers,
+                    content=sent.content,
                 )  # fmt: skip
             except httpx.TransportError as error:
                 raise unreachable(self.url, error) from error
@@ -91,7 +102,19 @@ class Client:
                 call = _base.advance(flow, response, self.url)
             except StopIteration as done:
                 result: T = done.value
+                floor.wrote(call, result)
                 return result
+
+    @property
+    def min_rev(self) -> int:
+        """The rev every read must see (`X-Revkv-Min-Rev`): 0, or what `min_rev=` gave,
+        raised by each write of this client (unless `read_your_writes=False`). Set it
+        to carry a rev from elsewhere (another client's write, a message); 0 to stop."""
+        return self._floor.rev
+
+    @min_rev.setter
+    def min_rev(self, rev: int) -> None:
+        self._floor.rev = _base.check_min_rev(rev)
 
     # -- namespaces --------------------------------------------------------------------
 
@@ -268,7 +291,7 @@ class Client:
     ) -> Watch:
         """Follow changes live (iterate, or `next(timeout)`); from now when `since_rev` is None."""
         start = self.rev if since_rev is None else since_rev
-        watch = Watch(self._http, WatchSession(start, namespace, prefix, resync))
+        watch = Watch(self._http, WatchSession(start, namespace, prefix, resync, self.min_rev))
         self._watches.add(watch)
         return watch
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import httpx
 
 from revkv._model import Event, check_namespace_name
-from revkv.client._base import Call
+from revkv.client._base import MIN_REV, Call
 from revkv.client._wire import (
     ForeignAnswer,
     answered,
@@ -59,7 +59,12 @@ def is_stream(response: httpx.Response) -> bool:
 
 class WatchSession:
     def __init__(
-        self, since_rev: int, namespace: str | None, prefix: str | None, resync: bool
+        self,
+        since_rev: int,
+        namespace: str | None,
+        prefix: str | None,
+        resync: bool,
+        min_rev: int = 0,
     ) -> None:
         if namespace is not None:
             check_namespace_name(namespace)
@@ -70,6 +75,7 @@ class WatchSession:
         self.namespace = namespace
         self.prefix = prefix or None
         self.resync = resync
+        self.min_rev = min_rev  # the client's floor: the server must have reached it
         self.rev = since_rev
         self.count = 0  # events handed out at `rev`; 0 when `rev` is a complete position
         self.ended = False
@@ -88,6 +94,8 @@ class WatchSession:
         self._since = self.rev - 1 if self.count else self.rev
         params["since"] = str(self._since)
         headers = {b"Accept": b"text/event-stream", b"Last-Event-ID": str(self._since).encode()}
+        if self.min_rev:
+            headers[MIN_REV] = str(self.min_rev).encode()
         self._skip = self.count
         self._fields = {}
         path = "/watch" if self.namespace is None else f"/watch/{segment(self.namespace)}"
