@@ -37,6 +37,7 @@ def test_every_error_class_says_why_it_exists(cls: type) -> None:
         (errors.ReadOnly("a replica"), 503),
         (errors.ReadOnlySystem("a replica", "10.0.0.1:5466"), 503),
         (errors.Busy("full"), 503),
+        (errors.RevNotReached(9, 5, 2.0), 503),
         (errors.JournalFailed("disk gone"), 503),
         (errors.ClockMisuse("m", "time.time()"), 500),
     ],
@@ -66,6 +67,7 @@ def test_a_write_to_a_replica_is_503_naming_the_primary() -> None:
         errors.TxnConflict([("ns", "k", 1, None)]),
         errors.ReadOnly("replica", "h:1"),
         errors.Busy("full", 5.0),
+        errors.RevNotReached(9, 5, 2.0),
     ],
     ids=lambda error: type(error).__name__,
 )
