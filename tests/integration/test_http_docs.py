@@ -50,6 +50,7 @@ SERVER_OF = {  # the `## ` section -> the server its examples ran against
     "Watching changes": "main",
     "Errors": "main",
     "Removing history: purge and compaction": "main",
+    "Reading your writes across servers": "main",
     "Auth": "auth",
     "Metrics": "metrics",
 }
