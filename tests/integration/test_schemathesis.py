@@ -10,7 +10,8 @@ One store serves the whole run, so what one operation creates (namespaces with o
 settings, keys, tombstones) the next one meets.
 
 Bounded and repeatable: `MAX_EXAMPLES` per operation (60, about 30 s here), derandomized;
-long polls wait at most `POLL`, and an SSE stream is read for `STREAM_SECONDS` and cut.
+long polls wait at most `POLL`, an SSE stream is read for `STREAM_SECONDS` and cut, and a
+min rev ahead of the store (`X-Revkv-Min-Rev`) is answered 503 without waiting.
 
 Not checked: `positive_data_acceptance` and `negative_data_rejection`. They judge how
 strict input validation is, not what the server answers, and some of its rules span
@@ -45,7 +46,7 @@ STREAM_SECONDS = 0.2
 SECRET = "schemathesis-token-0123456789"
 
 SERVICE = open_service(auth=Auth((Token("fuzzer", SECRET, "read-write"),)))
-APP = create_app(SERVICE, Settings(data=None, watch_keepalive=0.05))
+APP = create_app(SERVICE, Settings(data=None, watch_keepalive=0.05, min_rev_wait=0))
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 

@@ -171,6 +171,17 @@ WATCHING = [
     param("query", "payloads", YES_NO, "Include payloads (base64) in events."),
     param("header", "Last-Event-ID", {"type": "string", "pattern": "^[0-9]*$"}, "SSE resume."),
 ]
+MIN_REV = [
+    param(
+        "header",
+        "X-Revkv-Min-Rev",
+        {"type": "string", "pattern": "^ *[0-9]{1,18} *$"},
+        "Read your writes across servers: the rev this read must see (the rev a write "
+        "answered, maybe through another server on the same database). A server behind it "
+        "waits up to its min_rev_wait (default 2 s), then answers 503 RevNotReached.",
+    ),
+    param("query", "min_rev", INT, "The same as X-Revkv-Min-Rev (the larger of both counts)."),
+]
 RAINER_WRITE = [
     param("header", "X-Rainer-Author", AUTHOR, "The author.", required=True),
     param("header", "X-Rainer-Comment", TEXT, "A comment."),
@@ -193,7 +204,8 @@ ERRORS = {
     "payload was purged.",
     412: "An If-Match or If-None-Match precondition does not hold.",
     413: "The body is over the namespace's size limit.",
-    503: "Too many open watches; retry later.",
+    503: "Unavailable, with Retry-After: too many open watches (Busy), or the read's min "
+    "rev not reached in time (RevNotReached); retry later.",
 }
 
 
@@ -544,6 +556,26 @@ WRITER = {"author": AUTHOR, "comment": TEXT}
 TARGET = {"namespace": NAME, "key": KEY}
 
 
+def with_min_rev(described: dict[str, Schema]) -> dict[str, Schema]:
+    """Every read (GET, HEAD) takes a min rev (`revkv.http._min_rev`, which answers
+    before any route): its parameters, its 400 and its 503, in revkv's JSON."""
+    for item in described.values():
+        for method in ("get", "head"):
+            operation = item.get(method)
+            if operation is None:
+                continue
+            operation["parameters"] = [*operation["parameters"], *MIN_REV]
+            responses = operation["responses"]
+            responses.setdefault("400", error(400, rainer=False))
+            unavailable = error(503, rainer=False)
+            own = responses.setdefault("503", unavailable)
+            if own is not unavailable and own != unavailable:  # /health's own 503 too
+                schema = own["content"][MEDIA["json"]]["schema"]
+                own["description"] += " Or: " + ERRORS[503]
+                own["content"][MEDIA["json"]]["schema"] = {"anyOf": [schema, ref("Error")]}
+    return described
+
+
 def schemas() -> dict[str, Schema]:
     error_data = {  # the fields of revkv.errors classes (RevkvError.fields)
         "namespace": TEXT,
@@ -650,7 +682,7 @@ def document(version: str = revkv.__version__) -> Schema:
             "description": "A versioned key-value store: every write is a commit. "
             "Rainer-compatible under /kv. Guide: docs/http-api.md.",
         },
-        "paths": paths(),
+        "paths": with_min_rev(paths()),
         "components": {
             "schemas": schemas(),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
