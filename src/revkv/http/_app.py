@@ -31,7 +31,7 @@ from revkv.http._errors import EXCEPTION_HANDLERS, unexpected_error_handler
 from revkv.http._json import JSONResponse
 from revkv.http._kv import KVDoor
 from revkv.http._metrics import Metrics, MetricsMiddleware, metrics_endpoint
-from revkv.http._min_rev import MinRevGate
+from revkv.http._min_rev import READS, MinRevGate, names_min_rev, refused
 from revkv.http._odata import odata_mount
 from revkv.http._openapi import openapi_endpoint
 from revkv.http._ui import ui_mount
@@ -152,7 +152,7 @@ class RevkvApp(Starlette):
 
     def __init__(self, metrics: Metrics, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._kv = MetricsMiddleware(_guarded(MinRevGate(KV.app)), metrics=metrics)
+        self._kv = MetricsMiddleware(_guarded(KV.app), metrics=metrics)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/kv/"):
@@ -164,8 +164,17 @@ class RevkvApp(Starlette):
 
 
 def _guarded(door: ASGIApp) -> ASGIApp:
+    """The /kv door behind the min rev's check (`_min_rev`; a GET without one pays a
+    dict lookup), with anything unexpected answered as revkv's JSON 500."""
+
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         try:
+            if (
+                scope["method"] in READS
+                and names_min_rev(scope)
+                and await refused(scope, receive, send)
+            ):
+                return
             await door(scope, receive, send)
         except Exception as exc:
             response = await unexpected_error_handler(Request(scope, receive), exc)

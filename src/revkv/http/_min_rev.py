@@ -18,7 +18,7 @@ option (which OData leaves to the service), and Rainer's servlet never had it.
 
 Only GET and HEAD requests wait: a write is always made on the newest committed state.
 The check costs a request without either one dict lookup and one test of its query
-string (`wanted_rev`), so the hot `/kv` GET stays as fast as without it.
+string (`names_min_rev`), so the hot `/kv` GET stays as fast as without it.
 """
 
 from __future__ import annotations
@@ -33,12 +33,18 @@ from revkv.http._errors import error_response
 from revkv.http._numbers import parse_whole
 from revkv.http._requests import headers_of
 
-__all__ = ["HEADER", "PARAM", "MinRevGate", "reach", "wanted_rev"]
+__all__ = ["HEADER", "PARAM", "MinRevGate", "names_min_rev", "reach", "refused", "wanted_rev"]
 
 HEADER = "x-revkv-min-rev"
 PARAM = "min_rev"
 _PARAM_BYTES = PARAM.encode()
 READS = frozenset({"GET", "HEAD"})
+
+
+def names_min_rev(scope: Scope) -> bool:
+    """Whether a request may name a min rev: the one cheap test every request pays
+    (the headers' dict is made once per request, and the door reads it anyway)."""
+    return HEADER in headers_of(scope) or _PARAM_BYTES in scope.get("query_string", b"")
 
 
 def wanted_rev(scope: Scope) -> int | None:
@@ -58,7 +64,8 @@ def wanted_rev(scope: Scope) -> int | None:
 
 async def reach(scope: Scope) -> None:
     """Return once this server's view has reached the rev the read names (at once
-    when it names none): `RevNotReached` after the server's `min_rev_wait`."""
+    when it names none, or is not a read): `RevNotReached` after the server's
+    `min_rev_wait`, `InvalidRequest` for a malformed value."""
     if scope["method"] not in READS:
         return
     rev = wanted_rev(scope)
@@ -69,6 +76,17 @@ async def reach(scope: Scope) -> None:
     await service.areach(rev, app.state.settings.min_rev_wait)
 
 
+async def refused(scope: Scope, receive: Receive, send: Send) -> bool:
+    """`reach`, with its error answered here (revkv's JSON: 400, or 503 with
+    Retry-After): whether it was, and so the read must not go on."""
+    try:
+        await reach(scope)
+    except RevkvError as error:
+        await error_response(error)(scope, receive, send)
+        return True
+    return False
+
+
 class MinRevGate:
     """ASGI middleware: a read that names a min rev waits for it (`reach`) before it
     goes on, or is answered with revkv's JSON error (400, or 503 with Retry-After)."""
@@ -77,10 +95,6 @@ class MinRevGate:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            try:
-                await reach(scope)
-            except RevkvError as error:
-                await error_response(error)(scope, receive, send)
-                return
+        if scope["type"] == "http" and names_min_rev(scope) and await refused(scope, receive, send):
+            return
         await self.app(scope, receive, send)
