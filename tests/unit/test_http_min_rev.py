@@ -12,8 +12,11 @@ import httpx
 import pytest
 import pytest_asyncio
 
+import revkv
 from revkv._config import Settings
+from revkv._model import Put
 from revkv._service import Service
+from revkv.errors import InvalidRequest, RevNotReached
 from revkv.http import create_app
 from tests.asgi import asgi_client
 
@@ -118,3 +121,31 @@ async def test_a_watch_with_a_min_rev_ahead_is_refused_before_it_streams(
 ) -> None:
     response = await client.get("/watch/ns", headers={"X-Revkv-Min-Rev": str(AHEAD)})
     assert response.status_code == 503
+
+
+async def test_the_async_client_raises_its_floor_with_each_write(service: Service) -> None:
+    app = create_app(service, Settings(data=None, min_rev_wait=0))
+    transport = httpx.ASGITransport(app=app)
+    async with revkv.AsyncClient("http://test", transport=transport) as client:
+        assert client.min_rev == 0
+        first = await client.put("ns", "k", b"v1")
+        assert client.min_rev == first.rev
+        result = await client.txn([], [Put(namespace="ns", key="t", payload=b"x")])
+        assert client.min_rev == result.rev
+        await client.get("ns", "k")  # a read never raises it
+        assert client.min_rev == result.rev
+        client.min_rev = result.rev + 5  # carried from elsewhere: ahead of this store
+        with pytest.raises(RevNotReached) as info:
+            await client.get("ns", "k")
+        assert (info.value.requested_rev, info.value.current_rev) == (result.rev + 5, result.rev)
+        with pytest.raises(InvalidRequest):
+            client.min_rev = -1
+
+
+async def test_read_your_writes_off_keeps_the_floor_where_it_was_set(service: Service) -> None:
+    transport = httpx.ASGITransport(app=create_app(service, Settings(data=None)))
+    async with revkv.AsyncClient(
+        "http://test", transport=transport, min_rev=0, read_your_writes=False
+    ) as client:
+        await client.put("ns", "k", b"v1")
+        assert client.min_rev == 0
