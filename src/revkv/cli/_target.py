@@ -39,7 +39,7 @@ from revkv._model import Event
 from revkv._service import Service
 from revkv.cli._globals import Globals, recorded
 from revkv.cli._output import CommandError, translate_errors
-from revkv.errors import Unauthorized, Unreachable
+from revkv.errors import InvalidRequest, Unauthorized, Unreachable
 
 URL_EXAMPLE = "http://127.0.0.1:8080"
 
@@ -105,6 +105,14 @@ def check_db(ctx: click.Context, param: click.Parameter, value: str | None) -> s
             ctx,
             param,
         )
+    try:
+        from revkv.store._sql import engine_url
+    except ImportError:  # no postgresql extra: opening the store says what to install
+        return value
+    try:
+        engine_url(value)  # a port that is no number, say: a usage error, not a traceback
+    except InvalidRequest as error:
+        raise click.BadParameter(str(error), ctx, param) from None
     return value
 
 

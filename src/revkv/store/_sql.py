@@ -91,12 +91,35 @@ PRUNE_EVERY = 60.0
 SWEEP_BATCH = 500
 
 
+#: libpq's connection parameters revkv sets unless the URL names them (`?connect_timeout=30`):
+#: a database host that swallows packets (down, partitioned, a firewall dropping them) is
+#: noticed in seconds — a 503 and a reconnect — not after the kernel's TCP timeouts of
+#: minutes (connect) or a quarter of an hour (a lost peer under a write).
+CONNECTION_DEFAULTS = {
+    "connect_timeout": "10",  # seconds for the whole connection attempt
+    "keepalives": "1",  # an idle connection (LISTEN's) finds a dead peer in ~60 s
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "30000",  # ms a write may stay unacknowledged before the link is dead
+}
+
+
 def engine_url(url: str) -> sa.URL:
-    """`postgresql://...` with psycopg 3 as the driver, whatever driver was named."""
-    parsed = sa.make_url(url)
+    """`postgresql://...` with psycopg 3 as the driver, whatever driver was named, and
+    `CONNECTION_DEFAULTS` for what the URL does not set."""
+    try:
+        parsed = sa.make_url(url)
+    except (sa.exc.ArgumentError, ValueError) as error:  # a port that is no number, say
+        raise InvalidRequest(
+            f"not a valid PostgreSQL URL: {url!r} ({error}); write postgresql://user@host:port/db"
+        ) from None
     if parsed.get_backend_name() != "postgresql":
         raise InvalidRequest(f"not a PostgreSQL URL: {url!r} (postgresql://user@host/db)")
-    return parsed.set(drivername="postgresql+psycopg")
+    missing = {
+        name: value for name, value in CONNECTION_DEFAULTS.items() if name not in parsed.query
+    }
+    return parsed.set(drivername="postgresql+psycopg").update_query_dict(missing)
 
 
 def check_database(url: str, *, upgrade: bool = False) -> str:
