@@ -149,8 +149,27 @@ class Service:
         """The settings of `name`; `NamespaceNotFound`."""
         return self._store.get_namespace(name)
 
+    async def aget_namespace(self, name: str) -> Namespace:
+        """`get_namespace` for an event loop: when reads wait on a database, settings
+        the store keeps in memory (`kept_namespace`) are answered at once and others
+        read on a worker thread, so a cold cache (a listener not yet up, a change just
+        heard) never runs a query on the loop."""
+        if not self.reads_wait:
+            return self._store.get_namespace(name)
+        kept = getattr(self._store, "kept_namespace", None)
+        found: Namespace | None = None if kept is None else kept(name)
+        if found is None:
+            found = await asyncio.to_thread(self._store.get_namespace, name)
+        return found
+
     def namespaces(self) -> builtins.list[Namespace]:
         return self._store.namespaces()
+
+    async def anamespaces(self) -> builtins.list[Namespace]:
+        """`namespaces` for an event loop (on a worker thread when reads wait)."""
+        if not self.reads_wait:
+            return self._store.namespaces()
+        return await asyncio.to_thread(self._store.namespaces)
 
     def namespace(self, name: str) -> NamespaceView:
         """A handle for code that works in one namespace: `cfg.put("k", v)`, `cfg["k"]`."""

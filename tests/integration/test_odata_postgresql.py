@@ -77,3 +77,46 @@ def test_odata_reads_run_no_sql_on_the_event_loop(service: revkv.Service) -> Non
     assert threads, "the reads ran no SQL: nothing was proven"
     on_loop = [statement for thread, statement in threads if thread == loop_thread]
     assert on_loop == []
+
+
+def test_writes_ask_a_namespace_limit_off_the_loop_when_its_settings_are_not_kept(
+    service: revkv.Service,
+) -> None:
+    """A PUT (REST or OData) asks its namespace's `max_payload` before reading the body.
+    The settings are kept in memory while the store listens; when they are not (its
+    listener not up yet, a change just heard: both happen under load), the read ran on
+    the loop. Forgetting them before each write makes that case certain here."""
+    store = service.backend
+    engine: sa.Engine = store._engine  # type: ignore[attr-defined]
+    threads: list[tuple[int, str]] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        threads.append((threading.get_ident(), statement))
+
+    app = create_app(service, Settings(data=None, odata_schema=SCHEMA))
+
+    async def session() -> tuple[int, list[int]]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            assert (await client.post(KVP, json=ENTRY)).status_code == 201
+            assert (await client.put("/kv/plain/a", content=b"1")).status_code == 201
+            sa.event.listen(engine, "before_cursor_execute", record)
+            statuses = []
+            try:
+                for send in (
+                    lambda: client.put("/kv/plain/a", content=b"2"),
+                    lambda: client.put(f"{KVP}('k')", json={**ENTRY, "Value": "w"}),
+                    lambda: client.get("/ns/plain"),
+                    lambda: client.get("/ns"),
+                ):
+                    store.settings_changed(None)  # type: ignore[attr-defined]
+                    statuses.append((await send()).status_code)
+            finally:
+                sa.event.remove(engine, "before_cursor_execute", record)
+            return threading.get_ident(), statuses
+
+    loop_thread, statuses = asyncio.run(session())
+    assert statuses == [200, 204, 200, 200]
+    namespace_reads = [s for _, s in threads if "revkv_namespaces" in s]
+    assert namespace_reads, "no settings were read: nothing was proven"
+    assert [s for thread, s in threads if thread == loop_thread] == []

@@ -30,14 +30,14 @@ async def list_namespaces_json(request: Request) -> Response:
     """The namespaces this request's token may read (all of them without tokens)."""
     service = service_of(request)
     principal = service.principal(request.headers.get("authorization"))
-    names = service.namespaces()
+    names = await service.anamespaces()
     return JSONResponse([ns.to_dict() for ns in names if principal.may(ns.name, False)])
 
 
 async def get_namespace(request: Request) -> Response:
     name = request.path_params["ns"]
     principal_of(request, name, write=False)
-    return JSONResponse(service_of(request).get_namespace(name).to_dict())
+    return JSONResponse((await service_of(request).aget_namespace(name)).to_dict())
 
 
 async def put_namespace(request: Request) -> Response:

@@ -333,7 +333,7 @@ async def post_rainer(request: Request, namespace: str, key: str, version: int) 
     mtime = rainer.modified_time(header(request, "x-rainer-modified-time"))
     lifetime = lifetime_of(request)
     service = service_of(request)
-    body = await read_body(request, payload_limit(service, namespace))
+    body = await read_body(request, await payload_limit(service, namespace))
     if empty and body:
         raise InvalidRequest("Empty payload required with X-Rainer-Empty")
     at = Condition("version", version - 1)  # Rainer names the version to write
@@ -356,7 +356,7 @@ async def put_next(request: Request, namespace: str, key: str) -> Response:
     author, comment = author_and_comment(request)
     lifetime = lifetime_of(request)
     condition = write_condition(request)
-    body = await read_body(request, payload_limit(service, namespace))
+    body = await read_body(request, await payload_limit(service, namespace))
     with Preconditions(condition):
         commit = await service.aput(
             namespace, key, body, expect=condition.expect, author=author, comment=comment,

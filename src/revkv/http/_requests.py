@@ -57,9 +57,11 @@ def principal_of(request: Request, namespace: str | None, write: bool) -> Princi
     return principal
 
 
-def payload_limit(service: Service, namespace: str) -> int:
+async def payload_limit(service: Service, namespace: str) -> int:
+    """The namespace's `max_payload`, to refuse a body before reading it; without a
+    query on the event loop (`Service.aget_namespace`)."""
     try:
-        return service.get_namespace(namespace).max_payload
+        return (await service.aget_namespace(namespace)).max_payload
     except KeyError:
         return DEFAULT_MAX_PAYLOAD
 

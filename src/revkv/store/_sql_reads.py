@@ -128,6 +128,11 @@ class SqlReads:
             raise NamespaceNotFound(name)
         return found
 
+    def kept_namespace(self, name: str) -> Namespace | None:
+        """`name`'s settings if kept in memory (`_sql_settings`), else None, without
+        I/O: `Service.aget_namespace` answers on the event loop when it can."""
+        return self._settings.peek(name)
+
     def namespaces(self) -> builtins.list[Namespace]:
         def work(connection: sa.Connection) -> builtins.list[Namespace]:
             rows = connection.execute(

@@ -53,6 +53,10 @@ class SettingsCache:
                     self._kept[name] = found
         return found
 
+    def peek(self, name: str) -> Namespace | None:
+        """The kept settings of `name`, or None: never a read (an event loop may ask)."""
+        return self._kept.get(name)
+
     def forget(self, name: str | None = None) -> None:
         """Forget `name`'s settings (None: every namespace's)."""
         with self._lock:

@@ -198,7 +198,7 @@ def _is_binary(namespace: Namespace) -> bool:
 
 async def _ensure_namespace(service: Service, entity_set: EntitySet) -> None:
     try:
-        service.get_namespace(entity_set.name)
+        await service.aget_namespace(entity_set.name)
         return
     except NotFound:
         pass

@@ -309,7 +309,7 @@ def _property(entity_set: EntitySet, name: str) -> Property:
 
 
 async def _body(call: Call, entity_set: EntitySet) -> bytes:
-    limit = payload_limit(call.service, entity_set.name) * 4 + _ENVELOPE
+    limit = await payload_limit(call.service, entity_set.name) * 4 + _ENVELOPE
     body = await read_body(call.request, limit)
     if not body.strip():
         raise SchemaViolation(
