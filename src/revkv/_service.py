@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import dataclasses
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -573,7 +574,7 @@ class Service:
             namespace, key, to_version, expect=expect, author=author, comment=comment
         ).result()
 
-    def arevert(
+    async def arevert(
         self,
         namespace: str,
         key: str,
@@ -583,12 +584,16 @@ class Service:
         author: str | None = None,
         comment: str | None = None,
         principal: Principal | None = None,
-    ) -> Pending[Commit]:
-        """`revert` for an event loop: await it."""
-        return self.begin_revert(
-            namespace, key, to_version, expect=expect, author=author, comment=comment,
-            principal=principal,
+    ) -> Commit:
+        """`revert` for an event loop. Its first step reads the version reverted to (a
+        purged one is refused before anything is written): on a worker thread when reads
+        wait on a database, so no query runs on the loop."""
+        begin = functools.partial(
+            self.begin_revert, namespace, key, to_version, expect=expect, author=author,
+            comment=comment, principal=principal,
         )  # fmt: skip
+        pending = await asyncio.to_thread(begin) if self.reads_wait else begin()
+        return await pending
 
     def begin_revert(
         self,

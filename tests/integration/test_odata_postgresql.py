@@ -79,10 +79,11 @@ def test_odata_reads_run_no_sql_on_the_event_loop(service: revkv.Service) -> Non
     assert on_loop == []
 
 
-def test_writes_ask_a_namespace_limit_off_the_loop_when_its_settings_are_not_kept(
+def test_writes_run_no_sql_on_the_loop_even_when_settings_are_not_kept(
     service: revkv.Service,
 ) -> None:
-    """A PUT (REST or OData) asks its namespace's `max_payload` before reading the body.
+    """A PUT (REST or OData) asks its namespace's `max_payload` before reading the body
+    (and a revert reads the version it reverts to, refusing a purged one).
     The settings are kept in memory while the store listens; when they are not (its
     listener not up yet, a change just heard: both happen under load), the read ran on
     the loop. Forgetting them before each write makes that case certain here."""
@@ -108,6 +109,7 @@ def test_writes_ask_a_namespace_limit_off_the_loop_when_its_settings_are_not_kep
                     lambda: client.put(f"{KVP}('k')", json={**ENTRY, "Value": "w"}),
                     lambda: client.get("/ns/plain"),
                     lambda: client.get("/ns"),
+                    lambda: client.post("/kv/plain/a/revert?to=1"),  # reads version 1 first
                 ):
                     store.settings_changed(None)  # type: ignore[attr-defined]
                     statuses.append((await send()).status_code)
@@ -116,7 +118,7 @@ def test_writes_ask_a_namespace_limit_off_the_loop_when_its_settings_are_not_kep
             return threading.get_ident(), statuses
 
     loop_thread, statuses = asyncio.run(session())
-    assert statuses == [200, 204, 200, 200]
+    assert statuses == [200, 204, 200, 200, 200]
     namespace_reads = [s for _, s in threads if "revkv_namespaces" in s]
     assert namespace_reads, "no settings were read: nothing was proven"
     assert [s for thread, s in threads if thread == loop_thread] == []
