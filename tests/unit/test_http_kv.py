@@ -288,6 +288,19 @@ async def test_a_version_that_is_not_a_number_is_400_not_500(
         assert "is not a version number" in response.text
 
 
+@pytest.mark.parametrize("version", ["0", "-1", "-42"])
+async def test_a_version_below_1_reads_as_rainers_key_not_found(
+    client: httpx.AsyncClient, version: str
+) -> None:
+    """Rainer's servlet reads any integer (`toInt`) and finds no such version: 404 with
+    its body, so pyrainer's `get_commit(key, 0)` sees "not found", not a 400."""
+    await post(client, "/kv/things/what/1", b"x")
+    for path in (f"/kv/things/what/{version}", f"/kv/things/what/{version}/meta"):
+        response = await client.get(path)
+        assert (response.status_code, response.text) == (404, "Key not found"), path
+    assert (await client.head(f"/kv/things/what/{version}")).status_code == 404
+
+
 # -- POST /:key/:version --------------------------------------------------------------------
 
 

@@ -50,6 +50,7 @@ from revkv.errors import (
     RevkvError,
     Unauthorized,
     VersionConflict,
+    VersionNotFound,
     VersionPurged,
 )
 from revkv.http import _rainer as rainer
@@ -109,7 +110,11 @@ class KVDoor:
             return json_error(404, "NoSuchRoute", f"no route for {request.url.path}")
         if method == "POST" and len(rest) == 1:
             return await post_rainer(request, namespace, key, _posted_version(rest[0]))
-        version = _version(rest[0])
+        version = _posted_version(rest[0])
+        if version < 1 and method in ("GET", "HEAD"):
+            # Rainer's servlet reads any integer and finds no such version: its 404
+            principal_of(request, namespace, write=False)
+            raise VersionNotFound(namespace, key, version)
         if len(rest) == 2:
             return _allow(method, ("GET",)) or await _read(
                 get_meta, request, namespace, key, version
