@@ -17,14 +17,28 @@ from tests.postgres import PostgresServer, required, unavailable_reason
 from tests.rabbitmq import INSTALL_HINT, RabbitMQ, available
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
+def _started_postgres() -> PostgresServer:
+    """A new cluster, or the test skipped with how to install PostgreSQL (failed when
+    REVKV_REQUIRE_POSTGRES says it must run)."""
     reason = unavailable_reason()
     if reason is not None:
         if required():
             pytest.fail(f"REVKV_REQUIRE_POSTGRES is set but {reason}")
         pytest.skip(reason)
-    server = PostgresServer.start()
+    return PostgresServer.start()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = _started_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    """A cluster of the test's own, which it may stop and restart."""
+    server = _started_postgres()
     yield server
     server.stop()
 

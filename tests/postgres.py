@@ -175,6 +175,24 @@ class PostgresServer:
         self.stop()
 
 
+def wait_for_a_read_on_a_lock(url: str, timeout: float = 60.0) -> None:
+    """Return once a query on `revkv_commits` waits on a lock (a test holds the table's
+    lock so that a read it started is certainly in progress); fail after `timeout`."""
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as probe:
+        while time.monotonic() < deadline:
+            row = probe.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE '%revkv_commits%' AND datname = current_database()"
+            ).fetchone()
+            if row and row[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError(f"no read waited on the lock within {timeout} s")
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

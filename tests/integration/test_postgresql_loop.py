@@ -10,28 +10,14 @@ and a long poll from now. Every wait is bounded by a timeout; nothing is timed.
 from __future__ import annotations
 
 import threading
-import time
 
 import httpx
 import psycopg
 
+from tests.postgres import wait_for_a_read_on_a_lock
 from tests.servers import RevkvServer
 
 WAIT = 60.0
-
-
-def _wait_for_a_read_on_the_lock(url: str) -> None:
-    deadline = time.monotonic() + WAIT
-    with psycopg.connect(url, autocommit=True) as probe:
-        while time.monotonic() < deadline:
-            row = probe.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query LIKE '%revkv_commits%' AND datname = current_database()"
-            ).fetchone()
-            if row and row[0]:
-                return
-            time.sleep(0.02)
-    raise AssertionError(f"no read waited on the lock within {WAIT} s")
 
 
 def test_the_server_answers_while_a_watch_catch_up_waits_on_a_lock(pg_url: str) -> None:
@@ -53,7 +39,7 @@ def test_the_server_answers_while_a_watch_catch_up_waits_on_a_lock(pg_url: str) 
         try:
             lock.execute("LOCK TABLE revkv_commits IN ACCESS EXCLUSIVE MODE")
             watcher.start()
-            _wait_for_a_read_on_the_lock(pg_url)
+            wait_for_a_read_on_a_lock(pg_url, WAIT)
             # the lock outlives these timeouts
             assert http.get("/openapi.json", timeout=WAIT / 2).status_code == 200
             poll = http.get("/watch/ns?wait=0s", timeout=WAIT / 2)

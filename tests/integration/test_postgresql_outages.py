@@ -10,27 +10,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 import revkv
-from tests.postgres import PostgresServer, required, unavailable_reason
+from tests.postgres import PostgresServer
 from tests.servers import RevkvServer
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[PostgresServer]:
-    """A cluster of its own: this test stops it."""
-    reason = unavailable_reason()
-    if reason is not None:
-        if required():
-            pytest.fail(f"REVKV_REQUIRE_POSTGRES is set but {reason}")
-        pytest.skip(reason)
-    server = PostgresServer.start()
-    yield server
-    server.stop()
 
 
 def test_database_down_is_a_503_with_retry_after_then_the_server_recovers(

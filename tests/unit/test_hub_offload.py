@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -25,7 +24,7 @@ from revkv._service import Service
 from revkv.client._watch import WatchSession
 from revkv.errors import Compacted, DatabaseUnavailable
 from revkv.store._sql import SqlStore
-from tests.postgres import PostgresServer, required, unavailable_reason
+from tests.postgres import PostgresServer, wait_for_a_read_on_a_lock
 
 WAIT = 60.0  # a bound on every wait: reached only when something hangs
 WRITERS, WRITES = 4, 40
@@ -34,19 +33,6 @@ WRITERS, WRITES = 4, 40
 def _service(url: str) -> Service:
     """A Service on `url` that hears of other stores' commits only when told."""
     return Service(SqlStore(url, listen=False), sweep_interval=None)
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[PostgresServer]:
-    """A cluster of its own: the test stops it."""
-    reason = unavailable_reason()
-    if reason is not None:
-        if required():
-            pytest.fail(f"REVKV_REQUIRE_POSTGRES is set but {reason}")
-        pytest.skip(reason)
-    server = PostgresServer.start()
-    yield server
-    server.stop()
 
 
 def _heard(service: Service, rev: int) -> None:
@@ -132,17 +118,7 @@ class _Lock:
 
     def wait_for_a_waiting_read(self) -> None:
         """Return once a query waits on the lock (a hub's read has started)."""
-        deadline = time.monotonic() + WAIT
-        with psycopg.connect(self.url, autocommit=True) as probe:
-            while time.monotonic() < deadline:
-                row = probe.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND query LIKE '%revkv_commits%' AND datname = current_database()"
-                ).fetchone()
-                if row and row[0]:
-                    return
-                time.sleep(0.02)
-        raise AssertionError(f"no read waited on the lock within {WAIT} s")
+        wait_for_a_read_on_a_lock(self.url, WAIT)
 
 
 def test_the_event_loop_runs_while_the_hub_waits_on_the_database(pg_url: str) -> None:
