@@ -211,27 +211,31 @@ class Service:
 
     async def areach(self, rev: int, wait: float) -> None:
         """Return once this Service's view has reached `rev` (a client's min rev: a
-        write it made through another server sharing the database); `RevNotReached`
-        after `wait` seconds.
+        write it made through another server sharing the database).
 
         A backend that other processes write to (`refresh`: PostgreSQL) is asked its
         committed rev at once, on a worker thread, and again every `REFRESH_EVERY`
         seconds of the wait, so a late or lost notification costs no more than that;
-        in between, the hub's notifications wake the wait. The embedded store has one
-        view: a rev ahead of it can only come from its own writes still in flight.
+        in between, the hub's notifications wake the wait; `RevNotReached` after
+        `wait` seconds. A store with no other writer (the embedded one) has one view,
+        and acknowledges a write only once it is durable there: a rev ahead of it was
+        never made here (a repair or a restore set it aside, or it is another store's),
+        so it is `RevAhead` at once, as a watch from that rev is.
         """
         store = self._store
         if store.rev >= rev:
             return
         refresh = getattr(store, "refresh", None)
+        if refresh is None:
+            raise RevAhead(rev, store.rev)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:
-            if refresh is not None:
-                await asyncio.to_thread(refresh)
+            await asyncio.to_thread(refresh)
             remaining = deadline - loop.time()
-            step = remaining if refresh is None else min(remaining, REFRESH_EVERY)
-            if store.rev >= rev or await self.hub.areached(rev, max(step, 0.0)):
+            if store.rev >= rev or await self.hub.areached(
+                rev, max(min(remaining, REFRESH_EVERY), 0.0)
+            ):
                 return
             if loop.time() >= deadline:
                 raise RevNotReached(rev, store.rev, wait)

@@ -184,11 +184,27 @@ async def test_a_server_deaf_to_notifications_catches_up_by_reading_the_database
         writer.close()
 
 
-def test_the_embedded_store_has_one_view_and_the_same_answer() -> None:
+def test_the_embedded_store_has_one_view_so_a_rev_ahead_of_it_is_rev_ahead(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One store, one view, a write acknowledged once durable: a min rev ahead of it was
+    never made here (a repair or restore set it aside, or another store made it). The
+    server says `RevAhead` (410) at once; a Client lowers its floor to the server's rev,
+    with a warning, and reads on instead of failing every read from then on."""
     with RevkvServer(None, "--min-rev-wait", WAIT) as server, revkv.Client(server.url) as client:
         meta = client.put(NS, "k", "v")
         assert client.get(NS, "k").text == "v"  # sent with X-Revkv-Min-Rev: meta.rev
-        client.min_rev = meta.rev + 1_000
-        with pytest.raises(RevNotReached) as info:
-            client.get(NS, "k")
-        assert (info.value.requested_rev, info.value.current_rev) == (meta.rev + 1_000, meta.rev)
+        ahead = meta.rev + 1_000
+        response = httpx.get(f"{server.url}/kv/{NS}/k", headers={"X-Revkv-Min-Rev": str(ahead)})
+        assert response.status_code == 410
+        error = response.json()["error"]
+        assert (error["code"], error["requested_rev"], error["current_rev"]) == (
+            "RevAhead",
+            ahead,
+            meta.rev,
+        )
+        client.min_rev = ahead
+        with caplog.at_level("WARNING", logger="revkv.client"):
+            assert client.get(NS, "k").text == "v"
+        assert client.min_rev == meta.rev
+        assert f"behind rev {ahead}" in caplog.text

@@ -1,11 +1,11 @@
 """Reads that name a min rev (`X-Revkv-Min-Rev`, `?min_rev=`), in process on the embedded
-store: reached at once, waited for while a write is in flight, 503 `RevNotReached` with
-`Retry-After` once the server's `min_rev_wait` runs out, 400 for a malformed value.
-Across two servers on PostgreSQL: tests/integration/test_min_rev_servers.py."""
+store: reached at once; a rev ahead of it, which this one-view store never made, is 410
+`RevAhead` at once (no wait: it acknowledges a write only once it is durable); 400 for a
+malformed value. Across two servers on PostgreSQL, where a server may lag and waits
+(503 `RevNotReached` after `min_rev_wait`): tests/integration/test_min_rev_servers.py."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -16,7 +16,7 @@ import revkv
 from revkv._config import Settings
 from revkv._model import Put
 from revkv._service import Service
-from revkv.errors import InvalidRequest, RevNotReached
+from revkv.errors import InvalidRequest
 from revkv.http import create_app
 from tests.asgi import asgi_client
 
@@ -57,27 +57,22 @@ async def test_a_reached_rev_is_answered_as_usual(client: httpx.AsyncClient, pat
 
 
 @pytest.mark.parametrize("path", READS)
-async def test_a_rev_never_reached_is_503_naming_both_revs(
+async def test_a_rev_ahead_of_the_store_is_410_rev_ahead_naming_both_revs(
     client: httpx.AsyncClient, path: str
 ) -> None:
     response = await client.get(path, headers={"X-Revkv-Min-Rev": str(AHEAD)})
-    assert response.status_code == 503
-    assert response.headers["retry-after"] == "1"
+    assert response.status_code == 410
     error = response.json()["error"]
     assert (error["code"], error["requested_rev"], error["current_rev"]) == (
-        "RevNotReached", AHEAD, 1,
+        "RevAhead", AHEAD, 1,
     )  # fmt: skip
-    assert f"rev {AHEAD} has not reached this server" in error["message"]
 
 
-async def test_the_query_parameter_waits_too(client: httpx.AsyncClient) -> None:
+async def test_the_query_parameter_and_head_too(client: httpx.AsyncClient) -> None:
     response = await client.get(f"/kv/ns/k?min_rev={AHEAD}")
-    assert (response.status_code, response.json()["error"]["code"]) == (503, "RevNotReached")
-
-
-async def test_head_waits_too(client: httpx.AsyncClient) -> None:
-    response = await client.head("/kv/ns/k", headers={"X-Revkv-Min-Rev": str(AHEAD)})
-    assert response.status_code == 503
+    assert (response.status_code, response.json()["error"]["code"]) == (410, "RevAhead")
+    head = await client.head("/kv/ns/k", headers={"X-Revkv-Min-Rev": str(AHEAD)})
+    assert head.status_code == 410
 
 
 @pytest.mark.parametrize("value", ["abc", "-1", "1.5", "", "9" * 40, "\uff11"])
@@ -93,7 +88,7 @@ async def test_a_malformed_min_rev_is_400(client: httpx.AsyncClient, value: str)
 
 async def test_the_larger_of_header_and_parameter_counts(client: httpx.AsyncClient) -> None:
     response = await client.get(f"/kv/ns/k?min_rev={AHEAD}", headers={"X-Revkv-Min-Rev": "1"})
-    assert response.status_code == 503
+    assert response.status_code == 410
 
 
 async def test_writes_never_wait(client: httpx.AsyncClient) -> None:
@@ -102,25 +97,11 @@ async def test_writes_never_wait(client: httpx.AsyncClient) -> None:
     assert response.json()["rev"] == 2
 
 
-async def test_a_read_waits_for_a_write_that_arrives_during_its_wait(
-    service: Service,
-) -> None:
-    service.put("ns", "k", b"v1")
-    app = create_app(service, Settings(data=None, min_rev_wait=30))
-    async with asgi_client(app) as client:
-        read = asyncio.ensure_future(client.get("/kv/ns/k", headers={"X-Revkv-Min-Rev": "2"}))
-        await asyncio.sleep(0.05)
-        assert not read.done()  # waiting: the store is at rev 1
-        await service.aput("ns", "k", b"v2")
-        response = await asyncio.wait_for(read, 30)
-    assert (response.status_code, response.content) == (200, b"v2")
-
-
 async def test_a_watch_with_a_min_rev_ahead_is_refused_before_it_streams(
     client: httpx.AsyncClient,
 ) -> None:
     response = await client.get("/watch/ns", headers={"X-Revkv-Min-Rev": str(AHEAD)})
-    assert response.status_code == 503
+    assert response.status_code == 410
 
 
 async def test_the_async_client_raises_its_floor_with_each_write(service: Service) -> None:
@@ -135,9 +116,8 @@ async def test_the_async_client_raises_its_floor_with_each_write(service: Servic
         await client.get("ns", "k")  # a read never raises it
         assert client.min_rev == result.rev
         client.min_rev = result.rev + 5  # carried from elsewhere: ahead of this store
-        with pytest.raises(RevNotReached) as info:
-            await client.get("ns", "k")
-        assert (info.value.requested_rev, info.value.current_rev) == (result.rev + 5, result.rev)
+        assert (await client.get("ns", "k")).payload == b"v1"  # RevAhead: the floor comes down
+        assert client.min_rev == result.rev
         with pytest.raises(InvalidRequest):
             client.min_rev = -1
 

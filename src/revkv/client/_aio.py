@@ -91,6 +91,8 @@ class AsyncClient:
                 )  # fmt: skip
             except httpx.TransportError as error:
                 raise unreachable(self.url, error) from error
+            if floor.refused(sent, response):
+                continue  # the same call again, under the floor the server can reach
             try:
                 call = _base.advance(flow, response, self.url)
             except StopIteration as done:
@@ -300,7 +302,7 @@ class AsyncClient:
         if not self._streams:
             raise InvalidRequest(STREAMLESS)
         start = await self.rev if since_rev is None else since_rev
-        session = WatchSession(start, namespace, prefix, resync, self.min_rev)
+        session = WatchSession(start, namespace, prefix, resync, self._floor)
         watch = AsyncWatch(self._http, session, await _connect(self._http, session))
         self._watches.add(watch)
         return watch

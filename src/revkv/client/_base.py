@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import ssl
 import threading
@@ -72,12 +73,15 @@ from revkv.errors import (
     KeyNotFound,
     NamespaceExists,
     NotFound,
+    RevAhead,
     RevkvError,
     VersionNotFound,
 )
 from revkv.store.base import TTL, CompactionReport, Expires
 
 T = TypeVar("T")
+
+log = logging.getLogger("revkv.client")
 
 KEYS_PAGE = 10_000  # the server's largest page
 JSON = {b"Content-Type": b"application/json"}
@@ -138,6 +142,26 @@ class RevFloor:
         if rev <= 0 or call.method != "GET":
             return call
         return replace(call, headers={**call.headers, MIN_REV: str(rev).encode()})
+
+    def refused(self, sent: Call, response: httpx.Response) -> bool:
+        """Whether the server refused `sent` only for the floor it carried: `RevAhead`,
+        its word that it will never reach that rev (a repair or a restore set it aside,
+        or the rev was another store's). The floor then comes down to the server's rev,
+        with a warning, and the caller sends the call again: the client goes on with the
+        store as it is, instead of failing every read from now on."""
+        if response.status_code != 410 or MIN_REV not in sent.headers:
+            return False
+        error = error_of(410, response.content)
+        if not isinstance(error, RevAhead) or error.current_rev >= self.rev:
+            return False
+        log.warning(
+            "the server is at rev %d, behind rev %d this client saw (a repair or a restore "
+            "set newer commits aside, or that rev was another store's): reading from rev %d",
+            error.current_rev, self.rev, error.current_rev,
+        )  # fmt: skip
+        with self._lock:
+            self.rev = min(self.rev, error.current_rev)
+        return True
 
     def wrote(self, call: Call, result: object) -> None:
         """A flow ended with `result`, its last request `call`: a write's rev raises the

@@ -98,6 +98,8 @@ class Client:
                 )  # fmt: skip
             except httpx.TransportError as error:
                 raise unreachable(self.url, error) from error
+            if floor.refused(sent, response):
+                continue  # the same call again, under the floor the server can reach
             try:
                 call = _base.advance(flow, response, self.url)
             except StopIteration as done:
@@ -291,7 +293,7 @@ class Client:
     ) -> Watch:
         """Follow changes live (iterate, or `next(timeout)`); from now when `since_rev` is None."""
         start = self.rev if since_rev is None else since_rev
-        watch = Watch(self._http, WatchSession(start, namespace, prefix, resync, self.min_rev))
+        watch = Watch(self._http, WatchSession(start, namespace, prefix, resync, self._floor))
         self._watches.add(watch)
         return watch
 

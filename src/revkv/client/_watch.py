@@ -32,7 +32,7 @@ from __future__ import annotations
 import httpx
 
 from revkv._model import Event, check_namespace_name
-from revkv.client._base import MIN_REV, Call
+from revkv.client._base import MIN_REV, Call, RevFloor
 from revkv.client._wire import (
     ForeignAnswer,
     answered,
@@ -64,7 +64,7 @@ class WatchSession:
         namespace: str | None,
         prefix: str | None,
         resync: bool,
-        min_rev: int = 0,
+        floor: RevFloor | None = None,
     ) -> None:
         if namespace is not None:
             check_namespace_name(namespace)
@@ -75,7 +75,7 @@ class WatchSession:
         self.namespace = namespace
         self.prefix = prefix or None
         self.resync = resync
-        self.min_rev = min_rev  # the client's floor: the server must have reached it
+        self.floor = floor  # the client's: the server must have reached its rev
         self.rev = since_rev
         self.count = 0  # events handed out at `rev`; 0 when `rev` is a complete position
         self.ended = False
@@ -83,6 +83,7 @@ class WatchSession:
         self._since = since_rev
         self._skip = 0
         self._fields: dict[str, str] = {}
+        self._sent: Call | None = None
 
     def call(self) -> Call:
         """The request that (re)opens the stream at the current position."""
@@ -94,12 +95,13 @@ class WatchSession:
         self._since = self.rev - 1 if self.count else self.rev
         params["since"] = str(self._since)
         headers = {b"Accept": b"text/event-stream", b"Last-Event-ID": str(self._since).encode()}
-        if self.min_rev:
-            headers[MIN_REV] = str(self.min_rev).encode()
+        if self.floor is not None and self.floor.rev:
+            headers[MIN_REV] = str(self.floor.rev).encode()
         self._skip = self.count
         self._fields = {}
         path = "/watch" if self.namespace is None else f"/watch/{segment(self.namespace)}"
-        return Call("GET", path, params, headers)
+        self._sent = Call("GET", path, params, headers)
+        return self._sent
 
     def opened(self, response: httpx.Response, url: str) -> None:
         """Raise revkv's error for a refused stream (410: `Compacted`), `NotRevkvServer`
@@ -111,6 +113,8 @@ class WatchSession:
         except ForeignAnswer as error:
             raise error.at(url) from None
         if not response.is_success:
+            if self.floor is not None and self._sent is not None:  # RevAhead: lowered, raised
+                self.floor.refused(self._sent, response)
             raise error_of(
                 response.status_code,
                 response.content,
