@@ -12,7 +12,8 @@ held forever, until the process ran out of file descriptors and shut everyone ou
   and a body not complete ``body_timeout`` seconds after its head is answered 408 (or
   the connection is closed, if the answer has started); both close the connection;
 - a connection that has sent nothing for ``keep_alive_timeout`` seconds is closed, a new
-  one as well as one between requests (uvicorn's own timer covers the latter);
+  one as well as one between requests (uvicorn's own timer covers the latter, except
+  where the next request's head has begun: that is the header timeout's);
 - beyond ``max_connections`` open connections a new one is answered 503 and closed, so
   the file descriptors of the process never run out (see ``raise_fd_limit``).
 
@@ -184,6 +185,18 @@ class LimitedProtocol(HttpToolsProtocol):
                 transport.close()
                 return
         _answer(transport, 408, f"the request {what} was not received within {seconds:g} s")
+
+    def timeout_keep_alive_handler(self) -> None:
+        """uvicorn's, except for a connection whose next head has begun to arrive.
+
+        uvicorn arms this timer when an answer is complete, even if the next request's
+        head began before it left (pipelined, or sent in pieces): closing then would cut
+        a client off mid-request, without a word. That head is the header timeout's.
+        """
+        scope: Any = self.scope
+        if scope is not None and "method" not in scope:
+            return
+        HttpToolsProtocol.timeout_keep_alive_handler(self)
 
     # -- parsing -----------------------------------------------------------------------
 
