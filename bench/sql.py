@@ -12,6 +12,10 @@ PostgreSQL's defaults, every commit flushed to the WAL before it is acknowledged
 - **a `$filter` + `$orderby` page** of 50 over 100,000 keys (`GET /kv/NS?$filter=...`),
   median of 20 requests.
 
+The cases run in turn, `--rounds` times (3), so that a noisy minute on this shared machine
+hurts every case alike; the report shows every round, the median of each figure and the
+median of each round's ratio (a ratio of two figures measured in the same round).
+
 Goals (issue 11): PUT through one PostgreSQL-backed server >= 60% of the bare insert loop;
 GET through it >= 50% of the embedded server's; the filtered, ordered page < 50 ms.
 
@@ -157,56 +161,72 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="per wrk run [10]")
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of every case, in turn; medians quoted [3]"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench/sql.py needs wrk: apt-get install wrk")
     scratch = Path(tempfile.mkdtemp(prefix="revkv-bench-sql-"))
     (scratch / "put.lua").write_text(PUT_LUA)
     (scratch / "get.lua").write_text(GET_LUA)
-    results: dict[str, float] = {}
+    rounds: list[dict[str, float]] = []
     pg = PostgresServer.start(fsync="on", synchronous_commit="on", max_connections=300)
     try:
         conns, seconds = args.connections, args.seconds
-        c.progress("bare insert loop")
-        results["bare insert"] = asyncio.run(
-            insert_loop(pg.create_database("bare"), conns, seconds)
-        )
-        db = pg.create_database("kv")
-        for label, where in (
-            ("1 x revkv --db", [db]),
-            ("2 x revkv --db", [db, db]),
-            ("embedded revkv", [scratch / "data"]),
-        ):
-            with servers(where) as urls:  # type: ignore[arg-type]
-                for op in ("put", "get"):
-                    c.progress(f"{label}: {op}")
-                    results[f"{op} {label}"] = wrk(urls, scratch / f"{op}.lua", conns, seconds)
+        bare, db = pg.create_database("bare"), pg.create_database("kv")
+        for n in range(1, args.rounds + 1):  # in turn, so a noisy minute hurts every case
+            results: dict[str, float] = {}
+            c.progress(f"round {n}/{args.rounds}: bare insert loop")
+            results["bare insert"] = asyncio.run(insert_loop(bare, conns, seconds))
+            for label, where in (
+                ("1 x revkv --db", [db]),
+                ("2 x revkv --db", [db, db]),
+                ("embedded revkv", [scratch / f"data{n}"]),
+            ):
+                with servers(where) as urls:  # type: ignore[arg-type]
+                    for op in ("put", "get"):
+                        c.progress(f"round {n}/{args.rounds}: {label}: {op}")
+                        results[f"{op} {label}"] = wrk(urls, scratch / f"{op}.lua", conns, seconds)
+            rounds.append(results)
         c.progress(f"loading {FILTER_KEYS:,} keys")
         big = pg.create_database("big")
-        results["load seconds"] = fill(big, FILTER_KEYS)
+        load = fill(big, FILTER_KEYS)
         with servers([big]) as urls:
-            results["filtered page ms"], results["page length"] = filtered_page(urls[0])
+            page, length = filtered_page(urls[0])
     finally:
         pg.stop()
         shutil.rmtree(scratch, ignore_errors=True)
-    report(results)
+    report(rounds, load, page, length)
 
 
-def report(r: dict[str, float]) -> None:
-    print(f"PostgreSQL bench, {os.cpu_count()} cores, wrk -c64")
-    for name, value in r.items():
-        print(f"  {name:<26} {value:>10,.1f}")
-    ratios = [
-        ("PUT 1 x revkv --db / bare insert loop", "put 1 x revkv --db", "bare insert", ">= 60%"),
-        ("PUT 2 x revkv --db / bare insert loop", "put 2 x revkv --db", "bare insert", ""),
-        ("PUT 1 x revkv --db / embedded", "put 1 x revkv --db", "put embedded revkv", ""),
-        ("GET 1 x revkv --db / embedded", "get 1 x revkv --db", "get embedded revkv", ">= 50%"),
-        ("GET 2 x revkv --db / embedded", "get 2 x revkv --db", "get embedded revkv", ""),
-    ]
-    for label, top, bottom, goal in ratios:
-        print(f"{label:<40} {r[top] / r[bottom]:>5.0%}" + (f"  (goal {goal})" if goal else ""))
-    page = r["filtered page ms"]
-    print(f"$filter + $orderby page of 50 over {FILTER_KEYS:,} keys: {page:.1f} ms (goal < 50 ms)")
+RATIOS = [
+    ("PUT 1 x revkv --db / bare insert loop", "put 1 x revkv --db", "bare insert", ">= 60%"),
+    ("PUT 2 x revkv --db / bare insert loop", "put 2 x revkv --db", "bare insert", ""),
+    ("PUT 1 x revkv --db / embedded", "put 1 x revkv --db", "put embedded revkv", ""),
+    ("GET 1 x revkv --db / embedded", "get 1 x revkv --db", "get embedded revkv", ">= 50%"),
+    ("GET 2 x revkv --db / embedded", "get 2 x revkv --db", "get embedded revkv", ""),
+]
+
+
+def report(rounds: list[dict[str, float]], load: float, page: float, length: float) -> None:
+    """Every round's figures, then the median of each, and the median of each round's ratio."""
+    print(f"PostgreSQL bench, {os.cpu_count()} cores, wrk -c64, {len(rounds)} rounds")
+    names = list(rounds[0])
+    heads = "".join(f"{f'round {n}':>10}" for n in range(1, len(rounds) + 1))
+    print(f"  {'requests/s':<26}{heads}{'median':>10}")
+    for name in names:
+        values = [r[name] for r in rounds]
+        cells = "".join(f"{v:>10,.0f}" for v in values)
+        print(f"  {name:<26}{cells}{statistics.median(values):>10,.0f}")
+    for label, top, bottom, goal in RATIOS:
+        each = [r[top] / r[bottom] for r in rounds]
+        spread = " ".join(f"{x:.0%}" for x in each)
+        line = f"{label:<40} {statistics.median(each):>5.0%}  (rounds: {spread})"
+        print(line + (f"  goal {goal}" if goal else ""))
+    print(f"loading {FILTER_KEYS:,} keys: {load:.1f} s")
+    print(f"$filter + $orderby page of {length:.0f} over {FILTER_KEYS:,} keys: {page:.1f} ms"
+          " (median of 20; goal < 50 ms)")  # fmt: skip
 
 
 if __name__ == "__main__":

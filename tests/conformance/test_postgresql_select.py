@@ -136,7 +136,14 @@ def test_sql_selects_what_python_selects(
     embedded, sql = stores
     selector = sql.backend._selector  # type: ignore[attr-defined]
     before = selector.translated
-    for window in (Window(), Window(skip=2, top=5), Window(top=3, count=False)):
+    windows = (
+        Window(),
+        Window(skip=2, top=5),
+        Window(top=3, count=False),
+        Window(skip=10_000, top=5),  # past the end: no row of the page carries the count
+        Window(top=0),  # the count alone
+    )
+    for window in windows:
         python_keys, python_count = _select(embedded, text, order, window)
         sql_keys, sql_count = _select(sql, text, order, window)
         if _mismatched_types(text) and (text, order) in TRANSLATED:
