@@ -48,7 +48,7 @@ STREAMLESS = (
 )
 
 
-class AsyncClient:
+class AsyncClient(_base.FloorHolder):
     """A revkv server as an awaitable Store: `AsyncClient("http://127.0.0.1:8080")`.
 
     Read-your-writes as `Client`'s: `min_rev`, raised by each write, sent with every read.
@@ -99,17 +99,6 @@ class AsyncClient:
                 result: T = done.value
                 floor.wrote(call, result)
                 return result
-
-    @property
-    def min_rev(self) -> int:
-        """The rev every read must see (`X-Revkv-Min-Rev`): 0, or what `min_rev=` gave,
-        raised by each write of this client (unless `read_your_writes=False`). Set it
-        to carry a rev from elsewhere (another client's write, a message); 0 to stop."""
-        return self._floor.rev
-
-    @min_rev.setter
-    def min_rev(self, rev: int) -> None:
-        self._floor.rev = _base.check_min_rev(rev)
 
     # -- namespaces --------------------------------------------------------------------
 

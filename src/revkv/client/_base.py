@@ -281,6 +281,23 @@ def _limit(limit: int) -> str:
     return str(limit)
 
 
+class FloorHolder:
+    """`min_rev`, as `Client` and `AsyncClient` both offer it over their `RevFloor`."""
+
+    _floor: RevFloor
+
+    @property
+    def min_rev(self) -> int:
+        """The rev every read must see (`X-Revkv-Min-Rev`): 0, or what `min_rev=` gave,
+        raised by each write of this client (unless `read_your_writes=False`). Set it
+        to carry a rev from elsewhere (another client's write, a message); 0 to stop."""
+        return self._floor.rev
+
+    @min_rev.setter
+    def min_rev(self, rev: int) -> None:
+        self._floor.rev = check_min_rev(rev)
+
+
 class _Missing:
     def __repr__(self) -> str:
         return "<no default>"

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class Client:
+class Client(_base.FloorHolder):
     """A revkv server as a Store: `Client("http://127.0.0.1:8080", token=None)`.
 
     Thread-safe. Network failures raise `Unreachable`; answers raise revkv's errors.
@@ -106,17 +106,6 @@ class Client:
                 result: T = done.value
                 floor.wrote(call, result)
                 return result
-
-    @property
-    def min_rev(self) -> int:
-        """The rev every read must see (`X-Revkv-Min-Rev`): 0, or what `min_rev=` gave,
-        raised by each write of this client (unless `read_your_writes=False`). Set it
-        to carry a rev from elsewhere (another client's write, a message); 0 to stop."""
-        return self._floor.rev
-
-    @min_rev.setter
-    def min_rev(self, rev: int) -> None:
-        self._floor.rev = _base.check_min_rev(rev)
 
     # -- namespaces --------------------------------------------------------------------
 
